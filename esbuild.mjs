@@ -1,0 +1,55 @@
+// Builds Bedside: the extension (CommonJS, loaded by VS Code), the engine worker (ESM, because
+// node-llama-cpp is ESM-only with top-level await) and the integration suite that runs inside VS Code.
+// node-llama-cpp is never bundled: it ships beside the bundle with its native binary.
+import * as esbuild from "esbuild";
+import { readFileSync } from "node:fs";
+
+const watch = process.argv.includes("--watch");
+const production = process.argv.includes("--production");
+const nodeLlamaCppVersion = JSON.parse(readFileSync(new URL("./node_modules/node-llama-cpp/package.json", import.meta.url), "utf8")).version;
+
+/** @type {esbuild.BuildOptions} */
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  sourcemap: production ? false : "linked",
+  minify: production,
+  logLevel: "info",
+};
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+  {
+    ...common,
+    entryPoints: { extension: "src/extension.ts" },
+    outdir: "dist",
+    format: "cjs",
+    external: ["vscode", "node-llama-cpp"],
+  },
+  {
+    ...common,
+    entryPoints: { worker: "src/engine/worker/main.ts" },
+    outdir: "dist",
+    outExtension: { ".js": ".mjs" },
+    format: "esm",
+    external: ["node-llama-cpp"],
+    define: { __NODE_LLAMA_CPP_VERSION__: JSON.stringify(nodeLlamaCppVersion) },
+    // Bundled CommonJS (vscode-jsonrpc) calls require() for Node built-ins; give the ESM bundle one.
+    banner: { js: "import { createRequire as __bedsideCreateRequire } from 'node:module'; const require = __bedsideCreateRequire(import.meta.url);" },
+  },
+  {
+    ...common,
+    entryPoints: { "test/integration/index": "test/integration/index.ts" },
+    outdir: "dist",
+    format: "cjs",
+    external: ["vscode", "node-llama-cpp"],
+  },
+];
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,86 @@
+/**
+ * A typed view of Bedside's settings. Reads are cheap and always current; `onDidChange` fires only for
+ * Bedside's own section.
+ */
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { GpuChoice } from "./engine/protocol";
+import type { ModelChoice } from "./engine/client/engineClient";
+import { chooseThreads, readMachineCpus } from "./engine/threads";
+
+const SECTION = "bedside";
+
+export interface EngineSettings {
+  gpu: GpuChoice;
+  gpuLayers: "auto" | number;
+  threads: number;
+  contextSize: number;
+  flashAttention: boolean;
+  idleUnloadMinutes: number;
+}
+
+export class BedsideConfig implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.emitter.event;
+  private readonly subscription: vscode.Disposable;
+  private readonly machineCpus = readMachineCpus();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SECTION)) this.emitter.fire();
+    });
+  }
+
+  private get section(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  /** The model file: the setting, else BEDSIDE_MODEL (how `npm start` passes one), else none. */
+  get modelPath(): string | undefined {
+    const configured = this.section.get<string>("model.path")?.trim() || this.env.BEDSIDE_MODEL?.trim();
+    if (!configured) return undefined;
+    const expanded = configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
+    if (path.isAbsolute(expanded)) return expanded;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return folder ? path.resolve(folder, expanded) : path.resolve(expanded);
+  }
+
+  get engine(): EngineSettings {
+    const s = this.section;
+    const layers = s.get<number>("engine.gpuLayers", -1);
+    return {
+      gpu: s.get<GpuChoice>("engine.gpu", "auto"),
+      gpuLayers: layers < 0 ? "auto" : Math.floor(layers),
+      threads: chooseThreads(s.get<number>("engine.threads", 0), this.machineCpus),
+      contextSize: Math.max(256, Math.floor(s.get<number>("engine.contextSize", 2048))),
+      flashAttention: s.get<boolean>("engine.flashAttention", true),
+      idleUnloadMinutes: Math.max(0, s.get<number>("engine.idleUnloadMinutes", 15)),
+    };
+  }
+
+  /** What the engine should run, or undefined when no model is configured. */
+  get modelChoice(): ModelChoice | undefined {
+    const modelPath = this.modelPath;
+    if (!modelPath) return undefined;
+    const e = this.engine;
+    return { path: modelPath, gpu: e.gpu, gpuLayers: e.gpuLayers, threads: e.threads, contextSize: e.contextSize, flashAttention: e.flashAttention };
+  }
+
+  get debugLogging(): boolean {
+    return this.section.get<boolean>("log.debug", false);
+  }
+
+  get logNoteText(): boolean {
+    return this.section.get<boolean>("log.includeNoteText", false);
+  }
+
+  async setModelPath(modelPath: string): Promise<void> {
+    await this.section.update("model.path", modelPath, vscode.ConfigurationTarget.Global);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}

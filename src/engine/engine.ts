@@ -1,0 +1,71 @@
+/**
+ * The one interface every feature talks to. Whether a local worker or a remote server is behind it,
+ * completion, Q&A, the differential and chat never know. Pure: no vscode, no node-llama-cpp.
+ */
+import type { Event } from "vscode-jsonrpc";
+import type {
+  CompleteParams,
+  EmbedResult,
+  GenerationResult,
+  InfillParams,
+  JsonParams,
+  JsonResult,
+  ModelInfo,
+  TokenizeResult,
+} from "./protocol";
+
+export type EngineState =
+  | { kind: "noModel" }
+  /** A model is configured but not loaded (not yet needed, or unloaded after idling). */
+  | { kind: "idle"; modelPath: string }
+  | { kind: "loading"; modelPath: string }
+  | { kind: "ready"; info: ModelInfo }
+  | { kind: "busy"; info: ModelInfo; requests: number }
+  | { kind: "restarting"; reason: string }
+  | { kind: "error"; message: string };
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Streamed text as it is generated; everything passed here is also in the result's text. */
+  onText?: (text: string) => void;
+}
+
+export type CompletionRequest = Omit<CompleteParams, "streamId">;
+export type InfillRequest = Omit<InfillParams, "streamId">;
+export type JsonRequest = Omit<JsonParams, "streamId">;
+
+export interface Engine {
+  readonly state: EngineState;
+  readonly onDidChangeState: Event<EngineState>;
+  /** Loads the configured model if it is not loaded yet; resolves with its facts. */
+  ensureReady(options?: { signal?: AbortSignal }): Promise<ModelInfo>;
+  complete(request: CompletionRequest, options?: RequestOptions): Promise<GenerationResult>;
+  infill(request: InfillRequest, options?: RequestOptions): Promise<GenerationResult>;
+  json(request: JsonRequest, options?: RequestOptions): Promise<JsonResult>;
+  embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResult>;
+  tokenize(text: string): Promise<TokenizeResult>;
+  /** Frees the model's memory; the next request loads it again. */
+  unload(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export type EngineErrorKind =
+  | "noModel"
+  | "invalidModel"
+  | "loadFailed"
+  | "crashed"
+  | "cancelled"
+  | "unsupported"
+  | "failed"
+  | "disposed";
+
+/** An error whose message is written for the clinician: what happened and what to do. */
+export class EngineError extends Error {
+  constructor(
+    readonly kind: EngineErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+}

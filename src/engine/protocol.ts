@@ -1,0 +1,171 @@
+/**
+ * The one typed protocol between the extension host and the engine worker (and, in shape, a remote engine).
+ * JSON-RPC over Node IPC via vscode-jsonrpc: the same transport language servers use, with request
+ * cancellation ($/cancelRequest) built in. Streaming is a notification keyed by a stream id that the
+ * client puts in the request; the worker flushes every chunk before it answers the request.
+ *
+ * Pure: imports no vscode and no node-llama-cpp.
+ */
+import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc";
+
+export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
+/** The backend actually in use, as llama.cpp reports it. */
+export type Backend = "cuda" | "metal" | "vulkan" | "cpu";
+
+/** A model slot: the generation model, and optionally a separate embedding model. */
+export type ModelSlot = "generation" | "embedding";
+
+/**
+ * A lane is one context sequence with its own KV cache. Inline completion owns one so its cache keeps
+ * matching the note as it grows; everything else (chat, Q&A, differential) shares the other.
+ */
+export type Lane = "completion" | "general";
+export const LANES: readonly Lane[] = ["completion", "general"];
+
+export interface LoadParams {
+  slot: ModelSlot;
+  path: string;
+  gpu: GpuChoice;
+  /** "auto" fits layers to free VRAM; a number forces it; 0 keeps the model on the CPU. */
+  gpuLayers: "auto" | number;
+  threads: number;
+  contextSize: number;
+  flashAttention: boolean;
+  batchSize?: number;
+}
+
+export interface ModelInfo {
+  slot: ModelSlot;
+  path: string;
+  fileBytes: number;
+  architecture: string;
+  name?: string;
+  trainContextLength: number;
+  contextSize: number;
+  chatTemplate?: string;
+  infillSupported: boolean;
+  embeddingLength?: number;
+  backend: Backend;
+  gpuLayers: number;
+  totalLayers: number;
+  threads: number;
+  flashAttention: boolean;
+  loadMs: number;
+}
+
+export interface GenerationLimits {
+  maxTokens: number;
+  /** Generation stops before any of these strings; the stop string itself is not returned. */
+  stop?: string[];
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** Token texts the model must not produce (e.g. digits in a clinical completion). */
+  bannedTexts?: string[];
+}
+
+export interface CompleteParams extends GenerationLimits {
+  prompt: string;
+  lane: Lane;
+  streamId?: number;
+}
+
+export interface InfillParams extends GenerationLimits {
+  prefix: string;
+  suffix: string;
+  lane: Lane;
+  streamId?: number;
+}
+
+export interface JsonParams extends GenerationLimits {
+  prompt: string;
+  /** A JSON schema in the subset llama.cpp grammars support. */
+  schema: object;
+  /** Bans non-ASCII tokens so a cut-off multi-byte character cannot break the JSON. */
+  asciiOnly?: boolean;
+  lane: Lane;
+  streamId?: number;
+}
+
+export type StopReason = "eos" | "stop" | "maxTokens" | "aborted";
+
+export interface GenerationResult {
+  text: string;
+  stopReason: StopReason;
+  /** Prompt tokens actually evaluated (0 when the KV cache already held them). */
+  promptTokensEvaluated: number;
+  promptTokens: number;
+  generatedTokens: number;
+  /** From request arrival in the worker to the first generated text. */
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+export interface JsonResult extends GenerationResult {
+  value: unknown;
+}
+
+export interface EmbedParams {
+  texts: string[];
+}
+export interface EmbedResult {
+  vectors: number[][];
+  slot: ModelSlot;
+}
+
+export interface TokenizeParams {
+  text: string;
+  slot?: ModelSlot;
+}
+export interface TokenizeResult {
+  tokens: number[];
+  count: number;
+}
+
+export interface UnloadParams {
+  slot?: ModelSlot;
+}
+
+export interface WorkerHello {
+  pid: number;
+  nodeVersion: string;
+  llamaCppPackageVersion: string;
+}
+
+export interface TextChunk {
+  streamId: number;
+  text: string;
+}
+
+export interface WorkerLogLine {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+/** Errors the worker reports with a code the client can act on, never a stack trace for the user. */
+export const ErrorCodes = {
+  ModelNotLoaded: -32001,
+  ModelLoadFailed: -32002,
+  InvalidModelFile: -32003,
+  InfillUnsupported: -32004,
+  GenerationFailed: -32005,
+  EmbeddingUnsupported: -32006,
+} as const;
+
+export const Requests = {
+  hello: new RequestType0<WorkerHello, void>("engine/hello"),
+  load: new RequestType<LoadParams, ModelInfo, void>("engine/load"),
+  unload: new RequestType<UnloadParams, void, void>("engine/unload"),
+  modelInfo: new RequestType<{ slot: ModelSlot }, ModelInfo | null, void>("engine/modelInfo"),
+  complete: new RequestType<CompleteParams, GenerationResult, void>("engine/complete"),
+  infill: new RequestType<InfillParams, GenerationResult, void>("engine/infill"),
+  json: new RequestType<JsonParams, JsonResult, void>("engine/json"),
+  embed: new RequestType<EmbedParams, EmbedResult, void>("engine/embed"),
+  tokenize: new RequestType<TokenizeParams, TokenizeResult, void>("engine/tokenize"),
+} as const;
+
+export const Notifications = {
+  textChunk: new NotificationType<TextChunk>("engine/textChunk"),
+  log: new NotificationType<WorkerLogLine>("engine/log"),
+} as const;

@@ -1,0 +1,435 @@
+/**
+ * Owns node-llama-cpp inside the worker process: loading models, one context sequence per lane, and
+ * every kind of generation. This file (with the worker entry) is the only code that touches
+ * node-llama-cpp; the extension host never loads it.
+ */
+import type {
+  Llama,
+  LlamaCompletion,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
+  TokenBias,
+} from "node-llama-cpp";
+import { readGgufHeader, GgufFormatError } from "../../models/ggufHeader";
+import {
+  ErrorCodes,
+  LANES,
+  type Backend,
+  type CompleteParams,
+  type EmbedResult,
+  type GenerationLimits,
+  type GenerationResult,
+  type GpuChoice,
+  type InfillParams,
+  type JsonParams,
+  type JsonResult,
+  type Lane,
+  type LoadParams,
+  type ModelInfo,
+  type ModelSlot,
+  type StopReason,
+  type TokenizeResult,
+} from "../protocol";
+
+export type NodeLlamaCpp = typeof import("node-llama-cpp");
+export type WorkerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+
+/** An error with a protocol code; the worker entry turns it into a JSON-RPC error. */
+export class EngineFault extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface LaneState {
+  sequence: LlamaContextSequence;
+  completion: LlamaCompletion;
+  /** Requests on one sequence run one after another. */
+  tail: Promise<unknown>;
+}
+
+interface LoadedModel {
+  params: LoadParams;
+  info: ModelInfo;
+  llama: Llama;
+  model: LlamaModel;
+  context?: LlamaContext;
+  lanes: Map<Lane, LaneState>;
+  embedding?: Promise<LlamaEmbeddingContext>;
+  biases: Map<string, TokenBias>;
+  grammars: Map<string, Promise<LlamaGrammar>>;
+}
+
+export interface StreamSink {
+  signal: AbortSignal;
+  onText?: (text: string) => void;
+}
+
+function sameLoad(a: LoadParams, b: LoadParams): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class LlamaRuntime {
+  private readonly llamas = new Map<GpuChoice, Promise<Llama>>();
+  private readonly slots = new Map<ModelSlot, LoadedModel>();
+  private readonly loading = new Map<ModelSlot, Promise<ModelInfo>>();
+
+  constructor(
+    private readonly lib: NodeLlamaCpp,
+    private readonly log: WorkerLog,
+  ) {}
+
+  private llamaFor(gpu: GpuChoice): Promise<Llama> {
+    let llama = this.llamas.get(gpu);
+    if (!llama) {
+      llama = this.lib.getLlama({
+        gpu: gpu === "cpu" ? false : gpu,
+        // Never compile or download at run time: the binary ships with the extension.
+        build: "never",
+        logLevel: this.lib.LlamaLogLevel.warn,
+        logger: (level, message) => {
+          const text = message.trim();
+          if (!text) return;
+          this.log(level === "error" || level === "fatal" ? "error" : level === "warn" ? "warn" : "debug", `llama.cpp: ${text}`);
+        },
+      });
+      this.llamas.set(gpu, llama);
+      llama.catch(() => this.llamas.delete(gpu));
+    }
+    return llama;
+  }
+
+  async load(params: LoadParams): Promise<ModelInfo> {
+    const current = this.slots.get(params.slot);
+    if (current && sameLoad(current.params, params)) return current.info;
+    const pending = this.loading.get(params.slot);
+    if (pending) await pending.catch(() => undefined);
+    const promise = this.loadFresh(params);
+    this.loading.set(params.slot, promise);
+    try {
+      return await promise;
+    } finally {
+      this.loading.delete(params.slot);
+    }
+  }
+
+  private async loadFresh(params: LoadParams): Promise<ModelInfo> {
+    await this.unload(params.slot);
+    const started = performance.now();
+    let fileBytes: number;
+    try {
+      fileBytes = (await readGgufHeader(params.path)).fileBytes;
+    } catch (error) {
+      if (error instanceof GgufFormatError) {
+        throw new EngineFault(ErrorCodes.InvalidModelFile, `Cannot use ${params.path}: ${error.message}.`);
+      }
+      throw error;
+    }
+
+    let llama = await this.llamaFor(params.gpu);
+    let model: LlamaModel;
+    try {
+      model = await this.loadModelWith(llama, params);
+    } catch (error) {
+      if (llama.gpu === false) throw this.loadFault(params, error);
+      // A GPU that cannot take the model (out of memory, driver trouble) should not stop the clinician.
+      this.log("warn", `Loading on ${llama.gpu} failed (${(error as Error).message}); falling back to the CPU.`);
+      llama = await this.llamaFor("cpu");
+      try {
+        model = await this.loadModelWith(llama, { ...params, gpuLayers: 0 });
+      } catch (cpuError) {
+        throw this.loadFault(params, cpuError);
+      }
+    }
+
+    const backend: Backend = llama.gpu === false ? "cpu" : llama.gpu;
+    const trainContextLength = model.trainContextSize;
+    const contextSize = Math.max(64, Math.min(params.contextSize, trainContextLength));
+    const loaded: LoadedModel = {
+      params,
+      llama,
+      model,
+      lanes: new Map(),
+      biases: new Map(),
+      grammars: new Map(),
+      info: undefined as unknown as ModelInfo,
+    };
+    let infillSupported = false;
+    try {
+      if (params.slot === "generation") {
+        const context = await model.createContext({
+          contextSize,
+          sequences: LANES.length,
+          threads: params.threads,
+          flashAttention: params.flashAttention,
+          ...(params.batchSize ? { batchSize: params.batchSize } : {}),
+        });
+        loaded.context = context;
+        for (const lane of LANES) {
+          const sequence = context.getSequence();
+          const completion = new this.lib.LlamaCompletion({ contextSequence: sequence });
+          loaded.lanes.set(lane, { sequence, completion, tail: Promise.resolve() });
+          infillSupported = completion.infillSupported;
+        }
+      } else {
+        loaded.embedding = model.createEmbeddingContext({ contextSize, threads: params.threads });
+        await loaded.embedding;
+      }
+    } catch (error) {
+      await model.dispose();
+      throw this.loadFault(params, error);
+    }
+
+    const metadata = model.fileInfo.metadata as { general?: { architecture?: string; name?: string }; tokenizer?: { chat_template?: string } };
+    loaded.info = {
+      slot: params.slot,
+      path: params.path,
+      fileBytes,
+      architecture: metadata.general?.architecture ?? "unknown",
+      ...(metadata.general?.name ? { name: metadata.general.name } : {}),
+      trainContextLength,
+      contextSize: loaded.context?.contextSize ?? contextSize,
+      ...(metadata.tokenizer?.chat_template ? { chatTemplate: metadata.tokenizer.chat_template } : {}),
+      infillSupported,
+      embeddingLength: model.embeddingVectorSize,
+      backend,
+      gpuLayers: model.gpuLayers,
+      totalLayers: model.fileInsights.totalLayers,
+      threads: params.threads,
+      flashAttention: loaded.context ? loaded.context.flashAttention === true : params.flashAttention,
+      loadMs: Math.round(performance.now() - started),
+    };
+    this.slots.set(params.slot, loaded);
+    this.log("info", `Loaded ${loaded.info.architecture} model (${(fileBytes / 1e6).toFixed(1)} MB) on ${backend} with ${params.threads} threads in ${loaded.info.loadMs} ms.`);
+    return loaded.info;
+  }
+
+  private loadModelWith(llama: Llama, params: LoadParams): Promise<LlamaModel> {
+    return llama.loadModel({
+      modelPath: params.path,
+      gpuLayers: llama.gpu === false ? 0 : params.gpuLayers,
+      defaultContextFlashAttention: params.flashAttention,
+    });
+  }
+
+  private loadFault(params: LoadParams, error: unknown): EngineFault {
+    if (error instanceof EngineFault) return error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new EngineFault(ErrorCodes.ModelLoadFailed, `Could not load ${params.path}: ${reason}`);
+  }
+
+  async unload(slot?: ModelSlot): Promise<void> {
+    const slots = slot ? [slot] : [...this.slots.keys()];
+    for (const s of slots) {
+      const loaded = this.slots.get(s);
+      if (!loaded) continue;
+      this.slots.delete(s);
+      // Let requests already running on the lanes finish (they were aborted by the client if it wanted).
+      await Promise.allSettled([...loaded.lanes.values()].map((lane) => lane.tail));
+      if (loaded.embedding) await (await loaded.embedding.catch(() => undefined))?.dispose();
+      await loaded.context?.dispose();
+      await loaded.model.dispose();
+      this.log("info", `Unloaded the ${s} model.`);
+    }
+  }
+
+  modelInfo(slot: ModelSlot): ModelInfo | null {
+    return this.slots.get(slot)?.info ?? null;
+  }
+
+  private generationModel(): LoadedModel {
+    const loaded = this.slots.get("generation");
+    if (!loaded) throw new EngineFault(ErrorCodes.ModelNotLoaded, "No model is loaded.");
+    return loaded;
+  }
+
+  /** Runs `job` after everything already queued on the lane. */
+  private onLane<T>(laneName: Lane, job: (lane: LaneState, loaded: LoadedModel) => Promise<T>): Promise<T> {
+    const loaded = this.generationModel();
+    const lane = loaded.lanes.get(laneName);
+    if (!lane) throw new EngineFault(ErrorCodes.GenerationFailed, `Unknown lane ${laneName}.`);
+    const run = lane.tail.then(() => job(lane, loaded));
+    lane.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private tokenBias(loaded: LoadedModel, banned: readonly string[] | undefined, asciiOnly: boolean): TokenBias | undefined {
+    if ((!banned || banned.length === 0) && !asciiOnly) return undefined;
+    const key = JSON.stringify([banned ?? [], asciiOnly]);
+    const cached = loaded.biases.get(key);
+    if (cached) return cached;
+    const bias = new this.lib.TokenBias(loaded.model.tokenizer);
+    const metadata = loaded.model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly string[] } } };
+    const vocabularySize = metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+    // Ban every token whose text contains a banned string: a digit hides inside "12", "0.5", "x3".
+    // asciiOnly also bans byte tokens that could stop in the middle of a character and break JSON.
+    for (let token = 0; token < vocabularySize; token++) {
+      const text = loaded.model.detokenize([token as never]);
+      if (banned?.some((b) => text.includes(b)) || (asciiOnly && /[^\x00-\x7f]/.test(text))) bias.set(token as never, "never");
+    }
+    loaded.biases.set(key, bias);
+    return bias;
+  }
+
+  private async generate(
+    laneName: Lane,
+    limits: GenerationLimits,
+    sink: StreamSink,
+    promptTokens: (loaded: LoadedModel) => number,
+    run: (lane: LaneState, options: Parameters<LlamaCompletion["generateCompletionWithMeta"]>[1]) => ReturnType<LlamaCompletion["generateCompletionWithMeta"]>,
+    extra: { grammar?: LlamaGrammar; asciiOnly?: boolean } = {},
+  ): Promise<GenerationResult> {
+    const arrived = performance.now();
+    return this.onLane(laneName, async (lane, loaded) => {
+      if (sink.signal.aborted) {
+        return { text: "", stopReason: "aborted", promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: 0 };
+      }
+      const before = lane.sequence.tokenMeter.getState();
+      let firstTokenAt: number | undefined;
+      const bias = this.tokenBias(loaded, limits.bannedTexts, extra.asciiOnly ?? false);
+      let response;
+      try {
+        response = await run(lane, {
+          maxTokens: limits.maxTokens,
+          temperature: limits.temperature ?? 0,
+          ...(limits.topK !== undefined ? { topK: limits.topK } : {}),
+          ...(limits.topP !== undefined ? { topP: limits.topP } : {}),
+          ...(limits.seed !== undefined ? { seed: limits.seed } : {}),
+          ...(limits.stop && limits.stop.length > 0 ? { customStopTriggers: limits.stop } : {}),
+          ...(bias ? { tokenBias: bias } : {}),
+          ...(extra.grammar ? { grammar: extra.grammar } : {}),
+          signal: sink.signal,
+          stopOnAbortSignal: true,
+          onTextChunk: (text) => {
+            firstTokenAt ??= performance.now();
+            sink.onText?.(text);
+          },
+        });
+      } catch (error) {
+        if (sink.signal.aborted) {
+          return { text: "", stopReason: "aborted" as StopReason, promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: performance.now() - arrived };
+        }
+        throw new EngineFault(ErrorCodes.GenerationFailed, `Generation failed: ${(error as Error).message}`);
+      }
+      const used = lane.sequence.tokenMeter.diff(before);
+      const finished = performance.now();
+      const reason = response.metadata.stopReason;
+      const stopReason: StopReason =
+        reason === "abort" ? "aborted" : reason === "maxTokens" ? "maxTokens" : reason === "eogToken" ? "eos" : "stop";
+      return {
+        text: response.response,
+        stopReason,
+        promptTokensEvaluated: used.usedInputTokens,
+        promptTokens: promptTokens(loaded),
+        generatedTokens: used.usedOutputTokens,
+        firstTokenMs: (firstTokenAt ?? finished) - arrived,
+        totalMs: finished - arrived,
+      };
+    });
+  }
+
+  complete(params: CompleteParams, sink: StreamSink): Promise<GenerationResult> {
+    return this.generate(
+      params.lane,
+      params,
+      sink,
+      (loaded) => loaded.model.tokenize(params.prompt).length,
+      (lane, options) => lane.completion.generateCompletionWithMeta(params.prompt, options),
+    );
+  }
+
+  infill(params: InfillParams, sink: StreamSink): Promise<GenerationResult> {
+    const loaded = this.generationModel();
+    if (!loaded.info.infillSupported) {
+      throw new EngineFault(ErrorCodes.InfillUnsupported, "This model has no fill-in-the-middle tokens; use a plain completion.");
+    }
+    return this.generate(
+      params.lane,
+      params,
+      sink,
+      (m) => m.model.tokenize(params.prefix).length + m.model.tokenize(params.suffix).length,
+      (lane, options) => lane.completion.generateInfillCompletionWithMeta(params.prefix, params.suffix, options),
+    );
+  }
+
+  async json(params: JsonParams, sink: StreamSink): Promise<JsonResult> {
+    const loaded = this.generationModel();
+    const key = JSON.stringify(params.schema);
+    let grammarPromise = loaded.grammars.get(key);
+    if (!grammarPromise) {
+      grammarPromise = loaded.llama.createGrammarForJsonSchema(params.schema as never) as Promise<LlamaGrammar>;
+      loaded.grammars.set(key, grammarPromise);
+      grammarPromise.catch(() => loaded.grammars.delete(key));
+    }
+    let grammar: LlamaGrammar;
+    try {
+      grammar = await grammarPromise;
+    } catch (error) {
+      throw new EngineFault(ErrorCodes.GenerationFailed, `The JSON schema cannot be turned into a grammar: ${(error as Error).message}`);
+    }
+    const result = await this.generate(
+      params.lane,
+      params,
+      sink,
+      (m) => m.model.tokenize(params.prompt).length,
+      (lane, options) => lane.completion.generateCompletionWithMeta(params.prompt, options),
+      { grammar, asciiOnly: params.asciiOnly ?? false },
+    );
+    if (result.stopReason === "aborted") return { ...result, value: undefined };
+    let value: unknown;
+    try {
+      value = JSON.parse(result.text);
+    } catch {
+      throw new EngineFault(
+        ErrorCodes.GenerationFailed,
+        result.stopReason === "maxTokens"
+          ? `The model ran out of tokens (${params.maxTokens}) before finishing the JSON; allow more tokens.`
+          : "The model's output was not valid JSON.",
+      );
+    }
+    return { ...result, value };
+  }
+
+  async embed(texts: string[]): Promise<EmbedResult> {
+    const slot: ModelSlot = this.slots.has("embedding") ? "embedding" : "generation";
+    const loaded = this.slots.get(slot);
+    if (!loaded) throw new EngineFault(ErrorCodes.ModelNotLoaded, "No model is loaded for embeddings.");
+    if (!loaded.embedding) {
+      loaded.embedding = loaded.model.createEmbeddingContext({
+        contextSize: Math.min(loaded.params.contextSize, loaded.model.trainContextSize),
+        threads: loaded.params.threads,
+      });
+      loaded.embedding.catch(() => (loaded.embedding = undefined));
+    }
+    let context: LlamaEmbeddingContext;
+    try {
+      context = await loaded.embedding;
+    } catch (error) {
+      throw new EngineFault(ErrorCodes.EmbeddingUnsupported, `This model cannot make embeddings: ${(error as Error).message}`);
+    }
+    const vectors: number[][] = [];
+    for (const text of texts) {
+      const embedding = await context.getEmbeddingFor(text);
+      vectors.push([...embedding.vector]);
+    }
+    return { vectors, slot };
+  }
+
+  tokenize(text: string, slot: ModelSlot = "generation"): TokenizeResult {
+    const loaded = this.slots.get(slot) ?? this.slots.get("generation");
+    if (!loaded) throw new EngineFault(ErrorCodes.ModelNotLoaded, "No model is loaded.");
+    const tokens = loaded.model.tokenize(text).map((t) => Number(t));
+    return { tokens, count: tokens.length };
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+    for (const llama of this.llamas.values()) await (await llama.catch(() => undefined))?.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Composition root: builds Bedside's parts and wires them together. No logic lives here.
+ */
+import * as vscode from "vscode";
+import { BedsideConfig } from "./config";
+import { EngineClient } from "./engine/client/engineClient";
+import { LineLog } from "./log/log";
+import { EngineStatusBar } from "./status/engineStatusBar";
+import { EngineView } from "./views/engineView";
+import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
+
+/** What activate() returns: the parts tests and other extensions may use. */
+export interface BedsideApi {
+  engine: EngineClient;
+  statusBar: EngineStatusBar;
+  config: BedsideConfig;
+}
+
+let engineToDispose: EngineClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): BedsideApi {
+  const output = vscode.window.createOutputChannel("Bedside");
+  const config = new BedsideConfig();
+  const log = new LineLog((line) => output.appendLine(line), { debug: () => config.debugLogging, includeNoteText: () => config.logNoteText });
+
+  const engine = new EngineClient({
+    workerPath: context.asAbsolutePath("dist/worker.mjs"),
+    execPath: process.execPath,
+    log,
+    idleUnloadMs: config.engine.idleUnloadMinutes * 60_000,
+  });
+  engineToDispose = engine;
+  const statusBar = new EngineStatusBar();
+  const view = new EngineView();
+  const showState = (): void => {
+    statusBar.update(engine.state);
+    view.update(engine.state);
+  };
+  context.subscriptions.push(output, config, statusBar, view, engine.onDidChangeState(showState));
+  context.subscriptions.push(vscode.window.registerTreeDataProvider("bedside.engine", view));
+
+  engine.configure(config.modelChoice);
+  showState();
+  context.subscriptions.push(
+    config.onDidChange(() => {
+      engine.configure(config.modelChoice);
+      engine.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
+    }),
+  );
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("bedside.showLog", () => output.show(true)),
+    vscode.commands.registerCommand("bedside.chooseModelFile", () => chooseModelFile(config, engine)),
+    vscode.commands.registerCommand("bedside.showModelInfo", () => showModelReady(engine)),
+    vscode.commands.registerCommand("bedside.restartEngine", () => restartEngine(engine)),
+    vscode.commands.registerCommand("bedside.unloadModel", () => engine.unload()),
+  );
+
+  const choice = config.modelChoice;
+  log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
+  if (choice) {
+    // Load in the background so the first completion does not wait for it; activation never does.
+    void engine.ensureReady().catch(() => undefined);
+  } else {
+    void offerModelChoice();
+  }
+  return { engine, statusBar, config };
+}
+
+export async function deactivate(): Promise<void> {
+  await engineToDispose?.dispose();
+  engineToDispose = undefined;
+}
