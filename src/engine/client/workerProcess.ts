@@ -100,15 +100,24 @@ export class WorkerProcess {
   /** Sends a request; fails with a clear error if the process dies before the answer comes. */
   call<R>(send: (connection: MessageConnection) => Promise<R>): Promise<R> {
     const died = this.exited.then((exit): never => {
-      const how = exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
-      throw new EngineError(
-        exit.expected ? "disposed" : "crashed",
-        exit.expected
-          ? "Bedside's engine was stopped before it answered."
-          : `Bedside's engine ${how} before it answered. It restarts by itself; try again in a moment. The log ("Bedside: Show Log") has details.`,
-      );
+      throw this.exitError(exit);
     });
-    return Promise.race([send(this.connection), died]);
+    const answered = send(this.connection).catch(async (error: unknown) => {
+      // The channel closing can reject the request a moment before the exit event: wait for it briefly
+      // so the clinician reads "the engine was killed", not "connection got disposed".
+      const exit = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(r, 1000).unref())]);
+      throw exit ? this.exitError(exit) : error;
+    });
+    return Promise.race([answered, died]);
+  }
+
+  private exitError(exit: WorkerExit): EngineError {
+    if (exit.expected) return new EngineError("disposed", "Bedside's engine was stopped before it answered.");
+    const how = exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
+    return new EngineError(
+      "crashed",
+      `Bedside's engine ${how} before it answered. It restarts by itself; try again in a moment. The log ("Bedside: Show Log") has details.`,
+    );
   }
 
   /** Asks the worker to exit, then kills it if it does not within a grace period. */
