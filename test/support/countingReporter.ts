@@ -24,4 +24,4 @@ class CountingReporter extends Mocha.reporters.Spec {
   }
 }
 
-export = CountingReporter;
+export default CountingReporter;

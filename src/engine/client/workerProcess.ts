@@ -105,7 +105,7 @@ export class WorkerProcess {
     const answered = send(this.connection).catch(async (error: unknown) => {
       // The channel closing can reject the request a moment before the exit event: wait for it briefly
       // so the clinician reads "the engine was killed", not "connection got disposed".
-      const exit = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(r, 1000).unref())]);
+      const exit = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]);
       throw exit ? this.exitError(exit) : error;
     });
     return Promise.race([answered, died]);

@@ -1,7 +1,8 @@
 /**
  * Coalesces streamed text into few IPC messages. A tiny model makes thousands of tokens a second; one
- * message per token would cost more than generating it. Chunks are flushed on a short timer and always
- * before the request's reply, so the client sees every character, in order, before the result.
+ * message per token would cost more than generating it. The first chunk after a quiet spell goes out at
+ * once (time to first token is what a clinician feels); later ones are gathered for a short window.
+ * Everything is flushed before the request's reply, so the client sees every character, in order, first.
  */
 import type { TextChunk } from "../protocol";
 
@@ -16,8 +17,12 @@ export class TextChunkBatcher {
 
   push(streamId: number, text: string): void {
     if (!text) return;
+    if (!this.timer) {
+      this.send({ streamId, text });
+      this.timer = setTimeout(() => this.flushAll(), this.intervalMs);
+      return;
+    }
     this.pending.set(streamId, (this.pending.get(streamId) ?? "") + text);
-    this.timer ??= setTimeout(() => this.flushAll(), this.intervalMs);
   }
 
   flushAll(): void {
