@@ -3,15 +3,16 @@ import { TextChunkBatcher } from "../../src/engine/worker/textChunkBatcher";
 import type { TextChunk } from "../../src/engine/protocol";
 
 describe("streamed text batching", () => {
-  it("sends one message per stream for many small chunks, in order", () => {
+  it("sends the first chunk at once, then one message per stream for the rest, in order", () => {
     const sent: TextChunk[] = [];
     const batcher = new TextChunkBatcher((c) => sent.push(c), 1000);
     for (const piece of ["Pat", "ient ", "has ", "chest ", "pain"]) batcher.push(7, piece);
     batcher.push(8, "other");
-    assert.equal(sent.length, 0, "nothing is sent before the flush");
+    assert.deepEqual(sent, [{ streamId: 7, text: "Pat" }], "only the first chunk goes before the flush");
     batcher.flushAll();
     assert.deepEqual(sent, [
-      { streamId: 7, text: "Patient has chest pain" },
+      { streamId: 7, text: "Pat" },
+      { streamId: 7, text: "ient has chest pain" },
       { streamId: 8, text: "other" },
     ]);
   });
@@ -20,8 +21,9 @@ describe("streamed text batching", () => {
     const sent: TextChunk[] = [];
     const batcher = new TextChunkBatcher((c) => sent.push(c), 5);
     batcher.push(1, "a");
+    batcher.push(1, "b");
     await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(sent, [{ streamId: 1, text: "a" }]);
+    assert.deepEqual(sent, [{ streamId: 1, text: "a" }, { streamId: 1, text: "b" }]);
   });
 
   it("ignores empty text", () => {
