@@ -13,11 +13,15 @@ import {
   type EmbedResult,
   type GenerationResult,
   type JsonResult,
+  type Lane,
   type LoadParams,
   type ModelInfo,
+  type RestoreStateResult,
+  type SaveStateResult,
   type TokenizeResult,
 } from "../protocol";
 import type { Log } from "../../log/log";
+import { RequestLog, type RequestLogEntry } from "../requestLog";
 import { WorkerProcess, type WorkerExit, type WorkerSpawnOptions } from "./workerProcess";
 
 /** What the user chose to run: a model file and how to run it. */
@@ -70,6 +74,8 @@ export class EngineClient implements Engine {
   private nextStreamId = 1;
   private readonly streams = new Map<number, (text: string) => void>();
   private disposed = false;
+  /** Recent complete/infill requests and how they ended (no text), for tests and diagnostics. */
+  readonly requestLog = new RequestLog(100);
 
   constructor(private options: EngineClientOptions) {}
 
@@ -292,12 +298,27 @@ export class EngineClient implements Engine {
 
   async complete(request: CompletionRequest, options: RequestOptions = {}): Promise<GenerationResult> {
     if (options.signal?.aborted) return abortedResult();
-    return this.request(options, (c, streamId, token) => c.sendRequest(Requests.complete, { ...request, ...(streamId ? { streamId } : {}) }, token));
+    return this.logged(this.requestLog.start("complete", request.lane), options.signal, () =>
+      this.request(options, (c, streamId, token) => c.sendRequest(Requests.complete, { ...request, ...(streamId ? { streamId } : {}) }, token)),
+    );
   }
 
   async infill(request: InfillRequest, options: RequestOptions = {}): Promise<GenerationResult> {
     if (options.signal?.aborted) return abortedResult();
-    return this.request(options, (c, streamId, token) => c.sendRequest(Requests.infill, { ...request, ...(streamId ? { streamId } : {}) }, token));
+    return this.logged(this.requestLog.start("infill", request.lane), options.signal, () =>
+      this.request(options, (c, streamId, token) => c.sendRequest(Requests.infill, { ...request, ...(streamId ? { streamId } : {}) }, token)),
+    );
+  }
+
+  private async logged(entry: RequestLogEntry, signal: AbortSignal | undefined, run: () => Promise<GenerationResult>): Promise<GenerationResult> {
+    try {
+      const result = await run();
+      this.requestLog.finish(entry, result.stopReason, result.promptTokensEvaluated);
+      return result;
+    } catch (error) {
+      this.requestLog.finish(entry, signal?.aborted || (error instanceof EngineError && error.kind === "cancelled") ? "aborted" : "error");
+      throw error;
+    }
   }
 
   async json(request: JsonRequest, options: RequestOptions = {}): Promise<JsonResult> {
@@ -311,6 +332,16 @@ export class EngineClient implements Engine {
 
   async tokenize(text: string): Promise<TokenizeResult> {
     return this.request({}, (c) => c.sendRequest(Requests.tokenize, { text }));
+  }
+
+  /** Saves the lane's KV state (the note it holds) so a later load can restore it instead of re-reading. */
+  async saveState(lane: Lane): Promise<SaveStateResult> {
+    return this.request({}, (c) => c.sendRequest(Requests.saveState, { lane }));
+  }
+
+  /** Restores the saved state sharing the longest prefix with `prompt` (call it when a note is opened). */
+  async restoreState(lane: Lane, prompt: string, options: { signal?: AbortSignal } = {}): Promise<RestoreStateResult> {
+    return this.request(options, (c, _streamId, token) => c.sendRequest(Requests.restoreState, { lane, prompt }, token));
   }
 
   async unload(): Promise<void> {
