@@ -20,6 +20,16 @@ export interface EngineSettings {
   idleUnloadMinutes: number;
 }
 
+export interface CompletionConfig {
+  enabled: boolean;
+  /** Language ids that get completions: `note`, and markdown or plaintext when opted in. */
+  languages: string[];
+  allowNumbers: boolean;
+  contextTokens: number;
+  maxTokens: number;
+  timeoutMs: number;
+}
+
 export class BedsideConfig implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
@@ -65,6 +75,22 @@ export class BedsideConfig implements vscode.Disposable {
     if (!modelPath) return undefined;
     const e = this.engine;
     return { path: modelPath, gpu: e.gpu, gpuLayers: e.gpuLayers, threads: e.threads, contextSize: e.contextSize, flashAttention: e.flashAttention };
+  }
+
+  get completion(): CompletionConfig {
+    const s = this.section;
+    return {
+      enabled: s.get<boolean>("completion.enabled", true),
+      languages: ["note", ...s.get<string[]>("completion.otherLanguages", [])],
+      allowNumbers: s.get<boolean>("completion.allowNumbers", false),
+      contextTokens: Math.max(32, Math.floor(s.get<number>("completion.contextTokens", 384))),
+      maxTokens: Math.max(1, Math.floor(s.get<number>("completion.maxTokens", 24))),
+      timeoutMs: Math.max(100, s.get<number>("completion.timeoutMs", 4000)),
+    };
+  }
+
+  async setCompletionsEnabled(enabled: boolean): Promise<void> {
+    await this.section.update("completion.enabled", enabled, vscode.ConfigurationTarget.Global);
   }
 
   get debugLogging(): boolean {

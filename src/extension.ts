@@ -7,6 +7,7 @@ import { EngineClient } from "./engine/client/engineClient";
 import { LineLog } from "./log/log";
 import { EngineStatusBar } from "./status/engineStatusBar";
 import { EngineView } from "./views/engineView";
+import { registerCompletions, type CompletionParts } from "./completion/registerCompletions";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
 
 /** What activate() returns: the parts tests and other extensions may use. */
@@ -14,6 +15,7 @@ export interface BedsideApi {
   engine: EngineClient;
   statusBar: EngineStatusBar;
   config: BedsideConfig;
+  completions: CompletionParts;
 }
 
 let engineToDispose: EngineClient | undefined;
@@ -56,6 +58,8 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
     vscode.commands.registerCommand("bedside.unloadModel", () => engine.unload()),
   );
 
+  const completions = registerCompletions(context, engine, config, log);
+
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
   if (choice) {
@@ -64,7 +68,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config };
+  return { engine, statusBar, config, completions };
 }
 
 export async function deactivate(): Promise<void> {

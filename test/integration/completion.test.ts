@@ -1,0 +1,144 @@
+/**
+ * Inline completions in a real VS Code: ghost text comes from the worker, accepting it is one undo step
+ * and is remembered as Bedside text, typing on aborts the request in flight (seen in the engine's request
+ * log), and no suggestion holds a digit. The runner passes a generated model in BEDSIDE_TEST_MODEL.
+ */
+import * as assert from "node:assert/strict";
+import * as vscode from "vscode";
+import type { BedsideApi } from "../../src/extension";
+import type { ProvidedSuggestion } from "../../src/completion/noteCompletionProvider";
+
+const EXTENSION_ID = "bedside.bedside";
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+describe("Bedside inline completions in VS Code", () => {
+  let api: BedsideApi;
+  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
+  const global = vscode.ConfigurationTarget.Global;
+
+  async function openNote(content: string): Promise<vscode.TextEditor> {
+    const document = await vscode.workspace.openTextDocument({ language: "note", content });
+    const editor = await vscode.window.showTextDocument(document);
+    const end = document.positionAt(content.length);
+    editor.selection = new vscode.Selection(end, end);
+    return editor;
+  }
+
+  /** Triggers the inline suggestion at the cursor and waits for what the provider returned there. */
+  async function triggerAndWait(editor: vscode.TextEditor): Promise<ProvidedSuggestion> {
+    const offset = editor.document.offsetAt(editor.selection.active);
+    const uri = editor.document.uri.toString();
+    const provided = new Promise<ProvidedSuggestion>((resolve) => {
+      const sub = api.completions.provider.onDidProvide((p) => {
+        if (p.uri === uri && p.offset === offset) {
+          sub.dispose();
+          resolve(p);
+        }
+      });
+    });
+    await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    return Promise.race([provided, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no suggestion within 30 s")), 30_000))]);
+  }
+
+  before(async () => {
+    const model = process.env.BEDSIDE_TEST_MODEL;
+    assert.ok(model, "the runner passes BEDSIDE_TEST_MODEL (a generated GGUF)");
+    api = await vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID)!.activate();
+    await settings().update("engine.gpu", "cpu", global);
+    await settings().update("engine.threads", 1, global);
+    await settings().update("engine.contextSize", 512, global);
+    await settings().update("model.path", model, global);
+    await api.engine.ensureReady();
+  });
+
+  after(async () => {
+    // Revert rather than close: closing a changed untitled note would ask to save it.
+    for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+    for (const key of ["model.path", "completion.maxTokens", "completion.timeoutMs"]) await settings().update(key, undefined, global);
+  });
+
+  it("registers the note language's commands, outline and completion status", async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ["bedside.toggleCompletions", "bedside.snoozeCompletions", "bedside.markAiTextReviewed"]) assert.ok(commands.includes(id), id);
+    const editor = await openNote("SUBJECTIVE:\nCough.\n\nASSESSMENT:\nBronchitis.\n\nPLAN:\n- Rest\n");
+    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>("vscode.executeDocumentSymbolProvider", editor.document.uri);
+    assert.deepEqual(symbols.map((s) => s.name), ["SUBJECTIVE", "ASSESSMENT", "PLAN"]);
+    assert.match(api.completions.status.text, /Completions/);
+  });
+
+  it("shows ghost text from the worker while typing a note, and no digit in it", async () => {
+    const before = api.engine.requestLog.recent().length;
+    const editor = await openNote("HISTORY OF PRESENT ILLNESS:\nThe patient is a woman who presents with ");
+    const suggestion = await triggerAndWait(editor);
+    assert.ok(suggestion.text.trim().length > 0, "a suggestion");
+    assert.ok(!suggestion.fromCache);
+    assert.doesNotMatch(suggestion.text, /[0-9]/);
+    const requests = api.engine.requestLog.recent().slice(before);
+    assert.ok(requests.some((r) => r.lane === "completion" && r.stopReason !== "aborted" && r.stopReason !== "error"), "the worker answered on the completion lane");
+    console.log(`      ghost text: ${JSON.stringify(suggestion.text)}`);
+  });
+
+  it("never suggests a digit by default, even where a number belongs", async () => {
+    for (const prompt of ["VITAL SIGNS:\nBlood pressure ", "MEDICATIONS:\n- Metoprolol ", "LABS:\nHemoglobin ", "The patient is a ", "PLAN:\nFollow up in "]) {
+      const editor = await openNote(prompt);
+      const suggestion = await triggerAndWait(editor).catch(() => undefined);
+      if (suggestion) assert.doesNotMatch(suggestion.text, /[0-9]/, `after ${JSON.stringify(prompt)}`);
+      await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+    }
+  });
+
+  it("inserts an accepted suggestion as one undo step and remembers it as Bedside text", async () => {
+    const content = "ASSESSMENT:\nThe patient has ";
+    const editor = await openNote(content);
+    const suggestion = await triggerAndWait(editor);
+    await until("the ghost text to be shown", () => true, 200);
+    await vscode.commands.executeCommand("editor.action.inlineSuggest.commit");
+    await until("the suggestion to be inserted", () => editor.document.getText() !== content);
+    assert.equal(editor.document.getText(), content + suggestion.text);
+    const spans = await until("the accepted text to be remembered", () => {
+      const s = api.completions.markers.spansOf(editor.document.uri);
+      return s.length > 0 && s;
+    });
+    assert.deepEqual(spans.map((s) => s.text), [suggestion.text]);
+    await vscode.commands.executeCommand("undo");
+    assert.equal(editor.document.getText(), content, "one undo restores the exact text");
+    await vscode.commands.executeCommand("redo");
+    await vscode.commands.executeCommand("bedside.markAiTextReviewed");
+    assert.equal(api.completions.markers.spansOf(editor.document.uri).length, 0);
+    assert.equal(editor.document.getText(), content + suggestion.text, "marking reviewed never changes the note");
+  });
+
+  it("aborts the request in flight when the clinician types on", async () => {
+    // Long suggestions, so that a request is still generating when the next keystroke comes.
+    await settings().update("completion.maxTokens", 400, global);
+    await settings().update("completion.timeoutMs", 30_000, global);
+    await settings().update("completion.allowNumbers", false, global);
+    const editor = await openNote("PLAN:\nContinue ");
+    const logged = api.engine.requestLog.recent();
+    const lastId = logged[logged.length - 1]?.id ?? 0;
+    void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    const inFlight = await until(
+      "a completion request in flight",
+      () => api.engine.requestLog.recent().find((r) => r.id > lastId && r.finishedAt === undefined),
+      30_000,
+      2,
+    );
+    await vscode.commands.executeCommand("type", { text: "t" });
+    const finished = await until("the request to finish", () => {
+      const entry = api.engine.requestLog.recent().find((r) => r.id === inFlight.id);
+      return entry?.finishedAt !== undefined && entry;
+    });
+    assert.equal(finished.stopReason, "aborted", "typing on aborted the request in flight");
+    assert.equal(editor.document.getText(), "PLAN:\nContinue t");
+    console.log(`      request ${finished.id} aborted ${finished.finishedAt! - finished.startedAt} ms after it started`);
+  });
+});
