@@ -18,6 +18,12 @@ export interface EngineSettings {
   contextSize: number;
   flashAttention: boolean;
   idleUnloadMinutes: number;
+  /** Input-lookup speculative decoding for inline completions (same text, faster when notes repeat). */
+  lookupDecoding: boolean;
+  /** A small draft model for speculative decoding; empty: none. */
+  draftModelPath: string | undefined;
+  /** Disk for saved note states (warm starts); 0 turns warm starts off. */
+  warmStartCacheMB: number;
 }
 
 export interface CompletionConfig {
@@ -35,6 +41,8 @@ export class BedsideConfig implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
   private readonly machineCpus = readMachineCpus();
+  /** Where saved note states go (the extension's global storage); set by activate(). */
+  warmStartDir: string | undefined;
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -48,7 +56,11 @@ export class BedsideConfig implements vscode.Disposable {
 
   /** The model file: the setting, else BEDSIDE_MODEL (how `npm start` passes one), else none. */
   get modelPath(): string | undefined {
-    const configured = this.section.get<string>("model.path")?.trim() || this.env.BEDSIDE_MODEL?.trim();
+    return this.resolveUserPath(this.section.get<string>("model.path")?.trim() || this.env.BEDSIDE_MODEL?.trim());
+  }
+
+  /** `~` expanded; a relative path is taken from the first workspace folder. */
+  private resolveUserPath(configured: string | undefined): string | undefined {
     if (!configured) return undefined;
     const expanded = configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
     if (path.isAbsolute(expanded)) return expanded;
@@ -66,6 +78,9 @@ export class BedsideConfig implements vscode.Disposable {
       contextSize: Math.max(256, Math.floor(s.get<number>("engine.contextSize", 2048))),
       flashAttention: s.get<boolean>("engine.flashAttention", true),
       idleUnloadMinutes: Math.max(0, s.get<number>("engine.idleUnloadMinutes", 15)),
+      lookupDecoding: s.get<boolean>("engine.lookupDecoding", true),
+      draftModelPath: this.resolveUserPath(s.get<string>("engine.draftModelPath")?.trim()),
+      warmStartCacheMB: Math.max(0, s.get<number>("engine.warmStartCacheMB", 2048)),
     };
   }
 
@@ -74,7 +89,17 @@ export class BedsideConfig implements vscode.Disposable {
     const modelPath = this.modelPath;
     if (!modelPath) return undefined;
     const e = this.engine;
-    return { path: modelPath, gpu: e.gpu, gpuLayers: e.gpuLayers, threads: e.threads, contextSize: e.contextSize, flashAttention: e.flashAttention };
+    return {
+      path: modelPath,
+      gpu: e.gpu,
+      gpuLayers: e.gpuLayers,
+      threads: e.threads,
+      contextSize: e.contextSize,
+      flashAttention: e.flashAttention,
+      lookupDecoding: e.lookupDecoding,
+      ...(e.draftModelPath ? { draftModelPath: e.draftModelPath } : {}),
+      ...(this.warmStartDir && e.warmStartCacheMB > 0 ? { stateCacheDir: this.warmStartDir, stateCacheMaxBytes: e.warmStartCacheMB * 1024 * 1024 } : {}),
+    };
   }
 
   get completion(): CompletionConfig {

@@ -23,6 +23,7 @@ let engineToDispose: EngineClient | undefined;
 export function activate(context: vscode.ExtensionContext): BedsideApi {
   const output = vscode.window.createOutputChannel("Bedside");
   const config = new BedsideConfig();
+  config.warmStartDir = vscode.Uri.joinPath(context.globalStorageUri, "note-states").fsPath;
   const log = new LineLog((line) => output.appendLine(line), { debug: () => config.debugLogging, includeNoteText: () => config.logNoteText });
 
   const engine = new EngineClient({

@@ -10,7 +10,10 @@ import type {
   InfillParams,
   JsonParams,
   JsonResult,
+  Lane,
   ModelInfo,
+  RestoreStateResult,
+  SaveStateResult,
   TokenizeResult,
 } from "./protocol";
 
@@ -44,6 +47,12 @@ export interface Engine {
   json(request: JsonRequest, options?: RequestOptions): Promise<JsonResult>;
   embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResult>;
   tokenize(text: string): Promise<TokenizeResult>;
+  /**
+   * Warm starts: save the KV state of the note a lane holds, and restore it when the note is opened
+   * again after a reload or restart. Absent on engines without a local KV cache (a remote server).
+   */
+  saveState?(lane: Lane): Promise<SaveStateResult>;
+  restoreState?(lane: Lane, prompt: string, options?: { signal?: AbortSignal }): Promise<RestoreStateResult>;
   /** Frees the model's memory; the next request loads it again. */
   unload(): Promise<void>;
   dispose(): Promise<void>;

@@ -32,6 +32,21 @@ export interface LoadParams {
   contextSize: number;
   flashAttention: boolean;
   batchSize?: number;
+  /**
+   * Input-lookup speculative decoding on the completion lane: drafts the next tokens by finding the
+   * current ending earlier in the note (names, drugs, phrases) and verifies them in one batch. The output
+   * is identical to plain decoding; only the speed changes. Default on.
+   */
+  lookupDecoding?: boolean;
+  /** A small GGUF model with the same vocabulary that drafts tokens for the completion lane instead. */
+  draftModelPath?: string;
+  /**
+   * Where saved KV states of long notes go (the extension passes its global storage), so the first
+   * completion after a model reload or restart does not re-read the note. Absent: no warm starts.
+   */
+  stateCacheDir?: string;
+  /** Upper bound on the bytes kept in stateCacheDir; the least recently used states go first. */
+  stateCacheMaxBytes?: number;
 }
 
 export interface ModelInfo {
@@ -100,6 +115,15 @@ export interface GenerationResult {
   /** From request arrival in the worker to the first generated text. */
   firstTokenMs: number;
   totalMs: number;
+  /** From the start of evaluation (after any state restore) to the first generated token: prompt processing. */
+  promptEvalMs?: number;
+  /** From the first generated token to the last: generatedTokens - 1 decode steps. */
+  decodeMs?: number;
+  /** Prompt tokens that came from a saved state on disk for this request (a warm start); 0 when none. */
+  restoredTokens?: number;
+  /** Speculative decoding: drafted tokens the model confirmed and rejected in this request. */
+  draftAccepted?: number;
+  draftRejected?: number;
 }
 
 export interface JsonResult extends GenerationResult {
@@ -121,6 +145,31 @@ export interface TokenizeParams {
 export interface TokenizeResult {
   tokens: number[];
   count: number;
+}
+
+export interface SaveStateParams {
+  lane: Lane;
+}
+export interface SaveStateResult {
+  saved: boolean;
+  /** Tokens in the saved state (the lane's KV cache). */
+  tokens: number;
+  bytes: number;
+  /** Why nothing was saved (no cache folder, too short, already saved). */
+  reason?: string;
+}
+
+export interface RestoreStateParams {
+  lane: Lane;
+  /** The prompt about to be completed; the saved state sharing the longest prefix with it is restored. */
+  prompt: string;
+}
+export interface RestoreStateResult {
+  restored: boolean;
+  /** Prompt tokens the lane's KV cache now holds without evaluating them. */
+  tokens: number;
+  /** Why nothing was restored (none saved, cache already better, state file rejected). */
+  reason?: string;
 }
 
 export interface UnloadParams {
@@ -163,6 +212,8 @@ export const Requests = {
   json: new RequestType<JsonParams, JsonResult, void>("engine/json"),
   embed: new RequestType<EmbedParams, EmbedResult, void>("engine/embed"),
   tokenize: new RequestType<TokenizeParams, TokenizeResult, void>("engine/tokenize"),
+  saveState: new RequestType<SaveStateParams, SaveStateResult, void>("engine/saveState"),
+  restoreState: new RequestType<RestoreStateParams, RestoreStateResult, void>("engine/restoreState"),
 } as const;
 
 export const Notifications = {

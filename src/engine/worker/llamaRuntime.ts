@@ -13,7 +13,10 @@ import type {
   LlamaModel,
   TokenBias,
 } from "node-llama-cpp";
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { readGgufHeader, GgufFormatError } from "../../models/ggufHeader";
+import { NoteStateCache, commonPrefixLength } from "./noteStateCache";
 import {
   ErrorCodes,
   LANES,
@@ -30,6 +33,8 @@ import {
   type LoadParams,
   type ModelInfo,
   type ModelSlot,
+  type RestoreStateResult,
+  type SaveStateResult,
   type StopReason,
   type TokenizeResult,
 } from "../protocol";
@@ -64,7 +69,18 @@ interface LoadedModel {
   embedding?: Promise<LlamaEmbeddingContext>;
   biases: Map<string, TokenBias>;
   grammars: Map<string, Promise<LlamaGrammar>>;
+  /** The draft model and its context, when draft-model speculation is configured. */
+  draft?: { model: LlamaModel; context: LlamaContext };
+  /** Saved note states on disk, when the client passed a folder. */
+  stateCache?: NoteStateCache;
+  /** Which model, file and KV layout a saved state belongs to. */
+  modelKey: string;
 }
+
+/** Below this many shared tokens a saved state is not worth reading from disk. */
+const MIN_RESTORE_TOKENS = 128;
+/** Lanes whose KV cache follows one long note: warm starts apply to these. */
+const NOTE_LANES: readonly Lane[] = ["completion"];
 
 export interface StreamSink {
   signal: AbortSignal;
@@ -158,6 +174,7 @@ export class LlamaRuntime {
       lanes: new Map(),
       biases: new Map(),
       grammars: new Map(),
+      modelKey: "",
       info: undefined as unknown as ModelInfo,
     };
     let infillSupported = false;
@@ -171,8 +188,9 @@ export class LlamaRuntime {
           ...(params.batchSize ? { batchSize: params.batchSize } : {}),
         });
         loaded.context = context;
+        const predictor = await this.completionPredictor(llama, params, contextSize, loaded);
         for (const lane of LANES) {
-          const sequence = context.getSequence();
+          const sequence = context.getSequence(lane === "completion" && predictor ? { tokenPredictor: predictor } : {});
           const completion = new this.lib.LlamaCompletion({ contextSequence: sequence });
           loaded.lanes.set(lane, { sequence, completion, tail: Promise.resolve() });
           infillSupported = completion.infillSupported;
@@ -182,8 +200,17 @@ export class LlamaRuntime {
         await loaded.embedding;
       }
     } catch (error) {
+      await loaded.draft?.context.dispose();
+      await loaded.draft?.model.dispose();
       await model.dispose();
       throw this.loadFault(params, error);
+    }
+    if (params.stateCacheDir && loaded.context) {
+      const file = await stat(params.path);
+      loaded.modelKey = createHash("sha256")
+        .update(JSON.stringify([params.path, file.size, file.mtimeMs, loaded.context.flashAttention, "kv-f16"]))
+        .digest("hex");
+      loaded.stateCache = new NoteStateCache(params.stateCacheDir, params.stateCacheMaxBytes ?? 2 * 1024 ** 3, (m) => this.log("info", m));
     }
 
     const metadata = model.fileInfo.metadata as { general?: { architecture?: string; name?: string }; tokenizer?: { chat_template?: string } };
@@ -210,6 +237,21 @@ export class LlamaRuntime {
     return loaded.info;
   }
 
+  /**
+   * The completion lane's token predictor: a draft model when one is configured, else input lookup
+   * (notes copy names, drugs and phrases from earlier in the same note), else none.
+   */
+  private async completionPredictor(llama: Llama, params: LoadParams, contextSize: number, loaded: LoadedModel) {
+    if (params.draftModelPath) {
+      const model = await llama.loadModel({ modelPath: params.draftModelPath, gpuLayers: llama.gpu === false ? 0 : params.gpuLayers });
+      const context = await model.createContext({ contextSize, sequences: 1, threads: params.threads, flashAttention: params.flashAttention });
+      loaded.draft = { model, context };
+      return new this.lib.DraftSequenceTokenPredictor(context.getSequence(), { minTokens: 0, maxTokens: 8, minConfidence: 0.6 });
+    }
+    if (params.lookupDecoding === false) return undefined;
+    return new this.lib.InputLookupTokenPredictor({ patternLength: { min: 2 }, predictionLength: { max: 6 } });
+  }
+
   private loadModelWith(llama: Llama, params: LoadParams): Promise<LlamaModel> {
     return llama.loadModel({
       modelPath: params.path,
@@ -232,8 +274,12 @@ export class LlamaRuntime {
       this.slots.delete(s);
       // Let requests already running on the lanes finish (they were aborted by the client if it wanted).
       await Promise.allSettled([...loaded.lanes.values()].map((lane) => lane.tail));
+      // Keep the note's KV state for the next load (idle unload, settings change, editor shutdown).
+      for (const lane of NOTE_LANES) await this.saveLaneState(loaded, lane).catch((e: unknown) => this.log("warn", `Saving the note state failed: ${(e as Error).message}`));
       if (loaded.embedding) await (await loaded.embedding.catch(() => undefined))?.dispose();
       await loaded.context?.dispose();
+      await loaded.draft?.context.dispose();
+      await loaded.draft?.model.dispose();
       await loaded.model.dispose();
       this.log("info", `Unloaded the ${s} model.`);
     }
@@ -283,17 +329,28 @@ export class LlamaRuntime {
     sink: StreamSink,
     promptTokens: (loaded: LoadedModel) => number,
     run: (lane: LaneState, options: Parameters<LlamaCompletion["generateCompletionWithMeta"]>[1]) => ReturnType<LlamaCompletion["generateCompletionWithMeta"]>,
-    extra: { grammar?: LlamaGrammar; asciiOnly?: boolean } = {},
+    extra: { grammar?: LlamaGrammar; asciiOnly?: boolean; warmPrompt?: string } = {},
   ): Promise<GenerationResult> {
     const arrived = performance.now();
     return this.onLane(laneName, async (lane, loaded) => {
       if (sink.signal.aborted) {
         return { text: "", stopReason: "aborted", promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: 0 };
       }
+      // A note reopened after a reload or restart: read its saved KV state instead of the note.
+      let restoredTokens = 0;
+      if (extra.warmPrompt !== undefined && loaded.stateCache && NOTE_LANES.includes(laneName)) {
+        const restored = await this.restoreLaneState(loaded, lane, extra.warmPrompt);
+        if (restored.restored) restoredTokens = restored.tokens;
+      }
       const before = lane.sequence.tokenMeter.getState();
+      const predictionsBefore = lane.sequence.tokenPredictions;
       let firstTokenAt: number | undefined;
+      let firstGeneratedAt: number | undefined;
+      let lastGeneratedAt: number | undefined;
+      let emittedTokens = 0;
       const bias = this.tokenBias(loaded, limits.bannedTexts, extra.asciiOnly ?? false);
       let response;
+      const evalStarted = performance.now();
       try {
         response = await run(lane, {
           maxTokens: limits.maxTokens,
@@ -306,6 +363,11 @@ export class LlamaRuntime {
           ...(extra.grammar ? { grammar: extra.grammar } : {}),
           signal: sink.signal,
           stopOnAbortSignal: true,
+          onToken: (tokens) => {
+            emittedTokens += tokens.length;
+            lastGeneratedAt = performance.now();
+            firstGeneratedAt ??= lastGeneratedAt;
+          },
           onTextChunk: (text) => {
             firstTokenAt ??= performance.now();
             sink.onText?.(text);
@@ -318,6 +380,7 @@ export class LlamaRuntime {
         throw new EngineFault(ErrorCodes.GenerationFailed, `Generation failed: ${(error as Error).message}`);
       }
       const used = lane.sequence.tokenMeter.diff(before);
+      const predictions = lane.sequence.tokenPredictions;
       const finished = performance.now();
       const reason = response.metadata.stopReason;
       const stopReason: StopReason =
@@ -327,9 +390,16 @@ export class LlamaRuntime {
         stopReason,
         promptTokensEvaluated: used.usedInputTokens,
         promptTokens: promptTokens(loaded),
-        generatedTokens: used.usedOutputTokens,
+        // With a token predictor the meter also counts drafted tokens that were checked; count what was emitted.
+        generatedTokens: lane.sequence.tokenPredictor ? emittedTokens : used.usedOutputTokens,
         firstTokenMs: (firstTokenAt ?? finished) - arrived,
         totalMs: finished - arrived,
+        promptEvalMs: (firstGeneratedAt ?? finished) - evalStarted,
+        decodeMs: firstGeneratedAt !== undefined && lastGeneratedAt !== undefined ? lastGeneratedAt - firstGeneratedAt : 0,
+        restoredTokens,
+        ...(lane.sequence.tokenPredictor
+          ? { draftAccepted: predictions.validated - predictionsBefore.validated, draftRejected: predictions.refuted - predictionsBefore.refuted }
+          : {}),
       };
     });
   }
@@ -341,6 +411,7 @@ export class LlamaRuntime {
       sink,
       (loaded) => loaded.model.tokenize(params.prompt).length,
       (lane, options) => lane.completion.generateCompletionWithMeta(params.prompt, options),
+      { warmPrompt: params.prompt },
     );
   }
 
@@ -426,6 +497,58 @@ export class LlamaRuntime {
     if (!loaded) throw new EngineFault(ErrorCodes.ModelNotLoaded, "No model is loaded.");
     const tokens = loaded.model.tokenize(text).map((t) => Number(t));
     return { tokens, count: tokens.length };
+  }
+
+  /** Saves the lane's KV state (the note it last completed) to the state cache. */
+  saveState(laneName: Lane): Promise<SaveStateResult> {
+    return this.onLane(laneName, (_lane, loaded) => this.saveLaneState(loaded, laneName));
+  }
+
+  /** Restores the saved state that shares the longest prefix with `prompt` into the lane. */
+  restoreState(laneName: Lane, prompt: string): Promise<RestoreStateResult> {
+    return this.onLane(laneName, (lane, loaded) => this.restoreLaneState(loaded, lane, prompt));
+  }
+
+  private async saveLaneState(loaded: LoadedModel, laneName: Lane): Promise<SaveStateResult> {
+    const lane = loaded.lanes.get(laneName);
+    const tokens = lane ? lane.sequence.contextTokens.map(Number) : [];
+    if (!loaded.stateCache || !lane) return { saved: false, tokens: 0, bytes: 0, reason: "no state cache folder" };
+    if (tokens.length < MIN_RESTORE_TOKENS) return { saved: false, tokens: tokens.length, bytes: 0, reason: "too short to be worth saving" };
+    const result = await loaded.stateCache.save(loaded.modelKey, tokens, async (path) => {
+      await lane.sequence.saveStateToFile(path);
+    });
+    if (result.saved) this.log("info", `Saved a note state of ${tokens.length} tokens (${(result.bytes / 1e6).toFixed(1)} MB).`);
+    return { ...result, tokens: tokens.length };
+  }
+
+  private async restoreLaneState(loaded: LoadedModel, lane: LaneState, prompt: string): Promise<RestoreStateResult> {
+    const cache = loaded.stateCache;
+    if (!cache) return { restored: false, tokens: 0, reason: "no state cache folder" };
+    const promptTokens = loaded.model.tokenize(prompt).map(Number);
+    const bos = loaded.model.tokens.bos;
+    // A completion prompt starts with BOS when the model adds one; saved states do too.
+    if (bos !== null && loaded.model.tokens.shouldPrependBosToken && promptTokens[0] !== Number(bos)) promptTokens.unshift(Number(bos));
+    const cached = commonPrefixLength(lane.sequence.contextTokens.map(Number), promptTokens);
+    const match = await cache.bestMatch(loaded.modelKey, promptTokens, MIN_RESTORE_TOKENS);
+    if (!match) return { restored: false, tokens: cached, reason: "no saved state for this note" };
+    if (match.common <= cached + MIN_RESTORE_TOKENS / 4) return { restored: false, tokens: cached, reason: "the KV cache already holds this note" };
+    if (!(await cache.verify(match))) return { restored: false, tokens: cached, reason: "the saved state was damaged and is deleted" };
+    const started = performance.now();
+    try {
+      await lane.sequence.loadStateFromFile(match.statePath, { acceptRisk: true });
+    } catch (error) {
+      await lane.sequence.clearHistory().catch(() => undefined);
+      await cache.remove(match.id);
+      this.log("warn", `A saved note state was rejected (${(error as Error).message}); reading the note instead.`);
+      return { restored: false, tokens: 0, reason: "the saved state was rejected" };
+    }
+    if (commonPrefixLength(lane.sequence.contextTokens.map(Number), match.entry.tokens) !== match.entry.tokens.length) {
+      await lane.sequence.clearHistory().catch(() => undefined);
+      await cache.remove(match.id);
+      return { restored: false, tokens: 0, reason: "the saved state held other tokens" };
+    }
+    this.log("info", `Restored a note state of ${match.common} tokens in ${Math.round(performance.now() - started)} ms.`);
+    return { restored: true, tokens: match.common };
   }
 
   async dispose(): Promise<void> {

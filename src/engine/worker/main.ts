@@ -72,6 +72,8 @@ connection.onRequest(Requests.infill, handle(async (params, token) => (await get
 connection.onRequest(Requests.json, handle(async (params, token) => (await getRuntime()).json(params, sinkFor(token, params.streamId))));
 connection.onRequest(Requests.embed, handle(async (params) => (await getRuntime()).embed(params.texts)));
 connection.onRequest(Requests.tokenize, handle(async (params) => (await getRuntime()).tokenize(params.text, params.slot)));
+connection.onRequest(Requests.saveState, handle(async (params) => (await getRuntime()).saveState(params.lane)));
+connection.onRequest(Requests.restoreState, handle(async (params) => (await getRuntime()).restoreState(params.lane, params.prompt)));
 
 // The parent going away (editor closed, extension host crashed) must never leave a 4 GB process behind.
 process.on("disconnect", () => process.exit(0));

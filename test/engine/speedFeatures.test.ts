@@ -1,0 +1,213 @@
+/**
+ * Speed features of the real engine that must not change behaviour: lookup speculative decoding gives
+ * exactly the text plain decoding gives, and warm starts restore a note's saved KV state after a worker
+ * restart, rejecting damaged or foreign state files with a cold start instead of a crash.
+ */
+import * as assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EngineClient } from "../../src/engine/client/engineClient";
+import { ensureTestModel } from "../support/gguf/testModels";
+import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
+import { readSampleNotes } from "../support/sharedData";
+
+const FALLBACK_NOTE =
+  "HISTORY OF PRESENT ILLNESS: The patient is a 67-year-old man with metformin-treated diabetes who presents with chest pain. " +
+  "He takes metformin 500 mg twice daily and lisinopril 10 mg daily. The chest pain began two days ago. ";
+
+/** A note prefix of about `tokens` tokens (the tiny model's context is 512). */
+async function notePrompt(engine: EngineClient, index: number, tokens: number): Promise<string> {
+  const text = `${readSampleNotes(index + 1)[index]?.text ?? ""}\n${FALLBACK_NOTE.repeat(12)}`;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if ((await engine.tokenize(text.slice(0, mid))).count <= tokens) lo = mid;
+    else hi = mid - 1;
+  }
+  return text.slice(0, lo);
+}
+
+describe("engine speed features", function () {
+  this.timeout(120_000);
+  let tiny: string;
+  let tinyNoInfill: string;
+  const started: TestEngine[] = [];
+  const start = (): TestEngine => {
+    const t = startTestEngine();
+    started.push(t);
+    return t;
+  };
+
+  before(async () => {
+    tiny = await ensureTestModel("tiny");
+    tinyNoInfill = await ensureTestModel("tiny-no-infill");
+  });
+  afterEach(async () => {
+    for (const t of started.splice(0)) await t.engine.dispose();
+  });
+
+  describe("lookup speculative decoding", () => {
+    it("gives byte-identical output to plain decoding on note continuations", async () => {
+      const on = start().engine;
+      const off = start().engine;
+      on.configure(cpuChoice(tiny, { lookupDecoding: true }));
+      off.configure(cpuChoice(tiny, { lookupDecoding: false }));
+      let drafted = 0;
+      for (let i = 0; i < 4; i++) {
+        const prompt = await notePrompt(on, i, 200);
+        // Twice each: the second run also exercises KV reuse with a predictor attached.
+        for (let round = 0; round < 2; round++) {
+          const a = await on.complete({ prompt, maxTokens: 48, lane: "completion" });
+          const b = await off.complete({ prompt, maxTokens: 48, lane: "completion" });
+          assert.equal(a.text, b.text, `note ${i}, round ${round}`);
+          assert.equal(a.generatedTokens, b.generatedTokens);
+          assert.equal(b.draftAccepted, undefined, "no predictor when lookup is off");
+          drafted += (a.draftAccepted ?? 0) + (a.draftRejected ?? 0);
+        }
+      }
+      assert.ok(drafted > 0, "the lookup predictor drafted tokens");
+    });
+
+    it("stops on a stop string and on cancellation exactly as plain decoding does", async () => {
+      const on = start().engine;
+      const off = start().engine;
+      on.configure(cpuChoice(tiny, { lookupDecoding: true }));
+      off.configure(cpuChoice(tiny, { lookupDecoding: false }));
+      const prompt = await notePrompt(on, 1, 150);
+      const plain = await off.complete({ prompt, maxTokens: 64, lane: "completion" });
+      const stop = plain.text.trim().slice(4, 6);
+      if (stop) {
+        const a = await on.complete({ prompt, maxTokens: 64, lane: "completion", stop: [stop] });
+        const b = await off.complete({ prompt, maxTokens: 64, lane: "completion", stop: [stop] });
+        assert.equal(a.text, b.text);
+        assert.equal(a.stopReason, b.stopReason);
+      }
+      const controller = new AbortController();
+      const cancelled = await on.complete({ prompt: `${prompt} again`, maxTokens: 400, lane: "completion" }, { signal: controller.signal, onText: () => controller.abort() });
+      assert.equal(cancelled.stopReason, "aborted");
+    });
+  });
+
+  describe("warm starts", () => {
+    let cacheDir: string;
+    beforeEach(() => {
+      cacheDir = mkdtempSync(join(tmpdir(), "bedside-states-"));
+    });
+    afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+    async function coldText(prompt: string): Promise<string> {
+      const cold = start().engine;
+      cold.configure(cpuChoice(tiny));
+      return (await cold.complete({ prompt, maxTokens: 24, lane: "completion" })).text;
+    }
+
+    /** Completes `prompt` on a fresh engine with the cache and saves the note's state; returns the engine. */
+    async function saveNote(prompt: string): Promise<EngineClient> {
+      const engine = start().engine;
+      engine.configure(cpuChoice(tiny, { stateCacheDir: cacheDir }));
+      const first = await engine.complete({ prompt, maxTokens: 8, lane: "completion" });
+      assert.equal(first.restoredTokens, 0, "nothing to restore yet");
+      const saved = await engine.saveState("completion");
+      assert.equal(saved.saved, true, saved.reason);
+      assert.ok(saved.bytes > 0);
+      const again = await engine.saveState("completion");
+      assert.equal(again.saved, false, "the same state is not saved twice");
+      return engine;
+    }
+
+    function stateFiles(): string[] {
+      return readdirSync(cacheDir).filter((f) => f.endsWith(".kv"));
+    }
+
+    it("restores a saved note after a worker restart: the next completion reads few prompt tokens", async () => {
+      const engine = start().engine;
+      const prompt = await notePrompt((engine.configure(cpuChoice(tiny)), engine), 2, 300);
+      const noteEngine = await saveNote(prompt);
+      await noteEngine.restart();
+      const next = `${prompt} The`;
+      const warm = await noteEngine.complete({ prompt: next, maxTokens: 24, lane: "completion" });
+      assert.ok((warm.restoredTokens ?? 0) > 250, `restored ${warm.restoredTokens}`);
+      assert.ok(warm.promptTokensEvaluated < 10, `evaluated ${warm.promptTokensEvaluated} prompt tokens`);
+      assert.equal(warm.text, await coldText(next), "a restored state gives the same text as reading the note");
+    });
+
+    it("restores on request when a note is opened, and survives an unload and reload", async () => {
+      const engine = start().engine;
+      engine.configure(cpuChoice(tiny, { stateCacheDir: cacheDir }));
+      const prompt = await notePrompt(engine, 3, 300);
+      await engine.complete({ prompt, maxTokens: 8, lane: "completion" });
+      // Unloading saves the completion lane's note by itself.
+      await engine.unload();
+      assert.equal(stateFiles().length, 1);
+      await engine.ensureReady();
+      const restored = await engine.restoreState("completion", prompt);
+      assert.equal(restored.restored, true, restored.reason);
+      assert.ok(restored.tokens > 250);
+      const warm = await engine.complete({ prompt, maxTokens: 8, lane: "completion" });
+      assert.equal(warm.restoredTokens, 0, "already restored");
+      assert.ok(warm.promptTokensEvaluated <= 1, `evaluated ${warm.promptTokensEvaluated}`);
+      const other = await engine.restoreState("completion", "A different note entirely.");
+      assert.equal(other.restored, false);
+    });
+
+    it("rejects a damaged state file and falls back to a cold start", async () => {
+      const engine = start().engine;
+      engine.configure(cpuChoice(tiny));
+      const prompt = await notePrompt(engine, 4, 300);
+      const noteEngine = await saveNote(prompt);
+      const [kv] = stateFiles();
+      const path = join(cacheDir, kv!);
+      const bytes = readFileSync(path);
+      for (let i = 64; i < bytes.length; i += 97) bytes[i] = bytes[i]! ^ 0x5a;
+      writeFileSync(path, bytes);
+      await noteEngine.restart();
+      const result = await noteEngine.complete({ prompt, maxTokens: 24, lane: "completion" });
+      assert.equal(result.restoredTokens, 0);
+      assert.ok(result.promptTokensEvaluated > 250, "the note was read again");
+      assert.equal(result.text, await coldText(prompt));
+      assert.deepEqual(stateFiles(), [], "the damaged state was deleted");
+    });
+
+    it("rejects a state file llama.cpp cannot read (valid checksum, truncated) without crashing", async () => {
+      const engine = start().engine;
+      engine.configure(cpuChoice(tiny));
+      const prompt = await notePrompt(engine, 5, 300);
+      const noteEngine = await saveNote(prompt);
+      const pid = noteEngine.workerPid;
+      const [kv] = stateFiles();
+      const path = join(cacheDir, kv!);
+      const meta = join(cacheDir, kv!.replace(/\.kv$/, ".json"));
+      const size = readFileSync(path).length;
+      truncateSync(path, Math.floor(size / 2));
+      const entry = JSON.parse(readFileSync(meta, "utf8")) as { bytes: number; sha256: string };
+      entry.bytes = Math.floor(size / 2);
+      entry.sha256 = createHash("sha256").update(readFileSync(path)).digest("hex");
+      writeFileSync(meta, JSON.stringify(entry));
+      // Restart so the worker reads the folder afresh.
+      await noteEngine.restart();
+      assert.notEqual(noteEngine.workerPid, pid);
+      const restored = await noteEngine.restoreState("completion", prompt);
+      assert.equal(restored.restored, false);
+      const result = await noteEngine.complete({ prompt, maxTokens: 24, lane: "completion" });
+      assert.ok(result.promptTokensEvaluated > 250, "the note was read again");
+      assert.equal(result.text, await coldText(prompt));
+      assert.deepEqual(stateFiles(), [], "the unreadable state was deleted");
+    });
+
+    it("never hands a state saved with one model to another", async () => {
+      const engine = start().engine;
+      engine.configure(cpuChoice(tiny));
+      const prompt = await notePrompt(engine, 6, 300);
+      await saveNote(prompt);
+      const other = start().engine;
+      other.configure(cpuChoice(tinyNoInfill, { stateCacheDir: cacheDir }));
+      const result = await other.complete({ prompt, maxTokens: 8, lane: "completion" });
+      assert.equal(result.restoredTokens, 0);
+      assert.ok(result.promptTokensEvaluated > 250);
+      assert.equal(stateFiles().length, 1, "the other model's state stays for that model");
+    });
+  });
+});
