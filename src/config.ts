@@ -24,6 +24,8 @@ export interface EngineSettings {
   draftModelPath: string | undefined;
   /** Disk for saved note states (warm starts); 0 turns warm starts off. */
   warmStartCacheMB: number;
+  /** Read the weights in rather than memory-map them: about half the peak memory on a CPU. */
+  lowMemory: boolean;
 }
 
 export interface CompletionConfig {
@@ -81,6 +83,7 @@ export class BedsideConfig implements vscode.Disposable {
       lookupDecoding: s.get<boolean>("engine.lookupDecoding", true),
       draftModelPath: this.resolveUserPath(s.get<string>("engine.draftModelPath")?.trim()),
       warmStartCacheMB: Math.max(0, s.get<number>("engine.warmStartCacheMB", 2048)),
+      lowMemory: s.get<boolean>("engine.lowMemory", false),
     };
   }
 
@@ -97,6 +100,7 @@ export class BedsideConfig implements vscode.Disposable {
       contextSize: e.contextSize,
       flashAttention: e.flashAttention,
       lookupDecoding: e.lookupDecoding,
+      ...(e.lowMemory ? { lowMemory: true } : {}),
       ...(e.draftModelPath ? { draftModelPath: e.draftModelPath } : {}),
       ...(this.warmStartDir && e.warmStartCacheMB > 0 ? { stateCacheDir: this.warmStartDir, stateCacheMaxBytes: e.warmStartCacheMB * 1024 * 1024 } : {}),
     };

@@ -47,6 +47,12 @@ export interface LoadParams {
   stateCacheDir?: string;
   /** Upper bound on the bytes kept in stateCacheDir; the least recently used states go first. */
   stateCacheMaxBytes?: number;
+  /**
+   * Read the weights into memory instead of memory-mapping the file. On a CPU llama.cpp repacks Q4_0
+   * weights into a second buffer, so a mapped file stays resident beside its repacked copy (peak RSS about
+   * twice the file); read in, the peak is about the file (7B Q4_0: 9.3 -> 5.8 GB, same speed).
+   */
+  lowMemory?: boolean;
 }
 
 export interface ModelInfo {

@@ -91,6 +91,17 @@ describe("engine speed features", function () {
     });
   });
 
+  it("low-memory mode (weights read in, not mapped) gives the same text", async () => {
+    const low = start().engine;
+    const mapped = start().engine;
+    low.configure(cpuChoice(tiny, { lowMemory: true }));
+    mapped.configure(cpuChoice(tiny));
+    const prompt = await notePrompt(low, 0, 120);
+    const a = await low.complete({ prompt, maxTokens: 32, lane: "general" });
+    const b = await mapped.complete({ prompt, maxTokens: 32, lane: "general" });
+    assert.equal(a.text, b.text);
+  });
+
   describe("warm starts", () => {
     let cacheDir: string;
     beforeEach(() => {
