@@ -79,6 +79,8 @@ interface LoadedModel {
 
 /** Below this many shared tokens a saved state is not worth reading from disk. */
 const MIN_RESTORE_TOKENS = 128;
+/** A completion that had to read this many prompt tokens saves the note's state afterwards by itself. */
+const AUTO_SAVE_TOKENS = 256;
 /** Lanes whose KV cache follows one long note: warm starts apply to these. */
 const NOTE_LANES: readonly Lane[] = ["completion"];
 
@@ -408,8 +410,8 @@ export class LlamaRuntime {
     });
   }
 
-  complete(params: CompleteParams, sink: StreamSink): Promise<GenerationResult> {
-    return this.generate(
+  async complete(params: CompleteParams, sink: StreamSink): Promise<GenerationResult> {
+    const result = await this.generate(
       params.lane,
       params,
       sink,
@@ -417,6 +419,12 @@ export class LlamaRuntime {
       (lane, options) => lane.completion.generateCompletionWithMeta(params.prompt, options),
       { warmPrompt: params.prompt },
     );
+    // A note that was expensive to read (just opened, a large paste) is saved after the answer has gone,
+    // so the next editor session starts warm even if the worker is killed rather than unloaded.
+    if (result.promptTokensEvaluated >= AUTO_SAVE_TOKENS && NOTE_LANES.includes(params.lane) && this.slots.get("generation")?.stateCache) {
+      this.saveState(params.lane).catch((e: unknown) => this.log("warn", `Saving the note state failed: ${(e as Error).message}`));
+    }
+    return result;
   }
 
   infill(params: InfillParams, sink: StreamSink): Promise<GenerationResult> {
