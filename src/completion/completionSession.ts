@@ -76,7 +76,17 @@ export class CompletionSession {
   async warmUp(input: SuggestInput, signal?: AbortSignal): Promise<GenerationResult | undefined> {
     const context = buildContext({ prefix: input.prefix, suffix: "", budgetTokens: this.settings().contextTokens, infillSupported: false });
     if (!context.prompt.trim()) return undefined;
-    return this.engine.complete({ prompt: context.prompt, maxTokens: 1, lane: "completion", temperature: 0 }, signal ? { signal } : {});
+    // Never in the way of a suggestion: skip while one runs; the next keystroke's suggestion aborts a
+    // warm-up still running (what it evaluated stays cached).
+    if (this.inFlight) return undefined;
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const requestSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    try {
+      return await this.engine.complete({ prompt: context.prompt, maxTokens: 1, lane: "completion", temperature: 0 }, { signal: requestSignal });
+    } finally {
+      if (this.inFlight === controller) this.inFlight = undefined;
+    }
   }
 
   async suggest(input: SuggestInput, signal: AbortSignal): Promise<Suggestion | undefined> {
@@ -101,8 +111,8 @@ export class CompletionSession {
         ...(settings.allowNumbers ? {} : { bannedTexts: DIGIT_TEXTS }),
       };
       // The time budget stops generation and keeps what was written so far.
-      const budget = setTimeout(() => timedOut.abort(), settings.timeoutMs);
       const timedOut = new AbortController();
+      const budget = setTimeout(() => timedOut.abort(), settings.timeoutMs);
       const requestSignal = AbortSignal.any([controller.signal, timedOut.signal]);
       const started = Date.now();
       this.setBusy(+1);

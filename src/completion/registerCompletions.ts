@@ -28,6 +28,21 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
   const provider = new NoteCompletionProvider(session, engine, completionSwitch, () => config.completion.languages, log);
   const markers = new AiTextMarkers(context.workspaceState);
   const selector = ["note", "markdown", "plaintext"].map((language) => ({ language }));
+  // Read the note into the completion lane's cache when it is opened (or the model becomes ready), so the
+  // first suggestion evaluates only what is typed after that.
+  const warmUp = (editor: vscode.TextEditor | undefined): void => {
+    if (!editor || !completionSwitch.active || engine.state.kind !== "ready") return;
+    const document = editor.document;
+    if (!config.completion.languages.includes(document.languageId)) return;
+    const prefix = document.getText().slice(0, document.offsetAt(editor.selection.active));
+    void session.warmUp({ documentKey: document.uri.toString(), prefix, suffix: "", infillSupported: false }).catch(() => undefined);
+  };
+  let selectionTimer: NodeJS.Timeout | undefined;
+  let engineWas = engine.state.kind;
+  const onEngineState = engine.onDidChangeState((state) => {
+    if (state.kind === "ready" && engineWas === "loading") warmUp(vscode.window.activeTextEditor);
+    engineWas = state.kind;
+  });
   // The snooze ends by itself; the item counts down once a minute.
   const tick = setInterval(() => status.render(), 60_000);
 
@@ -36,6 +51,15 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
     provider,
     markers,
     { dispose: () => clearInterval(tick) },
+    onEngineState,
+    vscode.window.onDidChangeActiveTextEditor(warmUp),
+    // A click or a command moves the cursor elsewhere: warm up there once the cursor rests (typing does not).
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      if (e.kind !== vscode.TextEditorSelectionChangeKind.Mouse && e.kind !== vscode.TextEditorSelectionChangeKind.Command) return;
+      clearTimeout(selectionTimer);
+      selectionTimer = setTimeout(() => warmUp(e.textEditor), 300);
+    }),
+    { dispose: () => clearTimeout(selectionTimer) },
     vscode.languages.registerInlineCompletionItemProvider(selector, provider),
     vscode.languages.registerDocumentSymbolProvider({ language: "note" }, new NoteOutline()),
     config.onDidChange(() => status.render()),

@@ -1,6 +1,7 @@
 /** `npm run bench -- <suite> [--quick]`: runs one benchmark suite. */
 const suites: Record<string, () => Promise<{ run(quick: boolean): Promise<void> }>> = {
   engine: () => import("./engine.bench"),
+  completion: () => import("./completion.bench"),
   parity: () => import("./parity.bench"),
   lookup: () => import("./lookup.bench"),
   warmstart: () => import("./warmstart.bench"),

@@ -211,4 +211,23 @@ describe("completion session", () => {
     assert.ok(signals[0]!.aborted);
     assert.equal((await second)?.text, "late text");
   });
+
+  it("warms the note up with a one-token request that the first suggestion aborts", async () => {
+    const seen: { maxTokens: number; signal: AbortSignal }[] = [];
+    const engine: CompletionEngine = {
+      complete: (req, options) =>
+        new Promise((resolve) => {
+          seen.push({ maxTokens: req.maxTokens, signal: options!.signal! });
+          if (req.maxTokens === 1) options!.signal!.addEventListener("abort", () => resolve(result("", "aborted")));
+          else resolve(result("fever."));
+        }),
+      infill: async () => result(""),
+    };
+    const session = new CompletionSession(engine, settings, undefined, new AdaptiveDebounce({ minMs: 1, maxMs: 1, factor: 0 }));
+    const warm = session.warmUp({ documentKey: "d", prefix: "HPI:\nHe has ", suffix: "", infillSupported: false });
+    const s = await session.suggest({ documentKey: "d", prefix: "HPI:\nHe has a ", suffix: "", infillSupported: false }, new AbortController().signal);
+    assert.equal((await warm)?.stopReason, "aborted");
+    assert.equal(seen[0]!.maxTokens, 1);
+    assert.equal(s?.text, "fever.");
+  });
 });
