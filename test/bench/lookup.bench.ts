@@ -86,6 +86,9 @@ export async function run(quick: boolean): Promise<void> {
   );
   const speedup = median(rows.map((r) => r.on)) / median(rows.map((r) => r.off));
   console.log(`\nlookup_speedup_tg ${speedup.toFixed(3)} (per-note ratios ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}); drafts accepted ${accepted}, rejected ${rejected}`);
+  if (accepted === 0) {
+    console.log("No drafted token was accepted: lookup cannot have saved a decoding step, so any ratio away from 1 is machine noise.");
+  }
   if (!allSame) throw new Error("Lookup decoding changed the output: it must be identical to plain decoding.");
   const metrics: Metrics = {
     lookup_speedup_tg: Number(speedup.toFixed(3)),

@@ -71,6 +71,19 @@ describe("engine speed features", function () {
       assert.ok(drafted > 0, "the lookup predictor drafted tokens");
     });
 
+    it("draft-model speculation gives the same text, and a draft that agrees is accepted", async () => {
+      const drafted = start().engine;
+      const plain = start().engine;
+      // The same file as its own draft: every greedy draft token is the model's own choice.
+      drafted.configure(cpuChoice(tiny, { draftModelPath: tiny }));
+      plain.configure(cpuChoice(tiny, { lookupDecoding: false }));
+      const prompt = await notePrompt(plain, 2, 150);
+      const a = await drafted.complete({ prompt, maxTokens: 48, lane: "completion" });
+      const b = await plain.complete({ prompt, maxTokens: 48, lane: "completion" });
+      assert.equal(a.text, b.text);
+      assert.ok((a.draftAccepted ?? 0) > 0, `accepted ${a.draftAccepted}, rejected ${a.draftRejected}`);
+    });
+
     it("stops on a stop string and on cancellation exactly as plain decoding does", async () => {
       const on = start().engine;
       const off = start().engine;

@@ -248,7 +248,9 @@ export class LlamaRuntime {
       const model = await llama.loadModel({ modelPath: params.draftModelPath, gpuLayers: llama.gpu === false ? 0 : params.gpuLayers });
       const context = await model.createContext({ contextSize, sequences: 1, threads: params.threads, flashAttention: params.flashAttention });
       loaded.draft = { model, context };
-      return new this.lib.DraftSequenceTokenPredictor(context.getSequence(), { minTokens: 0, maxTokens: 8, minConfidence: 0.6 });
+      // 3 drafts per step for the same reason as lookup below; drafted even when the draft is unsure, since
+      // checking 3 costs the CPU no more than checking 1.
+      return new this.lib.DraftSequenceTokenPredictor(context.getSequence(), { minTokens: 3, maxTokens: 3 });
     }
     if (params.lookupDecoding === false) return undefined;
     // Exactly 3 drafts: on a CPU with Q4_0 weights a batch of 4 costs about 2 single steps (7B, 1 thread:
