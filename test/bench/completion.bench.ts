@@ -8,7 +8,8 @@
  *   naive:   the last N characters before the cursor (a sliding window: no reuse), a fixed debounce, no
  *            abort (requests queue up on the lane), no cache.
  * Both use the same model, threads, token budget, max tokens, stop strings, banned digits and shaping.
- * Metrics: prompt tokens evaluated per pause answered (every request a strategy started counts), time
+ * Metrics: prompt tokens evaluated per pause (every request a strategy started counts, the warm-up too;
+ * also without the warm-up, and the median over typing requests that evaluated any), time
  * from the pause (last word typed) to the answer, p50/p95, suggestions shown vs requests started.
  */
 import { performance } from "node:perf_hooks";
@@ -46,6 +47,8 @@ interface StrategyRun {
   promptTokens: number;
   /** Prompt tokens of the requests made while typing, without the warm-up when the note was opened. */
   typingPromptTokens: number;
+  /** Prompt tokens of each typing request that evaluated any (a request aborted while queued evaluates none). */
+  requestTokens: number[];
   started: number;
   warmUpMs?: number;
 }
@@ -122,7 +125,13 @@ function naiveStrategy(engine: EngineClient): Strategy {
     },
     async answer(timeoutMs: number) {
       const answer = await withTimeout(latest, timeoutMs);
-      if (answer === "timeout") await this.close();
+      if (answer === "timeout") {
+        // Drop the backlog without waiting: a prompt batch being evaluated still finishes in the worker,
+        // and the naive strategy's next requests wait for it, as they would.
+        clearTimeout(timer);
+        housekeeping.abort();
+        housekeeping = new AbortController();
+      }
       return answer;
     },
     async close() {
@@ -166,7 +175,13 @@ async function replay(engine: EngineClient, strategy: Strategy, opening: string,
   await strategy.close();
   const requests = engine.requestLog.recent().filter((r) => r.id > logStart);
   const tokens = (rs: typeof requests): number => rs.reduce((n, r) => n + (r.promptTokensEvaluated ?? 0), 0);
-  return { pauses, started: requests.length, promptTokens: tokens(requests), typingPromptTokens: tokens(requests.filter((r) => r.id > typingStart)) };
+  return {
+    pauses,
+    started: requests.length,
+    promptTokens: tokens(requests),
+    typingPromptTokens: tokens(requests.filter((r) => r.id > typingStart)),
+    requestTokens: requests.filter((r) => r.id > typingStart && (r.promptTokensEvaluated ?? 0) > 0).map((r) => r.promptTokensEvaluated!),
+  };
 }
 
 interface Summary {
@@ -176,6 +191,8 @@ interface Summary {
   started: number;
   promptTokensPerPause: number;
   typingPromptTokensPerPause: number;
+  /** Median prompt tokens of a typing request that evaluated any. */
+  requestPromptTokensMedian: number;
   p50Ms: number;
   p95Ms: number;
   warmUpMs?: number;
@@ -192,6 +209,7 @@ function summarise(runs: StrategyRun[]): Summary {
     censored: pauses.filter((p) => p.censored).length,
     started: runs.reduce((n, r) => n + r.started, 0),
     promptTokensPerPause: promptTokens / Math.max(1, pauses.length),
+    requestPromptTokensMedian: median(runs.flatMap((r) => r.requestTokens)),
     typingPromptTokensPerPause: runs.reduce((n, r) => n + r.typingPromptTokens, 0) / Math.max(1, pauses.length),
     p50Ms: median(latencies),
     p95Ms: percentile(latencies, 95),
@@ -230,7 +248,7 @@ export async function run(quick: boolean): Promise<void> {
   const notes = readSampleNotes(200).filter((n) => n.text.length > SETTINGS.contextTokens * CHARS_PER_TOKEN + 1200);
   if (notes.length === 0) throw new Error("No MTSamples notes found: the benchmark reads ../shared/data/mtsamples (or BEDSIDE_SHARED_DATA).");
   const plans: Plan[] = [{ kind: "tiny", notes: quick ? 2 : 4, words: 24, pauseEvery: 4, paceMs: 600, pauseTimeoutMs: 30_000, contextSize: 2048 }];
-  if (!quick) plans.push({ kind: "7b", notes: 1, words: 32, pauseEvery: 4, paceMs: 600, pauseTimeoutMs: 45_000, contextSize: 2048 });
+  if (!quick) plans.push({ kind: "7b", notes: 1, words: 40, pauseEvery: 4, paceMs: 600, pauseTimeoutMs: 30_000, contextSize: 2048 });
 
   const metrics: Metrics = {};
   const rows: (string | number)[][] = [];
@@ -240,15 +258,16 @@ export async function run(quick: boolean): Promise<void> {
     const { bedside, naive, loadMs } = await runModel(plan, notes);
     details[plan.kind] = { plan, bedside, naive, loadMs };
     for (const [name, s] of [["bedside", bedside], ["naive", naive]] as const) {
-      rows.push([plan.kind, name, s.promptTokensPerPause, s.typingPromptTokensPerPause, Math.round(s.p50Ms), Math.round(s.p95Ms), `${s.shown}/${s.pauses}`, s.started, s.censored, s.warmUpMs !== undefined ? Math.round(s.warmUpMs) : "-"]);
+      rows.push([plan.kind, name, s.promptTokensPerPause, s.typingPromptTokensPerPause, s.requestPromptTokensMedian, Math.round(s.p50Ms), Math.round(s.p95Ms), `${s.shown}/${s.pauses}`, s.started, s.censored, s.warmUpMs !== undefined ? Math.round(s.warmUpMs) : "-"]);
     }
     const suffix = plan.kind === "7b" ? "" : `_${plan.kind}`;
     metrics[`naive_over_bedside_prompt_tokens${suffix}`] = naive.promptTokensPerPause / Math.max(1e-9, bedside.promptTokensPerPause);
     metrics[`naive_over_bedside_prompt_tokens_typing_only${suffix}`] = naive.typingPromptTokensPerPause / Math.max(1e-9, bedside.typingPromptTokensPerPause);
+    metrics[`naive_over_bedside_prompt_tokens_per_request_median${suffix}`] = naive.requestPromptTokensMedian / Math.max(1, bedside.requestPromptTokensMedian);
     metrics[`naive_over_bedside_p50_latency${suffix}`] = naive.p50Ms / Math.max(1e-9, bedside.p50Ms);
     metrics[`bedside_p50_ms${suffix}`] = Math.round(bedside.p50Ms);
     metrics[`naive_censored_pauses${suffix}`] = naive.censored;
   }
-  printTable(["model", "strategy", "prompt tok/pause", "same, typing only", "p50 ms", "p95 ms", "shown/pauses", "requests started", "timed out", "warm-up ms"], rows);
+  printTable(["model", "strategy", "prompt tok/pause", "same, typing only", "median tok/request", "p50 ms", "p95 ms", "shown/pauses", "requests started", "timed out", "warm-up ms"], rows);
   reportMetrics("completion", metrics, details);
 }

@@ -148,4 +148,31 @@ describe("Bedside inline completions in VS Code", () => {
     assert.equal(editor.document.getText(), "PLAN:\nContinue t");
     console.log(`      request ${finished.id} aborted ${finished.finishedAt! - finished.startedAt} ms after it started`);
   });
+
+  it("turns off, snoozes, and comes back", async () => {
+    await settings().update("completion.maxTokens", undefined, global);
+    const editor = await openNote("HPI:\nShe describes ");
+    const provide = (): Promise<vscode.InlineCompletionItem[] | undefined> =>
+      Promise.resolve(
+        api.completions.provider.provideInlineCompletionItems(
+          editor.document,
+          editor.selection.active,
+          { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined },
+          new vscode.CancellationTokenSource().token,
+        ),
+      );
+    await vscode.commands.executeCommand("bedside.toggleCompletions");
+    await until("the setting to turn off", () => settings().get("completion.enabled") === false);
+    assert.equal(await provide(), undefined);
+    assert.match(api.completions.status.text, /circle-slash/);
+    await vscode.commands.executeCommand("bedside.toggleCompletions");
+    await until("the setting to turn on", () => settings().get("completion.enabled") === true);
+    await vscode.commands.executeCommand("bedside.snoozeCompletions", 5);
+    assert.equal(await provide(), undefined);
+    assert.match(api.completions.status.text, /5 min/);
+    api.completions.completionSwitch.resume();
+    const items = await provide();
+    assert.ok(items && items.length === 1, "a suggestion again");
+    await settings().update("completion.enabled", undefined, global);
+  });
 });
