@@ -44,6 +44,8 @@ const builds = [
     outdir: "dist",
     format: "cjs",
     external: ["vscode", "node-llama-cpp"],
+    // mocha resolves its reporters and interfaces with require.resolve(); they are bundled anyway.
+    logOverride: { "require-resolve-not-external": "silent" },
   },
 ];
 
