@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The Debian packages the tests need, installed when missing (as root, or with passwordless sudo):
+# Chromium drives the real VS Code (code-server) in the integration and e2e suites; libkrb5-dev lets
+# code-server's native modules build; python3/make/g++ are node-gyp's toolchain.
+# Used by .ci/run and by `npm test` itself, so a fresh machine needs nothing installed by hand.
+set -euo pipefail
+packages=(chromium libkrb5-dev python3 make g++)
+command -v dpkg >/dev/null 2>&1 || { echo "Not a Debian-like system: install ${packages[*]} (or their equivalents) yourself." >&2; exit 0; }
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "Missing system packages: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "Installing system packages the tests need: ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
