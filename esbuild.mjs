@@ -2,7 +2,7 @@
 // node-llama-cpp is ESM-only with top-level await) and the integration suite that runs inside VS Code.
 // node-llama-cpp is never bundled: it ships beside the bundle with its native binary.
 import * as esbuild from "esbuild";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 const watch = process.argv.includes("--watch");
 const production = process.argv.includes("--production");
@@ -48,6 +48,24 @@ const builds = [
     logOverride: { "require-resolve-not-external": "silent" },
   },
 ];
+
+// Webview scripts run in the webview's browser sandbox: one bundle per feature that has
+// src/<feature>/webview/main.ts, written to media/webview/<feature>.js (the only folder webviews may load).
+const webviewEntries = Object.fromEntries(
+  readdirSync("src", { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(`src/${d.name}/webview/main.ts`))
+    .map((d) => [d.name, `src/${d.name}/webview/main.ts`]),
+);
+if (Object.keys(webviewEntries).length > 0) {
+  builds.push({
+    ...common,
+    entryPoints: webviewEntries,
+    outdir: "media/webview",
+    platform: "browser",
+    target: "es2022",
+    format: "iife",
+  });
+}
 
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));

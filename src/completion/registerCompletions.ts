@@ -8,7 +8,7 @@ import type { Engine } from "../engine/engine";
 import type { Log } from "../log/log";
 import { NoteOutline } from "../notes/noteOutline";
 import { CompletionStatus } from "../status/completionStatus";
-import { AiTextMarkers } from "./aiTextMarkers";
+import { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { CompletionSession } from "./completionSession";
 import { CompletionSwitch } from "./completionSwitch";
 import { ACCEPTED_COMMAND, NoteCompletionProvider } from "./noteCompletionProvider";

@@ -3,7 +3,7 @@ import { AdaptiveDebounce } from "../../src/completion/adaptiveDebounce";
 import { CompletionSession, type CompletionEngine } from "../../src/completion/completionSession";
 import { CompletionSwitch } from "../../src/completion/completionSwitch";
 import { anchoredWindowStart, buildContext } from "../../src/completion/contextWindow";
-import { relocateSpans, shiftSpans } from "../../src/completion/provenance";
+import { relocateSpans, shiftSpans } from "../../src/provenance/aiSpans";
 import { shapeSuggestion, type ShapeInput } from "../../src/completion/suggestionShape";
 import { TypedAheadCache } from "../../src/completion/typedAheadCache";
 import type { GenerationResult } from "../../src/engine/protocol";

@@ -4,7 +4,7 @@
  * Reviewed". The decoration never changes the note itself.
  */
 import * as vscode from "vscode";
-import { relocateSpans, shiftSpans, type AiSpan } from "./provenance";
+import { relocateSpans, shiftSpans, type AiSpan } from "./aiSpans";
 
 const STATE_KEY = "bedside.aiText";
 
@@ -93,4 +93,17 @@ export class AiTextMarkers implements vscode.Disposable {
     this.decoration.dispose();
     this.subscriptions.forEach((s) => s.dispose());
   }
+}
+
+/**
+ * Puts Bedside text into a note the one way features may: a single edit (one undo step) at the cursor,
+ * or replacing the selection, then remembered as unreviewed AI text. Returns false when the editor
+ * refused the edit (the note is then unchanged).
+ */
+export async function insertAiText(editor: vscode.TextEditor, markers: AiTextMarkers, text: string): Promise<boolean> {
+  const document = editor.document;
+  const selection = editor.selection;
+  const applied = await editor.edit((edit) => edit.replace(selection, text), { undoStopBefore: true, undoStopAfter: true });
+  if (applied) markers.accepted(document.uri, document.offsetAt(selection.start), text);
+  return applied;
 }
