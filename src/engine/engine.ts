@@ -4,6 +4,9 @@
  */
 import type { Event } from "vscode-jsonrpc";
 import type {
+  ChatMessage,
+  ChatParams,
+  ChatPromptSize,
   CompleteParams,
   EmbedResult,
   GenerationResult,
@@ -36,6 +39,7 @@ export interface RequestOptions {
 export type CompletionRequest = Omit<CompleteParams, "streamId">;
 export type InfillRequest = Omit<InfillParams, "streamId">;
 export type JsonRequest = Omit<JsonParams, "streamId">;
+export type ChatRequest = Omit<ChatParams, "streamId">;
 
 export interface Engine {
   readonly state: EngineState;
@@ -46,6 +50,13 @@ export interface Engine {
   infill(request: InfillRequest, options?: RequestOptions): Promise<GenerationResult>;
   json(request: JsonRequest, options?: RequestOptions): Promise<JsonResult>;
   embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResult>;
+  /**
+   * A reply to a conversation in the model's own chat template (when `ModelInfo.chatTemplate` is set),
+   * and the size of such a conversation in tokens, for fitting it into the context window. Absent on an
+   * engine that cannot format chats; callers then build a plain prompt for `complete`.
+   */
+  chat?(request: ChatRequest, options?: RequestOptions): Promise<GenerationResult>;
+  chatPromptSize?(messages: ChatMessage[]): Promise<ChatPromptSize>;
   tokenize(text: string): Promise<TokenizeResult>;
   /**
    * Warm starts: save the KV state of the note a lane holds, and restore it when the note is opened

@@ -109,6 +109,34 @@ export interface JsonParams extends GenerationLimits {
   streamId?: number;
 }
 
+/** One message of a conversation, in the roles every chat template knows. */
+export type ChatRole = "system" | "user" | "assistant";
+export interface ChatMessage {
+  role: ChatRole;
+  text: string;
+}
+
+/**
+ * A reply to a conversation, formatted with the model's own chat template (node-llama-cpp's chat
+ * wrappers, resolved from the GGUF's `tokenizer.chat_template`). For a base model without a template
+ * the caller builds a plain prompt and uses `complete` instead.
+ */
+export interface ChatParams extends GenerationLimits {
+  messages: ChatMessage[];
+  lane: Lane;
+  streamId?: number;
+}
+
+export interface ChatPromptSizeParams {
+  messages: ChatMessage[];
+}
+export interface ChatPromptSize {
+  /** Tokens of the formatted conversation, ready for the reply (what `chat` would evaluate). */
+  tokens: number;
+  /** The chat wrapper node-llama-cpp chose for the model's template (e.g. "ChatML", "Llama3"). */
+  wrapper: string;
+}
+
 export type StopReason = "eos" | "stop" | "maxTokens" | "aborted";
 
 export interface GenerationResult {
@@ -216,6 +244,8 @@ export const Requests = {
   complete: new RequestType<CompleteParams, GenerationResult, void>("engine/complete"),
   infill: new RequestType<InfillParams, GenerationResult, void>("engine/infill"),
   json: new RequestType<JsonParams, JsonResult, void>("engine/json"),
+  chat: new RequestType<ChatParams, GenerationResult, void>("engine/chat"),
+  chatPromptSize: new RequestType<ChatPromptSizeParams, ChatPromptSize, void>("engine/chatPromptSize"),
   embed: new RequestType<EmbedParams, EmbedResult, void>("engine/embed"),
   tokenize: new RequestType<TokenizeParams, TokenizeResult, void>("engine/tokenize"),
   saveState: new RequestType<SaveStateParams, SaveStateResult, void>("engine/saveState"),

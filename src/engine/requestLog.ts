@@ -6,7 +6,7 @@ import type { Lane, StopReason } from "./protocol";
 
 export interface RequestLogEntry {
   id: number;
-  kind: "complete" | "infill";
+  kind: "complete" | "infill" | "chat";
   lane: Lane;
   startedAt: number;
   finishedAt?: number;

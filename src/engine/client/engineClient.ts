@@ -5,11 +5,13 @@
  * exactly as the extension does.
  */
 import { Emitter, ResponseError, CancellationTokenSource, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
-import type { Engine, EngineState, CompletionRequest, InfillRequest, JsonRequest, RequestOptions } from "../engine";
+import type { Engine, EngineState, ChatRequest, CompletionRequest, InfillRequest, JsonRequest, RequestOptions } from "../engine";
 import { EngineError } from "../engine";
 import {
   ErrorCodes,
   Requests,
+  type ChatMessage,
+  type ChatPromptSize,
   type EmbedResult,
   type GenerationResult,
   type JsonResult,
@@ -308,6 +310,17 @@ export class EngineClient implements Engine {
     return this.logged(this.requestLog.start("infill", request.lane), options.signal, () =>
       this.request(options, (c, streamId, token) => c.sendRequest(Requests.infill, { ...request, ...(streamId ? { streamId } : {}) }, token)),
     );
+  }
+
+  async chat(request: ChatRequest, options: RequestOptions = {}): Promise<GenerationResult> {
+    if (options.signal?.aborted) return abortedResult();
+    return this.logged(this.requestLog.start("chat", request.lane), options.signal, () =>
+      this.request(options, (c, streamId, token) => c.sendRequest(Requests.chat, { ...request, ...(streamId ? { streamId } : {}) }, token)),
+    );
+  }
+
+  async chatPromptSize(messages: ChatMessage[]): Promise<ChatPromptSize> {
+    return this.request({}, (c) => c.sendRequest(Requests.chatPromptSize, { messages }));
   }
 
   private async logged(entry: RequestLogEntry, signal: AbortSignal | undefined, run: () => Promise<GenerationResult>): Promise<GenerationResult> {

@@ -4,6 +4,8 @@
  * node-llama-cpp; the extension host never loads it.
  */
 import type {
+  ChatHistoryItem,
+  ChatWrapper,
   Llama,
   LlamaCompletion,
   LlamaContext,
@@ -21,6 +23,9 @@ import {
   ErrorCodes,
   LANES,
   type Backend,
+  type ChatMessage,
+  type ChatParams,
+  type ChatPromptSize,
   type CompleteParams,
   type EmbedResult,
   type GenerationLimits,
@@ -71,6 +76,8 @@ interface LoadedModel {
   grammars: Map<string, Promise<LlamaGrammar>>;
   /** The draft model and its context, when draft-model speculation is configured. */
   draft?: { model: LlamaModel; context: LlamaContext };
+  /** The chat wrapper for the model's template, resolved on first use. */
+  chatWrapper?: ChatWrapper;
   /** Saved note states on disk, when the client passed a folder. */
   stateCache?: NoteStateCache;
   /** Which model, file and KV layout a saved state belongs to. */
@@ -479,6 +486,51 @@ export class LlamaRuntime {
       );
     }
     return { ...result, value };
+  }
+
+  private chatWrapperFor(loaded: LoadedModel): ChatWrapper {
+    // node-llama-cpp picks a specialised wrapper for templates it recognises (ChatML, Llama 3, Gemma...)
+    // and runs the GGUF's Jinja template for the rest.
+    loaded.chatWrapper ??= this.lib.resolveChatWrapper(loaded.model, { warningLogs: false });
+    return loaded.chatWrapper;
+  }
+
+  /** The conversation as the model's template writes it, ending where the assistant's reply begins. */
+  private chatPrompt(loaded: LoadedModel, messages: readonly ChatMessage[]) {
+    const wrapper = this.chatWrapperFor(loaded);
+    const chatHistory: ChatHistoryItem[] = messages.map((m): ChatHistoryItem =>
+      m.role === "system" ? { type: "system", text: m.text } : m.role === "user" ? { type: "user", text: m.text } : { type: "model", response: [m.text] },
+    );
+    chatHistory.push({ type: "model", response: [] });
+    const { contextText, stopGenerationTriggers } = wrapper.generateContextState({ chatHistory });
+    const tokens = contextText.tokenize(loaded.model.tokenizer);
+    // LlamaCompletion puts the BOS token in front itself; a template that writes one would double it.
+    const bos = loaded.model.tokens.bos;
+    if (bos !== null && tokens[0] === bos) tokens.shift();
+    return { wrapper, tokens, stopGenerationTriggers };
+  }
+
+  chatPromptSize(messages: readonly ChatMessage[]): ChatPromptSize {
+    const loaded = this.generationModel();
+    const { wrapper, tokens } = this.chatPrompt(loaded, messages);
+    const bos = loaded.model.tokens.bos !== null && loaded.model.tokens.shouldPrependBosToken ? 1 : 0;
+    return { tokens: tokens.length + bos, wrapper: wrapper.wrapperName };
+  }
+
+  chat(params: ChatParams, sink: StreamSink): Promise<GenerationResult> {
+    const loaded = this.generationModel();
+    const { tokens, stopGenerationTriggers } = this.chatPrompt(loaded, params.messages);
+    return this.generate(
+      params.lane,
+      params,
+      sink,
+      () => tokens.length,
+      (lane, options) =>
+        lane.completion.generateCompletionWithMeta(tokens, {
+          ...options,
+          customStopTriggers: [...stopGenerationTriggers, ...(params.stop ?? [])],
+        }),
+    );
   }
 
   async embed(texts: string[]): Promise<EmbedResult> {
