@@ -1,0 +1,43 @@
+/**
+ * Citations from the literature library, when there is one. The differential depends only on this small
+ * interface: the literature feature (or anything else that can find sources) supplies an implementation,
+ * and without one, or when it fails, the differential simply has no citations. Pure.
+ */
+
+export interface SourceReference {
+  /** A stable id: "PMID:12345678", a DOI or a library key. */
+  id: string;
+  title: string;
+  /** Where a click on the citation may go (https://pubmed.ncbi.nlm.nih.gov/...), if anywhere. */
+  url?: string;
+}
+
+export interface CitationSource {
+  /** Up to `limit` sources relevant to the query, best first; [] when none match. */
+  findSources(query: string, limit: number, signal?: AbortSignal): Promise<readonly SourceReference[]>;
+}
+
+/** The query for a diagnosis: its name and the findings that support it. */
+export function citationQuery(diagnosis: string, findings: readonly string[]): string {
+  return [diagnosis, ...findings.slice(0, 2)].join(" ").slice(0, 300);
+}
+
+/** Sources for a diagnosis, or [] when there is no library, it has nothing, or it fails. */
+export async function citationsFor(
+  source: CitationSource | undefined,
+  diagnosis: string,
+  findings: readonly string[],
+  limit: number,
+  signal?: AbortSignal,
+): Promise<SourceReference[]> {
+  if (!source) return [];
+  try {
+    const found = await source.findSources(citationQuery(diagnosis, findings), limit, signal);
+    return found
+      .filter((s) => typeof s?.id === "string" && typeof s.title === "string")
+      .slice(0, limit)
+      .map((s) => ({ id: s.id, title: s.title, ...(typeof s.url === "string" && /^https:\/\//.test(s.url) ? { url: s.url } : {}) }));
+  } catch {
+    return [];
+  }
+}
