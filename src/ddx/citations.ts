@@ -3,6 +3,7 @@
  * interface: the literature feature (or anything else that can find sources) supplies an implementation,
  * and without one, or when it fails, the differential simply has no citations. Pure.
  */
+import { pubmedUrl, type LiteratureLibrary } from "../literature/library";
 
 export interface SourceReference {
   /** A stable id: "PMID:12345678", a DOI or a library key. */
@@ -40,4 +41,20 @@ export async function citationsFor(
   } catch {
     return [];
   }
+}
+
+/** Below this BM25 relevance (0..1 against the query's best possible match) a source is not cited. */
+export const MIN_CITATION_RELEVANCE = 0.2;
+
+/** The literature library as a citation source: relevant hits only, PubMed links where there is a PMID. */
+export function citationSourceFromLibrary(library: Pick<LiteratureLibrary, "search" | "count">, minRelevance = MIN_CITATION_RELEVANCE): CitationSource {
+  return {
+    async findSources(query, limit) {
+      if (library.count() === 0) return [];
+      const hits = await library.search(query, limit);
+      return hits
+        .filter((h) => h.relevance >= minRelevance)
+        .map((h) => ({ id: h.pmid ? `PMID ${h.pmid}` : h.key, title: h.title, ...(h.pmid ? { url: pubmedUrl(h.pmid) } : {}) }));
+    },
+  };
 }

@@ -182,7 +182,9 @@ export async function buildDifferential(engine: JsonEngine, note: string, option
       return cancelled();
     }
     diagnosis.findingsFor = ground(answer.findingsFor);
-    diagnosis.findingsAgainst = ground(answer.findingsAgainst);
+    // A finding cannot count both ways; "for" wins.
+    const forRanges = new Set(diagnosis.findingsFor.map((f) => `${f.range?.start}:${f.range?.end}`));
+    diagnosis.findingsAgainst = ground(answer.findingsAgainst).filter((f) => !forRanges.has(`${f.range?.start}:${f.range?.end}`));
     diagnosis.nextSteps = answer.nextSteps.map((s) => s.replace(/\s+/g, " ").trim()).filter((s) => s.length > 0);
     delete diagnosis.evidenceMissing;
     diagnosis.citations = await citationsFor(

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { formatAssessment } from "../../src/ddx/assessment";
 import { asciiFold, noteChunks, notePhrases, MAX_PHRASE_CHARS } from "../../src/ddx/candidates";
-import { citationsFor } from "../../src/ddx/citations";
+import { citationSourceFromLibrary, citationsFor } from "../../src/ddx/citations";
 import type { DifferentialResult } from "../../src/ddx/differential";
 import { fitDifferential, limitLadder, planExtraction, CONTEXT_MARGIN, type CountTokens } from "../../src/ddx/fitting";
 import { findInNote, groundFindings, normalise, normaliseQuote } from "../../src/ddx/grounding";
@@ -278,5 +278,18 @@ describe("ddx stale notes, assessment text and citations", () => {
       3,
     );
     assert.deepEqual(found, [{ id: "PMID:9", title: "Asthma wheeze" }, { id: "PMID:8", title: "ok", url: "https://pubmed.ncbi.nlm.nih.gov/8/" }]);
+  });
+});
+
+describe("ddx citations from the literature library", () => {
+  it("cites relevant hits with PubMed links, none from an empty library", async () => {
+    const hit = (pmid: string | undefined, relevance: number) => ({ key: pmid ? `pmid:${pmid}` : "file:g.md", ...(pmid ? { pmid } : {}), title: `T${pmid ?? "g"}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
+    const library = { count: () => 3, search: async () => [hit("11", 0.9), hit(undefined, 0.5), hit("12", 0.05)] };
+    const source = citationSourceFromLibrary(library);
+    assert.deepEqual(await source.findSources("asthma", 3), [
+      { id: "PMID 11", title: "T11", url: "https://pubmed.ncbi.nlm.nih.gov/11/" },
+      { id: "file:g.md", title: "Tg" },
+    ]);
+    assert.deepEqual(await citationSourceFromLibrary({ count: () => 0, search: async () => [hit("1", 1)] }).findSources("x", 3), []);
   });
 });

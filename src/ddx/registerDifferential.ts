@@ -1,0 +1,38 @@
+/**
+ * Wires the differential into VS Code: the "Bedside: Differential Diagnosis" command (palette and the
+ * note's editor title), "Insert Differential as Assessment", and the optional run on save
+ * (`bedside.differential.runOnSave`).
+ */
+import * as vscode from "vscode";
+import type { Engine } from "../engine/engine";
+import type { AiTextMarkers } from "../provenance/aiTextMarkers";
+import { DifferentialPanel } from "./differentialPanel";
+
+export const NOTE_LANGUAGE = "note";
+
+export function registerDifferential(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers): DifferentialPanel {
+  const panel = new DifferentialPanel(context.extensionUri, engine, markers);
+  const runOn = (editor: vscode.TextEditor | undefined): Promise<unknown> => {
+    if (!editor) {
+      void vscode.window.showInformationMessage("Bedside: open a note to build a differential diagnosis for it.");
+      return Promise.resolve(undefined);
+    }
+    return panel.run(editor.document, besideOf(editor));
+  };
+  context.subscriptions.push(
+    panel,
+    vscode.commands.registerCommand("bedside.differentialDiagnosis", () => runOn(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("bedside.insertDifferentialAsAssessment", () => panel.insertAssessment()),
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const runOnSave = vscode.workspace.getConfiguration("bedside.differential").get<boolean>("runOnSave", false);
+      if (!runOnSave || document.languageId !== NOTE_LANGUAGE) return;
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
+      void panel.run(document, editor ? besideOf(editor) : vscode.ViewColumn.Beside);
+    }),
+  );
+  return panel;
+}
+
+function besideOf(editor: vscode.TextEditor): vscode.ViewColumn {
+  return editor.viewColumn === undefined ? vscode.ViewColumn.Beside : ((editor.viewColumn + 1) as vscode.ViewColumn);
+}
