@@ -9,6 +9,8 @@ import { EngineStatusBar } from "./status/engineStatusBar";
 import { EngineView } from "./views/engineView";
 import { registerCompletions, type CompletionParts } from "./completion/registerCompletions";
 import { registerChat, type ChatParts } from "./chat/registerChat";
+import { registerDifferential } from "./ddx/registerDifferential";
+import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
 
 /** What activate() returns: the parts tests and other extensions may use. */
@@ -18,6 +20,7 @@ export interface BedsideApi {
   config: BedsideConfig;
   completions: CompletionParts;
   chat: ChatParts;
+  differential: DifferentialPanel;
 }
 
 let engineToDispose: EngineClient | undefined;
@@ -63,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
 
   const completions = registerCompletions(context, engine, config, log);
   const chat = registerChat(context, engine, completions.markers);
+  const differential = registerDifferential(context, engine, completions.markers);
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
@@ -72,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config, completions, chat };
+  return { engine, statusBar, config, completions, differential, chat };
 }
 
 export async function deactivate(): Promise<void> {
