@@ -9,8 +9,8 @@
 import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc";
 
 export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
-/** The backend actually in use, as llama.cpp reports it. */
-export type Backend = "cuda" | "metal" | "vulkan" | "cpu";
+/** The backend actually in use, as llama.cpp reports it; "remote" for an OpenAI-compatible server. */
+export type Backend = "cuda" | "metal" | "vulkan" | "cpu" | "remote";
 
 /** A model slot: the generation model, and optionally a separate embedding model. */
 export type ModelSlot = "generation" | "embedding";

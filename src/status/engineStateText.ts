@@ -15,11 +15,21 @@ const CHOOSE = { title: "Choose a GGUF file…", command: "bedside.chooseModelFi
 const RESTART = { title: "Restart engine", command: "bedside.restartEngine" };
 
 export function backendLabel(info: ModelInfo): string {
+  if (info.backend === "remote") return `server ${hostOf(info.path)}`;
   const name = info.backend === "cpu" ? "CPU" : info.backend === "cuda" ? "CUDA" : info.backend === "metal" ? "Metal" : "Vulkan";
   return info.backend === "cpu" ? name : `${name} ${info.gpuLayers}/${info.totalLayers} layers`;
 }
 
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 export function describeModel(info: ModelInfo): string {
+  if (info.backend === "remote") return `${info.name ?? "a model"} on the ${backendLabel(info)}, context ${info.contextSize || "unknown"} tokens`;
   return `${info.name ?? path.basename(info.path)} (${info.architecture}) on ${backendLabel(info)}, ${info.threads} threads, context ${info.contextSize} tokens`;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * The engine conformance suite: what every `Engine` (the local worker, the remote server client) must do
+ * the same way, so features never care which one is behind them. Each engine's test file calls
+ * `describeEngineConformance` with a way to get a ready engine on a small generated model.
+ */
+import * as assert from "node:assert/strict";
+import { EngineError, type Engine } from "../../src/engine/engine";
+
+export interface ConformanceSubject {
+  engine: Engine;
+  /** The engine that embeds (the same one locally; a server started with --embeddings remotely). */
+  embedder: Engine;
+}
+
+export function describeEngineConformance(name: string, setup: () => Promise<ConformanceSubject>, teardown: () => Promise<void>): void {
+  describe(`engine conformance: ${name}`, function () {
+    this.timeout(120_000);
+    let s: ConformanceSubject;
+    before(async () => {
+      s = await setup();
+    });
+    after(() => teardown());
+
+    it("gets ready and says what it runs", async () => {
+      const info = await s.engine.ensureReady();
+      assert.ok(info.contextSize > 0, `context ${info.contextSize}`);
+      assert.ok(["cpu", "cuda", "metal", "vulkan", "remote"].includes(info.backend));
+      assert.equal(s.engine.state.kind, "ready");
+    });
+
+    it("streams a completion whose chunks add up to the result, up to maxTokens", async () => {
+      let streamed = "";
+      let chunks = 0;
+      const result = await s.engine.complete({ prompt: "Patient has chest pain and", maxTokens: 16, lane: "completion" }, { onText: (t) => ((streamed += t), chunks++) });
+      assert.ok(result.text.length > 0);
+      assert.equal(streamed, result.text);
+      assert.ok(chunks > 1, `${chunks} chunks: streamed, not all at once`);
+      assert.equal(result.stopReason, "maxTokens");
+      assert.equal(result.generatedTokens, 16);
+      assert.ok(result.promptTokens > 0);
+    });
+
+    it("is deterministic at temperature 0, and stops before a stop string and leaves it out", async () => {
+      const request = { prompt: "Assessment:", maxTokens: 30, lane: "completion" as const };
+      const free = await s.engine.complete(request);
+      const again = await s.engine.complete(request);
+      assert.equal(again.text, free.text);
+      const middle = Math.floor(free.text.length / 2);
+      const stop = free.text.slice(middle, middle + 3);
+      assert.ok(stop.length === 3, `free text too short: ${JSON.stringify(free.text)}`);
+      const stopped = await s.engine.complete({ ...request, stop: [stop] });
+      assert.equal(stopped.stopReason, "stop");
+      assert.equal(stopped.text, free.text.slice(0, free.text.indexOf(stop)));
+    });
+
+    it("cancels a generation in flight, returns what it had, and answers the next request", async () => {
+      const controller = new AbortController();
+      let chunks = 0;
+      const result = await s.engine.complete(
+        { prompt: "Plan:", maxTokens: 5000, lane: "completion" },
+        { signal: controller.signal, onText: () => ++chunks === 2 && controller.abort() },
+      );
+      assert.equal(result.stopReason, "aborted");
+      assert.ok(result.text.length > 0, "the partial text is returned");
+      const next = await s.engine.complete({ prompt: "Plan:", maxTokens: 3, lane: "completion" });
+      assert.equal(next.generatedTokens, 3);
+    });
+
+    it("returns at once for a request cancelled before it starts", async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const result = await s.engine.complete({ prompt: "x", maxTokens: 50, lane: "general" }, { signal: controller.signal });
+      assert.equal(result.stopReason, "aborted");
+      assert.equal(result.generatedTokens, 0);
+    });
+
+    it("generates JSON that follows a schema", async () => {
+      const schema = {
+        type: "object",
+        properties: { diagnosis: { type: "string", maxLength: 24 }, likelihood: { enum: ["high", "moderate", "low"] } },
+        required: ["diagnosis", "likelihood"],
+      };
+      const result = await s.engine.json({ prompt: "Differential:", schema, maxTokens: 80, lane: "general", asciiOnly: true });
+      const value = result.value as { diagnosis: unknown; likelihood: unknown };
+      assert.equal(typeof value.diagnosis, "string");
+      assert.ok(["high", "moderate", "low"].includes(value.likelihood as string), JSON.stringify(value));
+    });
+
+    it("fills in the middle, or says clearly that it cannot", async () => {
+      try {
+        const filled = await s.engine.infill({ prefix: "Blood pressure was ", suffix: " on arrival.", maxTokens: 8, lane: "completion" });
+        assert.ok(filled.generatedTokens > 0);
+      } catch (error) {
+        assert.ok(error instanceof EngineError && error.kind === "unsupported", String(error));
+      }
+    });
+
+    it("counts tokens", async () => {
+      const tokens = await s.engine.tokenize("Patient has chest pain.");
+      assert.ok(tokens.count > 0 && tokens.count === tokens.tokens.length);
+      const longer = await s.engine.tokenize("Patient has chest pain and shortness of breath.");
+      assert.ok(longer.count > tokens.count);
+    });
+
+    it("embeds texts into vectors of one length that tell texts apart", async () => {
+      const { vectors } = await s.embedder.embed(["chest pain", "ankle sprain", "chest pain"]);
+      assert.equal(vectors.length, 3);
+      assert.ok(vectors[0]!.length > 0 && vectors.every((v) => v.length === vectors[0]!.length));
+      assert.notDeepEqual(vectors[0], vectors[1]);
+      const close = (a: number[], b: number[]): boolean => a.every((x, i) => Math.abs(x - b[i]!) < 1e-4);
+      assert.ok(close(vectors[0]!, vectors[2]!), "the same text embeds the same");
+    });
+  });
+}
