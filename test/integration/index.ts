@@ -13,6 +13,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./smoke.test'),
   () => import('./engine.test'),
   () => import('./completion.test'),
+  () => import('./ddx.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */
