@@ -69,8 +69,12 @@ export function noteChunks(note: string, options: { includeConclusions?: boolean
     .filter((c) => options.includeConclusions || !CONCLUSION_SECTIONS.test(c.section));
 }
 
-/** Clause boundaries: sentence ends, semicolons, line breaks and list bullets. */
-const CLAUSE_BREAK = /(?<=[.!?])\s+(?=[A-Z0-9(])|;\s*|\n+\s*(?:[-*\u2022]|\d+[.)])?\s*/g;
+/**
+ * Clause boundaries: sentence ends, semicolons, and line breaks that start a list item or a labelled line
+ * ("Neck: ...") or follow punctuation. Other line breaks are soft wraps inside a sentence.
+ */
+const CLAUSE_BREAK = /(?<=[.!?])\s+(?=[A-Z0-9(])|;\s*|\s*\n\s*(?=[-*\u2022]\s|\d+[.)]\s|[A-Z][A-Za-z /]{0,30}:)|(?<=[.:!?])\s*\n\s*|\n\s*\n\s*/g;
+const LIST_MARKER = /^(?:[-*\u2022]|\d+[.)])\s+/;
 
 function splitLong(text: string, start: number, out: Array<{ text: string; start: number }>): void {
   if (text.length <= MAX_PHRASE_CHARS) {
@@ -92,8 +96,15 @@ export function chunkPhrases(note: string, chunk: NoteChunk, seen = new Set<stri
   const pieces: Array<{ text: string; start: number }> = [];
   let last = 0;
   const text = chunk.text;
-  const push = (from: number, to: number): void => {
-    const raw = text.slice(from, to);
+  const push = (start: number, to: number): void => {
+    let from = start;
+    let raw = text.slice(from, to);
+    const marker = LIST_MARKER.exec(raw.trimStart());
+    if (marker) {
+      const at = raw.length - raw.trimStart().length + marker[0].length;
+      from += at;
+      raw = raw.slice(at);
+    }
     const lead = raw.length - raw.trimStart().length;
     const trimmed = raw.trim().replace(/[.,:]+$/, "");
     if (trimmed) splitLong(trimmed, chunk.range.start + from + lead, pieces);
