@@ -12,6 +12,8 @@ import { registerChat, type ChatParts } from "./chat/registerChat";
 import { registerDifferential } from "./ddx/registerDifferential";
 import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
+import { EngineSwitch } from "./engine/remote/engineSwitch";
+import { registerModels, type ModelsParts } from "./models/registerModels";
 
 /** What activate() returns: the parts tests and other extensions may use. */
 export interface BedsideApi {
@@ -21,6 +23,8 @@ export interface BedsideApi {
   completions: CompletionParts;
   chat: ChatParts;
   differential: DifferentialPanel;
+  /** Catalog, Select/Download Model, and the engine switch (local worker or bedside.engine.endpoint). */
+  models: ModelsParts;
 }
 
 let engineToDispose: EngineClient | undefined;
@@ -38,13 +42,15 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
     idleUnloadMs: config.engine.idleUnloadMinutes * 60_000,
   });
   engineToDispose = engine;
+  // Features talk to the switch: the local worker, or the remote server when bedside.engine.endpoint is set.
+  const engineSwitch = new EngineSwitch(engine);
   const statusBar = new EngineStatusBar();
   const view = new EngineView();
   const showState = (): void => {
-    statusBar.update(engine.state);
-    view.update(engine.state);
+    statusBar.update(engineSwitch.state);
+    view.update(engineSwitch.state);
   };
-  context.subscriptions.push(output, config, statusBar, view, engine.onDidChangeState(showState));
+  context.subscriptions.push(output, config, statusBar, view, engineSwitch.onDidChangeState(showState));
   context.subscriptions.push(vscode.window.registerTreeDataProvider("bedside.engine", view));
 
   engine.configure(config.modelChoice);
@@ -64,9 +70,10 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
     vscode.commands.registerCommand("bedside.unloadModel", () => engine.unload()),
   );
 
-  const completions = registerCompletions(context, engine, config, log);
-  const chat = registerChat(context, engine, completions.markers);
-  const differential = registerDifferential(context, engine, completions.markers);
+  const models = registerModels(context, config, engine, engineSwitch, log);
+  const completions = registerCompletions(context, engineSwitch, config, log);
+  const chat = registerChat(context, engineSwitch, completions.markers);
+  const differential = registerDifferential(context, engineSwitch, completions.markers);
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
@@ -76,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config, completions, differential, chat };
+  return { engine, statusBar, config, completions, differential, chat, models };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,0 +1,84 @@
+/**
+ * The engine features hold: the local worker, or the remote server when `bedside.engine.endpoint` is set.
+ * Switching is instant and features never notice; warm starts (saved KV states) exist only locally.
+ * Pure: no vscode, no node-llama-cpp.
+ */
+import { Emitter, type Disposable } from "vscode-jsonrpc";
+import type { CompletionRequest, Engine, EngineState, InfillRequest, JsonRequest, RequestOptions } from "../engine";
+import type { EmbedResult, GenerationResult, JsonResult, Lane, ModelInfo, RestoreStateResult, SaveStateResult, TokenizeResult } from "../protocol";
+
+export class EngineSwitch implements Engine {
+  private readonly emitter = new Emitter<EngineState>();
+  readonly onDidChangeState = this.emitter.event;
+  private remote: Engine | undefined;
+  private remoteSubscription: Disposable | undefined;
+  private readonly localSubscription: Disposable;
+
+  constructor(readonly local: Engine) {
+    this.localSubscription = local.onDidChangeState((s) => {
+      if (!this.remote) this.emitter.fire(s);
+    });
+  }
+
+  /** The engine requests go to now. */
+  get active(): Engine {
+    return this.remote ?? this.local;
+  }
+
+  get isRemote(): boolean {
+    return this.remote !== undefined;
+  }
+
+  /** Sends requests to `remote` from now on, or back to the local worker with undefined. */
+  async useRemote(remote: Engine | undefined): Promise<void> {
+    const previous = this.remote;
+    this.remoteSubscription?.dispose();
+    this.remote = remote;
+    this.remoteSubscription = remote?.onDidChangeState((s) => {
+      if (this.remote === remote) this.emitter.fire(s);
+    });
+    this.emitter.fire(this.active.state);
+    if (previous && previous !== remote) await previous.dispose();
+    // The local model's memory is not needed while a server does the work.
+    if (remote) await this.local.unload();
+  }
+
+  get state(): EngineState {
+    return this.active.state;
+  }
+  ensureReady(options?: { signal?: AbortSignal }): Promise<ModelInfo> {
+    return this.active.ensureReady(options);
+  }
+  complete(request: CompletionRequest, options?: RequestOptions): Promise<GenerationResult> {
+    return this.active.complete(request, options);
+  }
+  infill(request: InfillRequest, options?: RequestOptions): Promise<GenerationResult> {
+    return this.active.infill(request, options);
+  }
+  json(request: JsonRequest, options?: RequestOptions): Promise<JsonResult> {
+    return this.active.json(request, options);
+  }
+  embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResult> {
+    return this.active.embed(texts, options);
+  }
+  tokenize(text: string): Promise<TokenizeResult> {
+    return this.active.tokenize(text);
+  }
+  async saveState(lane: Lane): Promise<SaveStateResult> {
+    const e = this.active;
+    return e.saveState ? e.saveState(lane) : { saved: false, tokens: 0, bytes: 0, reason: "the remote engine keeps no local state" };
+  }
+  async restoreState(lane: Lane, prompt: string, options?: { signal?: AbortSignal }): Promise<RestoreStateResult> {
+    const e = this.active;
+    return e.restoreState ? e.restoreState(lane, prompt, options) : { restored: false, tokens: 0, reason: "the remote engine keeps no local state" };
+  }
+  unload(): Promise<void> {
+    return this.active.unload();
+  }
+  async dispose(): Promise<void> {
+    this.localSubscription.dispose();
+    this.remoteSubscription?.dispose();
+    await this.remote?.dispose();
+    this.emitter.dispose();
+  }
+}
