@@ -14,6 +14,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./engine.test'),
   () => import('./completion.test'),
   () => import('./ddx.test'),
+  () => import('./models.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */
