@@ -10,6 +10,7 @@ import { EngineView } from "./views/engineView";
 import { registerCompletions, type CompletionParts } from "./completion/registerCompletions";
 import { registerChat, type ChatParts } from "./chat/registerChat";
 import { registerDifferential } from "./ddx/registerDifferential";
+import { registerIdentifierCheck } from "./privacy/checkNote";
 import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
 import { EngineSwitch } from "./engine/remote/engineSwitch";
@@ -74,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const completions = registerCompletions(context, engineSwitch, config, log);
   const chat = registerChat(context, engineSwitch, completions.markers);
   const differential = registerDifferential(context, engineSwitch, completions.markers);
+  registerIdentifierCheck(context);
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);

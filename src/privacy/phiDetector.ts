@@ -47,8 +47,8 @@ const MONTH = String.raw`(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May
 const DAY = String.raw`(?:0?[1-9]|[12]\d|3[01])`;
 const ORDINAL = String.raw`(?:st|nd|rd|th)?`;
 
-/** A capitalised name part: Smith, O'Neil, Smith-Jones, McDonald, or an initial "J.". */
-const NAME_PART = String.raw`(?:[A-Z][a-z]+(?:['\u2019][A-Z][a-z]+|-[A-Z][a-z]+)*|[A-Z]['\u2019][A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z]\.)`;
+/** A capitalised name part: Smith, O'Neil, Smith-Jones, McDonald, DeLuca, or an initial "J.". */
+const NAME_PART = String.raw`(?:[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:['\u2019][A-Z][a-z]+|-[A-Z][a-z]+)*|[A-Z]['\u2019][A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z]\.)`;
 
 /** Capitalised words that follow a title or label without being a name ("Dr. On Call", "Patient: Alert"). */
 const NOT_NAMES = new Set(
