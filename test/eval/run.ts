@@ -1,0 +1,24 @@
+/** `npm run eval -- <task> [options]`: runs one evaluation. Add a task with one line below. */
+export {};
+const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  mcqa: () => import("./mcqa.eval"),
+  phi: () => import("./phi.eval"),
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const load = name ? tasks[name] : undefined;
+  if (!load) {
+    console.error(`usage: npm run eval -- <${Object.keys(tasks).join("|")}> [options]`);
+    process.exit(2);
+  }
+  await (await load()).run(args);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
