@@ -5,9 +5,7 @@
  * note once and each later answer evaluates only its last lines. Pure.
  */
 
-const PREAMBLE =
-  "The following is a clinical note, followed by the differential diagnosis an experienced physician wrote for it. " +
-  "Findings are quoted word for word from the note.";
+const PREAMBLE = "A clinical note and the differential diagnosis a physician wrote for it, quoting the note's findings word for word.";
 
 /** The part every differential prompt starts with. */
 export function notePrefix(noteText: string, mode: "whole" | "keyFindings"): string {
@@ -16,11 +14,11 @@ export function notePrefix(noteText: string, mode: "whole" | "keyFindings"): str
 }
 
 export function rankedListPrompt(prefix: string): string {
-  return `${prefix}DIFFERENTIAL DIAGNOSIS, most likely first (likelihood high, moderate or low; cantMiss true for diagnoses that must not be missed), as JSON:\n`;
+  return `${prefix}DIFFERENTIAL DIAGNOSIS, most likely first (likelihood high, moderate or low; cantMiss: must not be missed), as JSON:\n`;
 }
 
 export function evidencePrompt(prefix: string, diagnosis: string): string {
-  return `${prefix}EVIDENCE FOR ${diagnosis.toUpperCase()}: findings from the note for it and against it, quoted exactly, and next steps (tests, exams), as JSON:\n`;
+  return `${prefix}EVIDENCE FOR ${diagnosis.toUpperCase()}: findings for and against it, quoted from the note, and next steps (tests, exams), as JSON:\n`;
 }
 
 export function keyFindingsPrompt(section: string, text: string): string {

@@ -35,11 +35,11 @@ export const DEFAULT_LIMITS: DdxLimits = {
 /** The smallest useful answer; below this the note is read section by section instead. */
 export const MINIMUM_LIMITS: DdxLimits = {
   diagnoses: 2,
-  nameChars: 32,
+  nameChars: 24,
   findingsFor: 1,
-  findingsAgainst: 1,
+  findingsAgainst: 0,
   nextSteps: 1,
-  nextStepChars: 32,
+  nextStepChars: 24,
   keyFindingsPerSection: 2,
 };
 
@@ -71,7 +71,7 @@ const boundedString = (maxLength: number): DdxSchema => ({ type: "string", minLe
 
 /** An enum of the phrases, or, with none to choose from, an array that must stay empty. */
 function phraseArray(phrases: readonly string[], minItems: number, maxItems: number): DdxSchema {
-  if (phrases.length === 0) return { type: "array", items: { type: "string", maxLength: 1 }, maxItems: 0 };
+  if (phrases.length === 0 || maxItems === 0) return { type: "array", items: { type: "string", maxLength: 1 }, maxItems: 0 };
   const max = Math.min(maxItems, phrases.length);
   return { type: "array", items: { enum: [...phrases] }, minItems: Math.min(minItems, max), maxItems: max };
 }
