@@ -8,8 +8,20 @@ import * as vscode from "vscode";
 import type { GpuChoice } from "./engine/protocol";
 import type { ModelChoice } from "./engine/client/engineClient";
 import { chooseThreads, readMachineCpus } from "./engine/threads";
+import { effectiveSetting, isRestrictedSetting } from "./privacy/workspaceTrust";
 
 const SECTION = "bedside";
+
+/**
+ * A `bedside.*` setting as Bedside may use it: in an untrusted workspace, settings that point at files or
+ * servers (src/privacy/workspaceTrust.ts) ignore workspace and folder values. Read those settings only
+ * through here.
+ */
+export function readSetting<T>(key: string, isTrusted: () => boolean = () => vscode.workspace.isTrusted): T | undefined {
+  const section = vscode.workspace.getConfiguration(SECTION);
+  if (!isRestrictedSetting(key) || isTrusted()) return section.get<T>(key);
+  return effectiveSetting<T>(key, section.inspect<T>(key), false);
+}
 
 export interface EngineSettings {
   gpu: GpuChoice;
@@ -46,10 +58,23 @@ export class BedsideConfig implements vscode.Disposable {
   /** Where saved note states go (the extension's global storage); set by activate(). */
   warmStartDir: string | undefined;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+  private readonly trustSubscription: vscode.Disposable;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Whether the workspace is trusted; tests pass their own. */
+    private readonly isTrusted: () => boolean = () => vscode.workspace.isTrusted,
+  ) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION)) this.emitter.fire();
     });
+    // Granting trust can change restricted settings' values (the workspace's own now count).
+    this.trustSubscription = vscode.workspace.onDidGrantWorkspaceTrust(() => this.emitter.fire());
+  }
+
+  /** A restricted setting's value: workspace values ignored while the workspace is untrusted. */
+  private restricted<T>(key: string): T | undefined {
+    return readSetting<T>(key, this.isTrusted);
   }
 
   private get section(): vscode.WorkspaceConfiguration {
@@ -58,15 +83,16 @@ export class BedsideConfig implements vscode.Disposable {
 
   /** The model file: the setting, else BEDSIDE_MODEL (how `npm start` passes one), else none. */
   get modelPath(): string | undefined {
-    return this.resolveUserPath(this.section.get<string>("model.path")?.trim() || this.env.BEDSIDE_MODEL?.trim());
+    return this.resolveUserPath(this.restricted<string>("model.path")?.trim() || this.env.BEDSIDE_MODEL?.trim());
   }
 
-  /** `~` expanded; a relative path is taken from the first workspace folder. */
+  /** `~` expanded; a relative path is taken from the first workspace folder (from home when it is untrusted). */
   private resolveUserPath(configured: string | undefined): string | undefined {
     if (!configured) return undefined;
     const expanded = configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
     if (path.isAbsolute(expanded)) return expanded;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    // An untrusted workspace must not supply the file through a relative path: take it from home instead.
+    const folder = this.isTrusted() ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : os.homedir();
     return folder ? path.resolve(folder, expanded) : path.resolve(expanded);
   }
 
@@ -81,7 +107,7 @@ export class BedsideConfig implements vscode.Disposable {
       flashAttention: s.get<boolean>("engine.flashAttention", true),
       idleUnloadMinutes: Math.max(0, s.get<number>("engine.idleUnloadMinutes", 15)),
       lookupDecoding: s.get<boolean>("engine.lookupDecoding", true),
-      draftModelPath: this.resolveUserPath(s.get<string>("engine.draftModelPath")?.trim()),
+      draftModelPath: this.resolveUserPath(this.restricted<string>("engine.draftModelPath")?.trim()),
       warmStartCacheMB: Math.max(0, s.get<number>("engine.warmStartCacheMB", 2048)),
       lowMemory: s.get<boolean>("engine.lowMemory", false),
     };
@@ -127,7 +153,7 @@ export class BedsideConfig implements vscode.Disposable {
   }
 
   get logNoteText(): boolean {
-    return this.section.get<boolean>("log.includeNoteText", false);
+    return this.restricted<boolean>("log.includeNoteText") ?? false;
   }
 
   async setModelPath(modelPath: string): Promise<void> {
@@ -136,6 +162,7 @@ export class BedsideConfig implements vscode.Disposable {
 
   dispose(): void {
     this.subscription.dispose();
+    this.trustSubscription.dispose();
     this.emitter.dispose();
   }
 }

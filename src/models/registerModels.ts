@@ -8,7 +8,7 @@ import { promises as fs, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { BedsideConfig } from "../config";
+import { readSetting, type BedsideConfig } from "../config";
 import type { EngineClient } from "../engine/client/engineClient";
 import { EngineSwitch } from "../engine/remote/engineSwitch";
 import { RemoteEngine } from "../engine/remote/remoteEngine";
@@ -17,6 +17,7 @@ import { catalogFileName, findCatalogFile, parseCatalog, resolveModelUri, type C
 import { readGgufHeader } from "./ggufHeader";
 import { estimateMemory, fitModel, formatBytes, shapeFromGguf, type HardwareFit } from "./hardwareFit";
 import { DownloadError, downloadModelFile, partialBytes, type DownloadProgress } from "./modelDownload";
+import { describeProgress } from "./registerModelsText";
 
 const API_KEY_SECRET = "bedside.engine.apiKey";
 const HASHES_KEY = "bedside.models.recordedSha256";
@@ -50,7 +51,7 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
   const catalog = parseCatalog(JSON.parse(readFileSync(context.asAbsolutePath("models/catalog.json"), "utf8")) as unknown);
   const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
   const folder = (): string => {
-    const configured = settings().get<string>("models.folder")?.trim();
+    const configured = readSetting<string>("models.folder")?.trim();
     if (configured) return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
     return vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath;
   };
@@ -223,7 +224,7 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
 
   // The remote engine follows the endpoint setting.
   const applyEndpoint = async (): Promise<void> => {
-    const endpoint = settings().get<string>("engine.endpoint")?.trim();
+    const endpoint = readSetting<string>("engine.endpoint")?.trim();
     const current = engineSwitch.active instanceof RemoteEngine ? engineSwitch.active.endpoint : undefined;
     if ((endpoint || undefined) === current && endpoint !== undefined) return;
     if (!endpoint) {
@@ -263,17 +264,4 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
   );
 
   return { catalog, engineSwitch, folder, picks, recordedSha256: (fileName) => hashes()[fileName] };
-}
-
-export function describeProgress(p: DownloadProgress): string {
-  const parts = [`${formatBytes(p.receivedBytes)} of ${formatBytes(p.totalBytes)}`];
-  if (p.bytesPerSecond > 0) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
-  return parts.join(" · ");
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }

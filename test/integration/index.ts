@@ -15,6 +15,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./completion.test'),
   () => import('./ddx.test'),
   () => import('./models.test'),
+  () => import('./privacy.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */
