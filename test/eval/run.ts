@@ -3,6 +3,7 @@ export {};
 const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   mcqa: () => import("./mcqa.eval"),
   phi: () => import("./phi.eval"),
+  ddx: () => import("./ddx.eval"),
 };
 
 async function main(): Promise<void> {
