@@ -108,6 +108,15 @@ describe("Bedside models in VS Code", () => {
     assert.ok(picks.some((p) => p.action?.kind === "chooseFile" && /Choose a GGUF file/.test(p.label)));
   });
 
+  it("lists the current model as installed even when it lives outside the models folder", async () => {
+    await settings().update("model.path", process.env.BEDSIDE_TEST_MODEL, vscode.ConfigurationTarget.Global);
+    const picks = await api.models.picks();
+    const current = picks.find((p) => p.action?.kind === "use" && p.action.path === process.env.BEDSIDE_TEST_MODEL);
+    assert.ok(current, picks.map((p) => p.label).join(" | "));
+    assert.match(current.label, /^\$\(check\) /);
+    assert.ok(picks.indexOf(current) < picks.findIndex((p) => p.label === "Available to download"));
+  });
+
   it("Select Model opens the quick pick and selecting the installed model uses it", async () => {
     await settings().update("model.path", undefined, vscode.ConfigurationTarget.Global);
     assert.equal(settings().get("model.path"), "");
