@@ -5,6 +5,7 @@ const suites: Record<string, () => Promise<{ run(quick: boolean): Promise<void> 
   parity: () => import("./parity.bench"),
   lookup: () => import("./lookup.bench"),
   warmstart: () => import("./warmstart.bench"),
+  retrieval: () => import("./retrieval.bench"),
   threads: () => import("./threads.bench"),
 };
 

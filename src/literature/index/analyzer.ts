@@ -10,6 +10,8 @@ export const STOP_WORDS = new Set(["a", "an", "and", "are", "as", "at", "be", "b
 
 /** Word tokens as SQLite's unicode61 tokenizer splits them (letters and digits), lower case, accents removed. */
 export function words(text: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
   return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 

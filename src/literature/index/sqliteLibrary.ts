@@ -5,6 +5,7 @@
  * (on a large library only through the query's rarer terms), which are scored by Lucene BM25 here;
  * with vectors, BM25 and cosine rankings are fused by RRF. Node only; no vscode.
  */
+import { rmSync, statSync, utimesSync } from "node:fs";
 import { Database, type QueryResult, type Statement } from "node-sqlite3-wasm";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "../library";
 import { queryTerms, terms } from "./analyzer";
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_pmid ON docs(pmid) WHERE pmid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS docs_doi ON docs(doi) WHERE doi IS NOT NULL;
 CREATE INDEX IF NOT EXISTS docs_origin ON docs(origin) WHERE origin IS NOT NULL;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, abstract, content='docs', content_rowid='id', detail='column', tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, abstract, content='docs', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, dim INTEGER NOT NULL, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,10 +90,28 @@ export function mergeRecords(old: LiteratureRecord, incoming: LiteratureRecord):
   return merged;
 }
 
+/**
+ * node-sqlite3-wasm locks a database with a `<file>.lock` folder, made and removed around every
+ * transaction (most of a query's time); Bedside holds it instead (exclusive locking mode) while the
+ * library is open, touching it at each use. A process that died holding it leaves it behind: a lock
+ * untouched for two minutes is stale.
+ */
+export const STALE_LOCK_MS = 120_000;
+
+function openDatabase(path: string): Database {
+  const lock = `${path}.lock`;
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+  } catch {
+    // no lock: nothing to clear
+  }
+  return new Database(path);
+}
+
 export interface SqliteLibraryOptions {
   /** Above this many records, FTS5 candidates come from the query's rarer terms only (default 50,000). */
   pruneAbove?: number;
-  /** Candidates scored by BM25 per query (default 200). */
+  /** Candidates scored by BM25 per query (default 50, at least twice the results asked for). */
   candidates?: number;
 }
 
@@ -109,9 +128,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     readonly path: string,
     options: SqliteLibraryOptions = {},
   ) {
-    this.db = new Database(path);
+    this.db = openDatabase(path);
     this.pruneAbove = options.pruneAbove ?? 50_000;
-    this.candidates = options.candidates ?? 200;
+    this.candidates = options.candidates ?? 50;
     this.db.exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
     this.db.exec(SCHEMA);
     this.refreshStats();
@@ -157,6 +176,20 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     return statement;
   }
 
+  private lastTouch = 0;
+
+  /** Marks the lock as held by a live process (see STALE_LOCK_MS). */
+  private touchLock(): void {
+    const now = Date.now();
+    if (now - this.lastTouch < 10_000) return;
+    this.lastTouch = now;
+    try {
+      utimesSync(`${this.path}.lock`, now / 1000, now / 1000);
+    } catch {
+      // not locked yet (nothing read or written so far)
+    }
+  }
+
   private findExisting(record: LiteratureRecord): DocRow | undefined {
     const byKey = this.statement("SELECT * FROM docs WHERE key = ?").get(record.key);
     if (byKey) return asDoc(byKey);
@@ -173,6 +206,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
 
   /** Adds records, merging any with the same key, PMID or DOI into the one already there. One transaction. */
   upsert(records: readonly LiteratureRecord[]): UpsertResult {
+    this.touchLock();
     let added = 0;
     let updated = 0;
     const insert = this.statement("INSERT INTO docs (key, pmid, doi, title, abstract, journal, year, authors, pubtypes, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -244,6 +278,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   rankBm25(query: string, limit: number, options: LiteratureSearchOptions = {}): Array<{ row: DocRow; score: number; coverage: number }> {
     const qTerms = queryTerms(query);
     if (qTerms.length === 0 || this.docCount === 0) return [];
+    this.touchLock();
     const stats = this.stats();
     let probe = qTerms.filter((t) => stats.df(t.term) > 0);
     if (probe.length === 0) return [];
@@ -268,8 +303,12 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       where.push(`(${options.publicationTypes.map(() => "lower(d.pubtypes) LIKE ?").join(" OR ")})`);
       for (const type of options.publicationTypes) values.push(`%"${type.toLowerCase().replace(/[%_"]/g, "")}"%`);
     }
-    values.push(Math.max(this.candidates, limit * 4));
-    const rows = this.db.all(`SELECT d.* FROM fts JOIN docs d ON d.id = fts.rowid WHERE ${where.join(" AND ")} ORDER BY bm25(fts) LIMIT ?`, values).map(asDoc);
+    values.push(Math.max(this.candidates, limit * 2));
+    // Only ids through the sorter (carrying whole rows through it costs more than the ranking).
+    const join = where.length > 1 ? "JOIN docs d ON d.id = fts.rowid " : "";
+    const ids = this.statement(`SELECT fts.rowid AS id FROM fts ${join}WHERE ${where.join(" AND ")} ORDER BY rank LIMIT ?`).all(values).map((r) => Number(r.id));
+    const fetch = this.statement("SELECT * FROM docs WHERE id = ?");
+    const rows = ids.map((id) => fetch.get(id)).filter((r): r is QueryResult => r !== null).map(asDoc);
     const termList = qTerms.map((t) => t.term);
     return rows
       .map((row) => {

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench -- retrieval [--quick]`: the literature index candidates on generated abstracts at
+ * 1k, 100k and 1M documents (quick: 1k and 10k): import throughput, query p50/p95, peak RSS, disk,
+ * and recall@10 of each query's own document. Each measurement runs in its own process.
+ * Candidates: SQLite FTS5 in WebAssembly (node-sqlite3-wasm; what Bedside ships) and MiniSearch
+ * (in memory, saved as JSON). MiniSearch is not run where its memory would not fit (1M).
+ * BEDSIDE_BENCH_RETRIEVAL_SIZES=1000,50000 picks other sizes.
+ */
+import { spawnSync } from "node:child_process";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { printTable, reportMetrics, type Metrics } from "./report";
+
+interface Row {
+  candidate: string;
+  docs: number;
+  importDocsPerS: number;
+  queryP50Ms: number;
+  queryP95Ms: number;
+  recallAt10: number;
+  peakRssMB: number;
+  diskMB: number;
+}
+
+export async function run(quick: boolean): Promise<void> {
+  const sizes = process.env.BEDSIDE_BENCH_RETRIEVAL_SIZES?.split(",").map(Number) ?? (quick ? [1000, 10_000] : [1000, 100_000, 1_000_000]);
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  for (const docs of sizes) {
+    for (const candidate of ["sqlite", "minisearch"]) {
+      const previous = rows.find((r) => r.candidate === candidate);
+      const projectedMB = previous ? (previous.peakRssMB * docs) / previous.docs : 0;
+      if (candidate === "minisearch" && projectedMB > 6000) {
+        skipped.push(`minisearch at ${docs} docs: projected ${Math.round(projectedMB / 1024)} GB of memory in the editor's process`);
+        continue;
+      }
+      const dir = join(tmpdir(), `bedside-bench-retrieval-${candidate}-${process.pid}`);
+      const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "retrievalChild.ts"), candidate, String(docs), dir], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
+      const line = result.stdout.trim().split("\n").pop() ?? "";
+      if (result.status !== 0 || !line.startsWith("{")) {
+        skipped.push(`${candidate} at ${docs} docs failed (exit ${String(result.status ?? result.signal)})`);
+        continue;
+      }
+      const row = JSON.parse(line) as Row;
+      rows.push(row);
+      console.log(`${candidate} ${docs}: ${line}`);
+    }
+  }
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} (the machine's cores are shared; figures are wall-clock)`);
+  printTable(
+    ["candidate", "docs", "import docs/s", "query p50 ms", "query p95 ms", "recall@10", "peak RSS MB", "disk MB"],
+    rows.map((r) => [r.candidate, r.docs, r.importDocsPerS, r.queryP50Ms, r.queryP95Ms, r.recallAt10, r.peakRssMB, r.diskMB]),
+  );
+  for (const s of skipped) console.log(`skipped: ${s}`);
+  const metrics: Metrics = {};
+  for (const r of rows) {
+    const k = `${r.candidate}_${r.docs}`;
+    metrics[`${k}_import_docs_per_s`] = r.importDocsPerS;
+    metrics[`${k}_query_p95_ms`] = r.queryP95Ms;
+    metrics[`${k}_peak_rss_mb`] = r.peakRssMB;
+    metrics[`${k}_disk_mb`] = r.diskMB;
+  }
+  reportMetrics("retrieval", metrics, { rows, skipped });
+}
