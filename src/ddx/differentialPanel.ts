@@ -16,6 +16,8 @@ import { isStale, relocateFinding } from "./stale";
 export interface RenderedReport {
   diagnoses: string[];
   findings: Array<{ id: string; text: string }>;
+  /** Ids of the citations shown ("PMID 123"). */
+  citations: string[];
   stale: boolean;
   running: boolean;
 }
@@ -208,7 +210,7 @@ export class DifferentialPanel implements vscode.Disposable {
         if (/^https:\/\//.test(message.url)) await vscode.env.openExternal(vscode.Uri.parse(message.url));
         return;
       case "rendered": {
-        const report: RenderedReport = { diagnoses: message.diagnoses, findings: message.findings, stale: message.stale, running: message.running };
+        const report: RenderedReport = { diagnoses: message.diagnoses, findings: message.findings, citations: message.citations, stale: message.stale, running: message.running };
         this.lastRendered = report;
         this.renderedEmitter.fire(report);
         return;

@@ -61,7 +61,7 @@ export type PanelMessage =
   | { type: "rerun" }
   | { type: "openCitation"; url: string }
   /** After each render: the diagnoses and finding texts now on screen (tests compare them with the note). */
-  | { type: "rendered"; diagnoses: string[]; findings: Array<{ id: string; text: string }>; stale: boolean; running: boolean };
+  | { type: "rendered"; diagnoses: string[]; findings: Array<{ id: string; text: string }>; citations: string[]; stale: boolean; running: boolean };
 
 export function findingId(diagnosis: number, side: "for" | "against", index: number): string {
   return `d${diagnosis}-${side}-${index}`;

@@ -10,6 +10,7 @@ import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import type { RenderedReport } from "../../src/ddx/differentialPanel";
 import { LIKELIHOODS, schemaErrors } from "../../src/ddx/schema";
+import { citationSourceFromLibrary } from "../../src/ddx/citations";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -151,6 +152,35 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     await api.differential.clickInPanel(finding.id);
     const selected = await until("the moved finding to be selected", () => !editor.selection.isEmpty && editor.selection);
     assert.equal(editor.document.getText(selected), finding.text);
+  });
+
+  it("cites the literature library's relevant sources, and none without a library", async () => {
+    const hit = (pmid: string, relevance: number) => ({ key: `pmid:${pmid}`, pmid, title: `Study ${pmid}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
+    const queries: string[] = [];
+    api.differential.setCitationSource(
+      citationSourceFromLibrary({
+        count: () => 2,
+        search: async (query, k) => {
+          queries.push(query);
+          return [hit("31415926", 0.9), hit("27182818", 0.01)].slice(0, k);
+        },
+      }),
+    );
+    try {
+      const done = rendered((r) => !r.running && r.diagnoses.length > 0);
+      await vscode.commands.executeCommand("bedside.differentialDiagnosis");
+      const report = await done;
+      const result = api.differential.current!;
+      assert.deepEqual(queries.length, result.diagnoses.length, "one search per diagnosis");
+      assert.ok(queries.every((q, i) => q.startsWith(result.diagnoses[i]!.name)));
+      assert.deepEqual(report.citations, result.diagnoses.map(() => "PMID 31415926"), "the relevant source only, under each diagnosis");
+      assert.equal(result.diagnoses[0]!.citations[0]!.url, "https://pubmed.ncbi.nlm.nih.gov/31415926/");
+    } finally {
+      api.differential.setCitationSource(undefined);
+    }
+    const done = rendered((r) => !r.running && r.diagnoses.length > 0);
+    await vscode.commands.executeCommand("bedside.differentialDiagnosis");
+    assert.deepEqual((await done).citations, []);
   });
 
   it("cancels a run", async () => {

@@ -148,7 +148,8 @@ function render(): void {
 
   const findings = [...app.querySelectorAll<HTMLButtonElement>("button.finding")].map((b) => ({ id: b.dataset.id ?? "", text: b.textContent ?? "" }));
   const diagnoses = [...app.querySelectorAll(".diagnosis-name")].map((h) => h.textContent ?? "");
-  vscode.postMessage({ type: "rendered", diagnoses, findings, stale: view.stale, running: view.running });
+  const citations = [...app.querySelectorAll(".citation-id")].map((c) => c.textContent ?? "");
+  vscode.postMessage({ type: "rendered", diagnoses, findings, citations, stale: view.stale, running: view.running });
 }
 
 function renderProgress(): void {
