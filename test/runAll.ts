@@ -1,10 +1,15 @@
 /**
  * `npm test`: every suite in turn (unit, engine, integration in a real VS Code, e2e in Chromium), then
  * one plain line with the totals. A suite that dies without reporting counts as one failure.
+ *
+ * The engine and integration suites run with the network cut off except loopback (a network namespace,
+ * where the platform allows) and with an in-process egress guard in every Node process they start: any
+ * outbound connection attempt counts as a failure (test/support/noEgress.ts).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts } from "./support/noEgress";
 
 const root = resolve(__dirname, "..");
 const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,integration,e2e").split(",").map((s) => s.trim()).filter(Boolean);
@@ -25,21 +30,48 @@ if (suites.some((s) => s === "integration" || s === "e2e") && process.platform =
   if (prerequisites.status !== 0) console.error("System packages are missing: the integration and e2e suites will fail (see above).");
 }
 
+// Suites that must work with no network but loopback.
+const NETWORKLESS = new Set(["engine", "integration"]);
+const namespace = suites.some((s) => NETWORKLESS.has(s)) ? networkNamespace() : undefined;
+// The integration host (code-server) is installed from the npm registry on a fresh machine: do that
+// before the network goes.
+if (suites.includes("integration") && namespace && "prefix" in namespace) {
+  spawnSync("npx", ["tsx", join(root, "test", "support", "vscodeHost", "prepare.ts")], { cwd: root, stdio: "inherit" });
+}
+
 for (const suite of suites) {
   const file = join(resultsDir, `${suite}.json`);
   rmSync(file, { force: true });
   console.log(`\n=== ${suite} ===`);
+  let prefix: string[] = [];
+  let guard: ReturnType<typeof egressGuardEnv> | undefined;
+  if (NETWORKLESS.has(suite) && namespace) {
+    guard = egressGuardEnv(root, suite);
+    if ("prefix" in namespace) {
+      prefix = namespace.prefix;
+      console.log(`(${suite}: network cut off with ${namespace.how}; in-process egress guard on)`);
+    } else {
+      console.log(`(${suite}: NOT network-less: ${namespace.unavailable}. The in-process egress guard still fails the run on any outbound attempt.)`);
+    }
+  }
   const started = Date.now();
-  const run = spawnSync("npm", ["run", `test:${suite}`], {
+  const [command = "npm", ...args] = [...prefix, "npm", "run", `test:${suite}`];
+  const run = spawnSync(command, args, {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, BEDSIDE_RESULTS_FILE: file },
+    env: { ...process.env, ...guard?.env, BEDSIDE_RESULTS_FILE: file },
   });
   const exitCode = run.status ?? 1;
   let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
   if (existsSync(file)) counts = { skipped: 0, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<Counts>) } as Counts;
   // A suite that crashed or exited non-zero without recording a failure still failed.
   if (exitCode !== 0 && counts.failed === 0) counts.failed = 1;
+  // Any outbound attempt is one more failure, whatever the tests said.
+  const attempts = guard ? readEgressAttempts(guard.log) : [];
+  if (attempts.length > 0) {
+    console.error(`\n${suite}: ${attempts.length} outbound connection attempt(s) other than loopback:\n${attempts.map(describeAttempt).join("\n\n")}`);
+    counts.failed += 1;
+  }
   rows.push({ suite, counts, exitCode, seconds: Math.round((Date.now() - started) / 1000) });
 }
 

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
+import { installEgressGuardFromEnv } from '../support/noEgressGuard';
 
 const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./smoke.test'),
@@ -90,6 +91,8 @@ function numberFromEnv(name: string, fallback: number): number {
 }
 
 export async function run(): Promise<void> {
+  // Under `npm test`: record and block any non-loopback connection from the extension host and its workers.
+  installEgressGuardFromEnv();
   say(`Bedside integration suite (VS Code ${vscode.version}, Node ${process.version})`);
   const mocha = new Mocha({
     ui: 'bdd',

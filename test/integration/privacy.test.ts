@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { BedsideConfig, readSetting } from "../../src/config";
+import * as net from "node:net";
 import type { PhiSpan } from "../../src/privacy/phiDetector";
+import { SELF_TEST_HOST } from "../support/noEgressGuard";
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -50,6 +52,12 @@ describe("Bedside privacy in VS Code", () => {
 
     await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     await until("warnings cleared on close", () => vscode.languages.getDiagnostics(document.uri).length === 0);
+  });
+
+  it("under npm test, the extension host's outbound connections are blocked by the egress guard", async function () {
+    if (!process.env.BEDSIDE_EGRESS_LOG) this.skip();
+    const code = await new Promise<string>((resolve) => net.connect(443, SELF_TEST_HOST).on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "")).on("connect", () => resolve("connected")));
+    assert.equal(code, "EEGRESS", "without the guard this would be a DNS failure, not EEGRESS");
   });
 
   it("ignores the workspace's model path, draft model and note-text logging while the workspace is untrusted", async () => {
