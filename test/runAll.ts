@@ -25,7 +25,7 @@ const rows: { suite: string; counts: Counts; exitCode: number; seconds: number }
 
 // The integration and e2e suites drive a real VS Code through Chromium: install the Debian packages they
 // need first (a no-op when present; a clear message when they cannot be installed without a password).
-if (suites.some((s) => s === "integration" || s === "e2e") && process.platform === "linux") {
+if (suites.some((s) => s === "integration" || s === "e2e" || s === "engine") && process.platform === "linux") {
   const prerequisites = spawnSync("bash", [join(root, "test", "support", "systemPackages.sh")], { stdio: "inherit" });
   if (prerequisites.status !== 0) console.error("System packages are missing: the integration and e2e suites will fail (see above).");
 }

@@ -31,6 +31,7 @@ const LOOPBACK_UP = 'ip link set lo up && exec "$@"';
 /** A way to run a command without network, or the reason there is none here. */
 export function networkNamespace(): NetworkNamespace | { unavailable: string } {
   if (process.platform !== "linux") return { unavailable: `network namespaces are Linux-only (this is ${process.platform})` };
+  if (spawnSync("sh", ["-c", "command -v ip"]).status !== 0) return { unavailable: "the ip command is missing (install iproute2; test/support/systemPackages.sh does)" };
   for (const flags of [["-n"], ["-r", "-n"]]) {
     const probe = spawnSync("unshare", [...flags, "--", "sh", "-c", LOOPBACK_UP, "sh", "true"], { encoding: "utf8" });
     if (probe.status === 0) {
