@@ -15,6 +15,7 @@ import type {
   LlamaModel,
   TokenBias,
 } from "node-llama-cpp";
+import { findWindowSlide } from "../windowSlide";
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { readGgufHeader, GgufFormatError } from "../../models/ggufHeader";
@@ -344,7 +345,7 @@ export class LlamaRuntime {
     sink: StreamSink,
     promptTokens: (loaded: LoadedModel) => number,
     run: (lane: LaneState, options: Parameters<LlamaCompletion["generateCompletionWithMeta"]>[1]) => ReturnType<LlamaCompletion["generateCompletionWithMeta"]>,
-    extra: { grammar?: LlamaGrammar; asciiOnly?: boolean; warmPrompt?: string } = {},
+    extra: { grammar?: LlamaGrammar; asciiOnly?: boolean; warmPrompt?: string; slideWindowFor?: string } = {},
   ): Promise<GenerationResult> {
     const arrived = performance.now();
     return this.onLane(laneName, async (lane, loaded) => {
@@ -357,6 +358,7 @@ export class LlamaRuntime {
         const restored = await this.restoreLaneState(loaded, lane, extra.warmPrompt);
         if (restored.restored) restoredTokens = restored.tokens;
       }
+      if (extra.slideWindowFor !== undefined && laneName === "completion") await this.slideWindow(loaded, lane, extra.slideWindowFor);
       const before = lane.sequence.tokenMeter.getState();
       const predictionsBefore = lane.sequence.tokenPredictions;
       let firstTokenAt: number | undefined;
@@ -426,7 +428,7 @@ export class LlamaRuntime {
       sink,
       (loaded) => loaded.model.tokenize(params.prompt).length,
       (lane, options) => lane.completion.generateCompletionWithMeta(params.prompt, options),
-      { warmPrompt: params.prompt },
+      { warmPrompt: params.prompt, slideWindowFor: params.prompt },
     );
     // A note that was expensive to read (just opened, a large paste) is saved after the answer has gone,
     // so the next editor session starts warm even if the worker is killed rather than unloaded.
@@ -434,6 +436,28 @@ export class LlamaRuntime {
       this.saveState(params.lane).catch((e: unknown) => this.log("warn", `Saving the note state failed: ${(e as Error).message}`));
     }
     return result;
+  }
+
+  /**
+   * The completion window jumped forward: erase the part of the note that fell out of it from the lane's
+   * KV cache and shift the rest back, instead of re-reading the window (see windowSlide.ts).
+   */
+  private async slideWindow(loaded: LoadedModel, lane: LaneState, prompt: string): Promise<void> {
+    const cached = lane.sequence.contextTokens;
+    if (cached.length === 0) return;
+    // The same tokens LlamaCompletion will evaluate: the BOS token it prepends, then the text without a leading space.
+    const body = loaded.model.tokenize(prompt, false, "trimLeadingSpace");
+    const bos = loaded.model.tokens.bos;
+    const tokens = (bos !== null && cached[0] === bos ? [bos, ...body] : body).map(Number);
+    const slide = findWindowSlide(cached.map(Number), tokens);
+    if (!slide) return;
+    try {
+      await lane.sequence.eraseContextTokenRanges([slide]);
+      this.log("debug", `Completion window moved: dropped ${slide.end - slide.start} cached tokens, kept ${cached.length - (slide.end - slide.start)}.`);
+    } catch (error) {
+      // The lane re-reads the prompt as usual.
+      this.log("warn", `Could not shift the completion cache: ${(error as Error).message}`);
+    }
   }
 
   infill(params: InfillParams, sink: StreamSink): Promise<GenerationResult> {
