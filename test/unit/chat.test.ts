@@ -90,7 +90,7 @@ describe("fitting a conversation into the context window", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200 })), { maxLength: 8 }), fc.string({ minLength: 1, maxLength: 80 }), fc.integer({ min: 60, max: 600 }), async (pairs, last, budget) => {
         const turns = [...pairs.flatMap(([q, a]) => [turn("user", q), turn("assistant", a)]), turn("user", last)];
-        const fit = await fitConversation({ turns, contexts: [], build, measure, budget }).catch((e: unknown) => e);
+        const fit = await fitConversation({ turns, contexts: [], build, measure, budget }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
         if (fit instanceof ContextTooSmallError) return (await measure(build([], [turns[turns.length - 1]!]))) > budget;
         if (fit instanceof Error) throw fit;
         const kept = turns.filter((t) => !fit.droppedTurnIds.includes(t.id));

@@ -62,6 +62,8 @@ const composer = el("footer", { className: "composer" }, el("div", { className: 
 app.append(header, modelLine, log, composer);
 
 let state: ChatViewState | undefined;
+let shownChat: string | undefined;
+let shownTurns = -1;
 /** Streamed text per turn, ahead of the next full state. */
 const streamed = new Map<string, string>();
 const renderQueued = new Set<string>();
@@ -153,10 +155,14 @@ function render(): void {
   if (!s.conversations.some((c) => c.id === s.current.id)) conversationSelect.appendChild(el("option", { text: s.current.title, attrs: { value: s.current.id, selected: "" } }));
   modelLine.textContent = s.modelLine;
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  // A new turn, another chat, or the first state after loading: show the newest turn.
+  const newTurns = s.current.id !== shownChat || s.current.turns.length !== shownTurns;
+  shownChat = s.current.id;
+  shownTurns = s.current.turns.length;
   const outOfContext = new Set(s.outOfContext);
   log.replaceChildren(...(s.current.turns.length === 0 ? [empty] : s.current.turns.map((t) => turnElement(t, outOfContext.has(t.id)))));
   for (const t of s.current.turns) if (!t.streaming) streamed.delete(t.id);
-  if (atBottom) log.scrollTop = log.scrollHeight;
+  if (atBottom || newTurns) log.scrollTop = log.scrollHeight;
   chips.replaceChildren(...s.chips.map(chipItem));
   chips.hidden = s.chips.length === 0;
   sendButton.hidden = s.busy;
@@ -165,6 +171,8 @@ function render(): void {
 
 function renderStreamed(turnId: string): void {
   renderQueued.delete(turnId);
+  // The full state may have arrived since this was queued; a finished turn is already drawn from it.
+  if (!state?.current.turns.some((t) => t.id === turnId && t.streaming)) return;
   const body = log.querySelector<HTMLElement>(`article[data-turn-id="${CSS.escape(turnId)}"] .body`);
   if (!body) return;
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
