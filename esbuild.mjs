@@ -25,7 +25,8 @@ const builds = [
     entryPoints: { extension: "src/extension.ts" },
     outdir: "dist",
     format: "cjs",
-    external: ["vscode", "node-llama-cpp"],
+    // node-sqlite3-wasm loads its .wasm from beside its own script: it ships in node_modules like node-llama-cpp.
+    external: ["vscode", "node-llama-cpp", "node-sqlite3-wasm"],
   },
   {
     ...common,
@@ -43,7 +44,7 @@ const builds = [
     entryPoints: { "test/integration/index": "test/integration/index.ts" },
     outdir: "dist",
     format: "cjs",
-    external: ["vscode", "node-llama-cpp"],
+    external: ["vscode", "node-llama-cpp", "node-sqlite3-wasm"],
     // mocha resolves its reporters and interfaces with require.resolve(); they are bundled anyway.
     logOverride: { "require-resolve-not-external": "silent" },
   },

@@ -15,6 +15,9 @@ import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
 import { EngineSwitch } from "./engine/remote/engineSwitch";
 import { registerModels, type ModelsParts } from "./models/registerModels";
+import { registerLiterature, type LiteratureParts } from "./literature/registerLiterature";
+import { chatLiteratureSource } from "./literature/featureAdapters";
+import { citationSourceFromLibrary } from "./ddx/citations";
 
 /** What activate() returns: the parts tests and other extensions may use. */
 export interface BedsideApi {
@@ -26,6 +29,8 @@ export interface BedsideApi {
   differential: DifferentialPanel;
   /** Catalog, Select/Download Model, and the engine switch (local worker or bedside.engine.endpoint). */
   models: ModelsParts;
+  /** The local literature library (LiteratureLibrary: search(query, k)), its import, and the answer panel. */
+  literature: LiteratureParts;
 }
 
 let engineToDispose: EngineClient | undefined;
@@ -76,6 +81,9 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const chat = registerChat(context, engineSwitch, completions.markers);
   const differential = registerDifferential(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);
+  const literature = registerLiterature(context, engineSwitch);
+  chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
+  differential.setCitationSource(citationSourceFromLibrary(literature.library));
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
@@ -85,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config, completions, differential, chat, models };
+  return { engine, statusBar, config, completions, differential, chat, models, literature };
 }
 
 export async function deactivate(): Promise<void> {

@@ -254,6 +254,11 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     return rows.length;
   }
 
+  /** The files records were imported from, with how many records each gave. */
+  origins(): Array<{ origin: string; count: number }> {
+    return this.db.all("SELECT origin, count(*) AS n FROM docs WHERE origin IS NOT NULL GROUP BY origin ORDER BY origin").map((r) => ({ origin: String(r.origin), count: Number(r.n) }));
+  }
+
   get(key: string): LiteratureRecord | undefined {
     const row = this.db.get("SELECT * FROM docs WHERE key = ?", key);
     return row ? toRecord(asDoc(row)) : undefined;
