@@ -7,7 +7,7 @@
  * are left out: the differential must rest on findings, not on a previous conclusion. Pure.
  */
 import { findSections } from "../notes/noteSections";
-import type { NoteRange } from "./grounding";
+import { foldChar, type NoteRange } from "./grounding";
 
 export interface CandidatePhrase {
   /** The phrase as offered to the model: ASCII, no quotes or backslashes, single spaces. */
@@ -32,9 +32,9 @@ const MIN_PHRASE_LETTERS = 3;
 
 /** Plain ASCII for the grammar: accents dropped, other characters become spaces. */
 export function asciiFold(text: string): string {
-  return text
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
+  return [...text]
+    .map(foldChar)
+    .join("")
     .replace(/[^\x20-\x7e]/g, " ")
     .replace(/["\\]/g, " ")
     .replace(/\s+/g, " ")

@@ -10,7 +10,7 @@ import type { JsonResult } from "../engine/protocol";
 import { notePhrases, type CandidatePhrase } from "./candidates";
 import { citationsFor, type CitationSource, type SourceReference } from "./citations";
 import { fitDifferential, planExtraction, CONTEXT_MARGIN, type CountTokens, type DifferentialFit } from "./fitting";
-import { groundFindings, normalise, type GroundedFinding } from "./grounding";
+import { groundFindings, NoteIndex, type GroundedFinding } from "./grounding";
 import { evidencePrompt, phrasesText, rankedListPrompt } from "./prompt";
 import {
   evidenceSchema,
@@ -84,7 +84,7 @@ export async function buildDifferential(engine: JsonEngine, note: string, option
   const { contextSize, signal } = options;
   const progress = options.onProgress ?? ((): void => undefined);
   const countTokens: CountTokens = async (text) => (await engine.tokenize(text)).count;
-  const normalisedNote = normalise(note);
+  const noteIndex = new NoteIndex(note);
   const result: DifferentialResult = { noteText: note, mode: "whole", keyFindings: [], diagnoses: [], droppedFindings: [], quotedFindings: 0, answers: [], cancelled: false };
 
   const ask = async <T>(step: string, prompt: string, promptTokens: number, schema: DdxSchema): Promise<T | undefined> => {
@@ -109,7 +109,7 @@ export async function buildDifferential(engine: JsonEngine, note: string, option
 
   const ground = (quotes: readonly string[]): GroundedFinding[] => {
     result.quotedFindings += quotes.length;
-    const { grounded, dropped } = groundFindings(normalisedNote, quotes, note);
+    const { grounded, dropped } = groundFindings(noteIndex, quotes);
     result.droppedFindings.push(...dropped);
     return grounded;
   };

@@ -25,35 +25,84 @@ export interface NormalisedText {
   ends: number[];
 }
 
-export function normalise(source: string): NormalisedText {
+/** ASCII spellings clinicians use for symbols the grammar cannot write (it is limited to ASCII). */
+const ASCII_SPELLING: Readonly<Record<string, string>> = {
+  "\u00b5": "u", // micro sign: 5 µg -> 5 ug
+  "\u03bc": "u", // Greek mu: /μL -> /uL
+  "\u00d7": "x",
+  "\u2265": ">=",
+  "\u2264": "<=",
+  "\u00b1": "+/-",
+  "\u2013": "-",
+  "\u2014": "-",
+  "\u2212": "-",
+  "\u2018": "'",
+  "\u2019": "'",
+  "\u201c": '"',
+  "\u201d": '"',
+  "\u03b1": "alpha",
+  "\u03b2": "beta",
+  "\u03b3": "gamma",
+  "\u03b4": "delta",
+};
+
+/** One character as plain ASCII: a known spelling, else without accents, else a space. */
+export function foldChar(char: string): string {
+  const known = ASCII_SPELLING[char];
+  if (known !== undefined) return known;
+  if (char.charCodeAt(0) < 0x80) return char;
+  const stripped = char.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
+  return /^[\x00-\x7f]+$/.test(stripped) ? stripped : " ";
+}
+
+/**
+ * `fold` reads the text as its ASCII spelling first (see foldChar), so a phrase the model could write in
+ * ASCII ("WBC 6,200 /uL") still finds the note's own text ("WBC 6,200 /μL").
+ */
+export function normalise(source: string, fold = false): NormalisedText {
   let text = "";
   const starts: number[] = [];
   const ends: number[] = [];
   let pendingGap: number | undefined;
   let offset = 0;
-  for (const char of source) {
-    const width = char.length;
-    if (WORD_CHAR.test(char)) {
-      if (pendingGap !== undefined && text.length > 0) {
-        text += " ";
-        starts.push(pendingGap);
-        ends.push(offset);
-      }
-      pendingGap = undefined;
-      // Lower-casing may lengthen a character ("İ" -> "i̇"); every piece maps back to the same source char.
-      for (const piece of char.toLowerCase()) {
-        text += piece;
-        for (let i = 0; i < piece.length; i++) {
-          starts.push(offset);
-          ends.push(offset + width);
+  for (const sourceChar of source) {
+    const width = sourceChar.length;
+    for (const char of fold ? foldChar(sourceChar) : sourceChar) {
+      if (WORD_CHAR.test(char)) {
+        if (pendingGap !== undefined && text.length > 0) {
+          text += " ";
+          starts.push(pendingGap);
+          ends.push(offset);
         }
+        pendingGap = undefined;
+        // Lower-casing may lengthen a character ("İ" -> "i̇"); every piece maps back to the same source char.
+        for (const piece of char.toLowerCase()) {
+          text += piece;
+          for (let i = 0; i < piece.length; i++) {
+            starts.push(offset);
+            ends.push(offset + width);
+          }
+        }
+      } else if (pendingGap === undefined) {
+        pendingGap = offset;
       }
-    } else if (pendingGap === undefined) {
-      pendingGap = offset;
     }
     offset += width;
   }
   return { text, starts, ends };
+}
+
+/** A note prepared for many look-ups: as written, and (made when first needed) in its ASCII spelling. */
+export class NoteIndex {
+  readonly plain: NormalisedText;
+  private foldedText: NormalisedText | undefined;
+  constructor(readonly source: string) {
+    this.plain = normalise(source);
+  }
+  get folded(): NormalisedText {
+    this.foldedText ??= normalise(this.source, true);
+    return this.foldedText;
+  }
 }
 
 /** The comparison key of a quote: what `normalise` makes of it. */
@@ -77,9 +126,14 @@ function indexOnWordBoundaries(haystack: string, needle: string, from = 0): numb
  * the note does not contain it (or the quote has no words). With several occurrences the first one at or
  * after `preferFrom` (a note offset) wins, else the first.
  */
-export function findInNote(note: string | NormalisedText, quote: string, preferFrom = 0): NoteRange | undefined {
-  const haystack = typeof note === "string" ? normalise(note) : note;
-  const needle = normaliseQuote(quote);
+export function findInNote(note: string | NoteIndex, quote: string, preferFrom = 0): NoteRange | undefined {
+  const index = typeof note === "string" ? new NoteIndex(note) : note;
+  const found = findIn(index.plain, normaliseQuote(quote), preferFrom);
+  if (found || /^[\x00-\x7f]*$/.test(index.source)) return found;
+  return findIn(index.folded, normalise(quote, true).text, preferFrom);
+}
+
+function findIn(haystack: NormalisedText, needle: string, preferFrom: number): NoteRange | undefined {
   if (needle.length === 0) return undefined;
   let from = 0;
   if (preferFrom > 0) {
@@ -102,9 +156,9 @@ export interface GroundedFinding {
 }
 
 /** Looks up each quoted finding in the note; `grounded` keeps those found, `dropped` counts the rest. */
-export function groundFindings(note: string | NormalisedText, quotes: readonly string[], source?: string): { grounded: GroundedFinding[]; dropped: string[] } {
-  const normalised = typeof note === "string" ? normalise(note) : note;
-  const text = typeof note === "string" ? note : source;
+export function groundFindings(note: string | NoteIndex, quotes: readonly string[]): { grounded: GroundedFinding[]; dropped: string[] } {
+  const normalised = typeof note === "string" ? new NoteIndex(note) : note;
+  const text = normalised.source;
   const grounded: GroundedFinding[] = [];
   const dropped: string[] = [];
   const seen = new Set<string>();
@@ -117,7 +171,7 @@ export function groundFindings(note: string | NormalisedText, quotes: readonly s
     const key = `${range.start}:${range.end}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    grounded.push({ quote, range, ...(text !== undefined ? { noteText: text.slice(range.start, range.end) } : {}) });
+    grounded.push({ quote, range, noteText: text.slice(range.start, range.end) });
   }
   return { grounded, dropped };
 }

@@ -78,6 +78,11 @@ describe('Bedside differential panel in the browser', function () {
     const button = await waitForElement(page.locator('.editor-actions .action-label[aria-label*="Differential Diagnosis"]'), 'the Differential Diagnosis title button');
     await button.click();
     const panel = panelFrame(page);
+    // While it runs: the step and the text the model is writing stream into the panel, with a Cancel button.
+    const progress = await waitForElement(panel.locator('section.progress'), 'the streamed progress view', 60_000);
+    const step = (await progress.innerText()).split('\n')[0] ?? '';
+    const during = await saveScreenshot(page, 'ddx-progress', page.locator('.part.editor'));
+    assert.match(step, /…$/);
     await waitForElement(panel.locator('li.diagnosis'), 'a diagnosis in the panel', 120_000);
     await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 120_000);
     const finding = await waitForElement(panel.locator('button.finding'), 'a finding in the panel');
@@ -94,7 +99,7 @@ describe('Bedside differential panel in the browser', function () {
     const selected = Number(/\((\d+) selected\)/.exec(status)?.[1]);
     assert.equal(selected, words.length, `the editor selects the ${words.length} characters of "${words}" (${status})`);
     const clicked = await saveScreenshot(page, 'ddx-finding-selected');
-    console.log(`      finding "${words}" selected (${status}); screenshots ${file}, ${clicked}`);
+    console.log(`      progress "${step}"; finding "${words}" selected (${status}); screenshots ${during}, ${file}, ${clicked}`);
   });
 
   it('renders a note full of HTML and script payloads as inert text', async function () {

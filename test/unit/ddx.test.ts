@@ -38,6 +38,23 @@ describe("ddx grounding matcher", () => {
     assert.equal(temp && note.slice(temp.start, temp.end), "Temp 36.6°C");
   });
 
+  it("finds the note's own symbols from their ASCII spelling (the grammar writes ASCII only)", () => {
+    const labs = "CBC: WBC 6,200 /μL, platelets 274,000 /µL; β-hCG negative; creatinine ≥ 1.5; café-au-lait spots.";
+    const phrases = notePhrases(`LABS:\n${labs}`).map((p) => p.text);
+    assert.ok(phrases.includes("WBC 6,200 /uL, platelets 274,000 /uL"), phrases.join(" | "));
+    for (const [quote, expected] of [
+      ["WBC 6,200 /uL", "WBC 6,200 /μL"],
+      ["platelets 274,000 /uL", "platelets 274,000 /µL"],
+      ["beta-hCG negative", "β-hCG negative"],
+      ["creatinine >= 1.5", "creatinine ≥ 1.5"],
+      ["cafe au lait spots", "café-au-lait spots"],
+    ] as const) {
+      const range = findInNote(labs, quote);
+      assert.equal(range && labs.slice(range.start, range.end), expected, quote);
+    }
+    assert.equal(findInNote(labs, "WBC 6,200 /L"), undefined, "a dropped symbol is not silently ignored");
+  });
+
   it("matches whole words only and rejects what the note does not say", () => {
     assert.equal(findInNote("Abdominal pain, painful swallowing.", "painf"), undefined);
     assert.equal(findInNote(note, "chest pain"), undefined);
