@@ -4,8 +4,8 @@
  * Pure: no vscode, no node-llama-cpp.
  */
 import { Emitter, type Disposable } from "vscode-jsonrpc";
-import type { CompletionRequest, Engine, EngineState, InfillRequest, JsonRequest, RequestOptions } from "../engine";
-import type { EmbedResult, GenerationResult, JsonResult, Lane, ModelInfo, RestoreStateResult, SaveStateResult, TokenizeResult } from "../protocol";
+import { EngineError, type ChatRequest, type CompletionRequest, type Engine, type EngineState, type InfillRequest, type JsonRequest, type RequestOptions } from "../engine";
+import type { ChatMessage, ChatPromptSize, EmbedResult, GenerationResult, JsonResult, Lane, ModelInfo, RestoreStateResult, SaveStateResult, TokenizeResult } from "../protocol";
 
 export class EngineSwitch implements Engine {
   private readonly emitter = new Emitter<EngineState>();
@@ -63,6 +63,15 @@ export class EngineSwitch implements Engine {
   }
   tokenize(text: string): Promise<TokenizeResult> {
     return this.active.tokenize(text);
+  }
+  /** Chat in the model's own template, where the active engine can format one ("unsupported" otherwise). */
+  chat(request: ChatRequest, options?: RequestOptions): Promise<GenerationResult> {
+    const e = this.active;
+    return e.chat ? e.chat(request, options) : Promise.reject(new EngineError("unsupported", "This engine cannot format chats; use a plain prompt."));
+  }
+  chatPromptSize(messages: ChatMessage[]): Promise<ChatPromptSize> {
+    const e = this.active;
+    return e.chatPromptSize ? e.chatPromptSize(messages) : Promise.reject(new EngineError("unsupported", "This engine cannot format chats; use a plain prompt."));
   }
   async saveState(lane: Lane): Promise<SaveStateResult> {
     const e = this.active;
