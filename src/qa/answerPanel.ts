@@ -10,7 +10,7 @@ import type { LiteratureLibrary, LiteratureSource } from "../literature/library"
 import { pubmedUrl } from "../literature/library";
 import { vancouverCitation } from "../literature/vancouver";
 import { showWebviewPage, webviewOptions } from "../webview/webviewPanel";
-import { answerSchema, buildAnswerPrompt, parseAnswer, partialSentences, selectAnswerSources } from "./answerPrompt";
+import { answerSchema, buildAnswerPrompt, estimateTokens, parseAnswer, partialSentences, selectAnswerSources } from "./answerPrompt";
 import type { AnswerView, HostMessage, PanelMessage, RenderedReport, SourceCard } from "./answerMessages";
 import { checkCitations } from "./citationCheck";
 
@@ -93,7 +93,16 @@ export class AnswerPanel implements vscode.Disposable {
       }
       const info = await this.engine.ensureReady({ signal: abort.signal });
       const answerTokens = Math.min(settings.maxAnswerTokens, Math.floor(info.contextSize / 3));
-      const fitted = buildAnswerPrompt(question, chosen, { contextTokens: info.contextSize, answerTokens });
+      // Fit with an estimate, then measure with the model's own tokenizer and refit until it fits.
+      let scale = 1;
+      let fitted = buildAnswerPrompt(question, chosen, { contextTokens: info.contextSize, answerTokens });
+      for (let attempt = 0; attempt < 4 && fitted.sources.length > 0; attempt++) {
+        const actual = (await this.engine.tokenize(fitted.prompt)).count;
+        if (actual + answerTokens <= info.contextSize) break;
+        scale *= (actual / fitted.promptTokens) * 1.05;
+        const factor = scale;
+        fitted = buildAnswerPrompt(question, chosen, { contextTokens: info.contextSize, answerTokens, countTokens: (t) => Math.ceil(estimateTokens(t) * factor) });
+      }
       if (fitted.sources.length === 0) {
         return this.update({ question, status: "error", sources: [], message: "The model's context is too small to hold any source. Raise bedside.engine.contextSize." }, true);
       }

@@ -49,7 +49,7 @@ export function buildAnswerPrompt(question: string, sources: readonly Literature
       const prompt = `${head}${blocks.join("\n")}${tail}`;
       return { prompt, sources: kept.map((s, i) => ({ ...s, passage: shorten(s.passage, passageChars), rank: i + 1 })), promptTokens: count(prompt) };
     }
-    if (passageChars > 400) passageChars = Math.floor(passageChars * 0.75);
+    if (passageChars > 150) passageChars = Math.floor(passageChars * 0.75);
     else kept = kept.slice(0, -1);
   }
 }

@@ -17,6 +17,8 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./ddx.test'),
   () => import('./models.test'),
   () => import('./privacy.test'),
+  () => import('./chat.test'),
+  () => import('./literature.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */
