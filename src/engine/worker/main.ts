@@ -3,17 +3,27 @@
  * ESM because node-llama-cpp is ESM-only with top-level await; it is imported dynamically so a missing
  * native binary becomes a clear error reply instead of a dead process.
  */
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from "vscode-jsonrpc/node";
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken, type DataCallback, type Disposable } from "vscode-jsonrpc/node";
 import { ErrorCodes, Notifications, Requests, type WorkerLogLine } from "../protocol";
 import { EngineFault, LlamaRuntime, type NodeLlamaCpp, type StreamSink } from "./llamaRuntime";
 import { TextChunkBatcher } from "./textChunkBatcher";
+import { isAcceptableMessage } from "./messageCheck";
 
 if (!process.send) {
   console.error("The Bedside engine worker must be started by the extension (it talks over an IPC channel).");
   process.exit(2);
 }
 
-const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+/** Drops malformed messages that would crash the JSON-RPC dispatcher (see messageCheck.ts). */
+class CheckedMessageReader extends IPCMessageReader {
+  override listen(callback: DataCallback): Disposable {
+    return super.listen((message) => {
+      if (isAcceptableMessage(message)) callback(message);
+    });
+  }
+}
+
+const connection = createMessageConnection(new CheckedMessageReader(process), new IPCMessageWriter(process));
 const log = (level: WorkerLogLine["level"], message: string): void => {
   void connection.sendNotification(Notifications.log, { level, message });
 };
