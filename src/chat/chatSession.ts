@@ -205,7 +205,12 @@ export class ChatSession {
           else reply.sources = passages.map((p, i) => ({ n: i + 1, id: p.id, title: p.title, ...(p.year ? { year: p.year } : {}) }));
         }
       }
-      const templated = Boolean(info.chatTemplate && engine.chat && engine.chatPromptSize);
+      let templated = Boolean(info.chatTemplate && engine.chat && engine.chatPromptSize);
+      // An engine that cannot format chats after all (a remote server without the call) gets the transcript.
+      if (templated) await engine.chatPromptSize!([{ role: "user", text: "" }]).catch((e: unknown) => {
+        if (e instanceof EngineError && e.kind === "unsupported") templated = false;
+        else throw e;
+      });
       const budget = info.contextSize - settings.maxTokens - SAFETY_TOKENS;
       // Turns as the model sees them: the @library mention is for Bedside, not the model.
       const modelTurns = turns.map((t, i) => (i === turns.length - 1 && wantsLibrary ? { ...t, text: libraryQuestion || t.text } : t));

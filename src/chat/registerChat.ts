@@ -17,6 +17,7 @@ export interface ChatParts {
   notes: NoteTracker;
   /** The literature library registers itself here; until then `@library` says there is none. */
   setLiteratureSource(source: LiteratureSource | undefined): void;
+  literatureSource(): LiteratureSource | undefined;
 }
 
 function readSettings(): ChatSettings & { autoContext: AutoContext } {
@@ -125,5 +126,5 @@ export function registerChat(context: vscode.ExtensionContext, engine: Engine, m
       return added;
     }),
   );
-  return { session, view: provider, notes, setLiteratureSource: (source) => (literature = source) };
+  return { session, view: provider, notes, setLiteratureSource: (source) => (literature = source), literatureSource: () => literature };
 }
