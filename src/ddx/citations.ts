@@ -16,6 +16,8 @@ export interface SourceReference {
 export interface CitationSource {
   /** Up to `limit` sources relevant to the query, best first; [] when none match. */
   findSources(query: string, limit: number, signal?: AbortSignal): Promise<readonly SourceReference[]>;
+  /** Whether there is anything to cite from (a library with records); absent: assume so. */
+  available?(): boolean;
 }
 
 /** The query for a diagnosis: its name and the findings that support it. */
@@ -49,6 +51,7 @@ export const MIN_CITATION_RELEVANCE = 0.2;
 /** The literature library as a citation source: relevant hits only, PubMed links where there is a PMID. */
 export function citationSourceFromLibrary(library: Pick<LiteratureLibrary, "search" | "count">, minRelevance = MIN_CITATION_RELEVANCE): CitationSource {
   return {
+    available: () => library.count() > 0,
     async findSources(query, limit) {
       if (library.count() === 0) return [];
       const hits = await library.search(query, limit);

@@ -62,6 +62,10 @@ export class DifferentialPanel implements vscode.Disposable {
     this.citationSource = source;
   }
 
+  get citations(): CitationSource | undefined {
+    return this.citationSource;
+  }
+
   get current(): DifferentialResult | undefined {
     return this.result;
   }
@@ -229,7 +233,7 @@ export class DifferentialPanel implements vscode.Disposable {
       noteName: this.document ? vscode.workspace.asRelativePath(this.document.uri) : "",
       running: this.running !== undefined,
       stale,
-      literature: this.citationSource !== undefined,
+      literature: this.citationSource !== undefined && (this.citationSource.available?.() ?? true),
       ...(this.error ? { error: this.error } : {}),
     });
   }

@@ -67,6 +67,10 @@ describe('Bedside differential panel in the browser', function () {
     });
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && dev) await saveScreenshot(dev.page, `ddx-failed-${this.currentTest.title.slice(0, 40)}`).catch(() => undefined);
+  });
+
   after(async function () {
     await dev?.close();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
@@ -78,13 +82,16 @@ describe('Bedside differential panel in the browser', function () {
     const button = await waitForElement(page.locator('.editor-actions .action-label[aria-label*="Differential Diagnosis"]'), 'the Differential Diagnosis title button');
     await button.click();
     const panel = panelFrame(page);
-    // While it runs: the step and the text the model is writing stream into the panel, with a Cancel button.
-    const progress = await waitForElement(panel.locator('section.progress'), 'the streamed progress view', 60_000);
+    await waitForElement(panel.locator('button[data-id="rerun"]'), 'the first run to finish', 180_000);
+    // Run again with the panel loaded: the step and the text the model is writing stream into it, with Cancel.
+    await panel.locator('button[data-id="rerun"]').click();
+    const progress = await waitForElement(panel.locator('section.progress'), 'the streamed progress view', 30_000);
+    await waitForElement(panel.locator('button[data-id="cancel"]'), 'the Cancel button');
     const step = (await progress.innerText()).split('\n')[0] ?? '';
     const during = await saveScreenshot(page, 'ddx-progress', page.locator('.part.editor'));
     assert.match(step, /…$/);
-    await waitForElement(panel.locator('li.diagnosis'), 'a diagnosis in the panel', 120_000);
-    await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 120_000);
+    await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 180_000);
+    await waitForElement(panel.locator('li.diagnosis'), 'a diagnosis in the panel');
     const finding = await waitForElement(panel.locator('button.finding'), 'a finding in the panel');
     const words = (await finding.textContent()) ?? '';
     assert.ok(words.length > 0);
@@ -108,7 +115,7 @@ describe('Bedside differential panel in the browser', function () {
     await runCommand(page, 'Bedside: Differential Diagnosis');
     const panel = panelFrame(page);
     await waitForElement(panel.locator('.note-name', { hasText: 'payloads.note' }), 'the panel for the payload note', 60_000);
-    await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 120_000);
+    await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 180_000);
     await waitForElement(panel.locator('li.diagnosis'), 'a diagnosis in the panel');
     const texts = await panel.locator('button.finding').allTextContents();
     assert.ok(texts.length > 0, 'findings are shown');

@@ -157,6 +157,7 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
   it("cites the literature library's relevant sources, and none without a library", async () => {
     const hit = (pmid: string, relevance: number) => ({ key: `pmid:${pmid}`, pmid, title: `Study ${pmid}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
     const queries: string[] = [];
+    const library = api.differential.citations;
     api.differential.setCitationSource(
       citationSourceFromLibrary({
         count: () => 2,
@@ -181,6 +182,7 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     const done = rendered((r) => !r.running && r.diagnoses.length > 0);
     await vscode.commands.executeCommand("bedside.differentialDiagnosis");
     assert.deepEqual((await done).citations, []);
+    api.differential.setCitationSource(library);
   });
 
   it("cancels a run", async () => {

@@ -303,6 +303,8 @@ describe("ddx citations from the literature library", () => {
     const hit = (pmid: string | undefined, relevance: number) => ({ key: pmid ? `pmid:${pmid}` : "file:g.md", ...(pmid ? { pmid } : {}), title: `T${pmid ?? "g"}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
     const library = { count: () => 3, search: async () => [hit("11", 0.9), hit(undefined, 0.5), hit("12", 0.05)] };
     const source = citationSourceFromLibrary(library);
+    assert.equal(source.available?.(), true);
+    assert.equal(citationSourceFromLibrary({ count: () => 0, search: async () => [] }).available?.(), false);
     assert.deepEqual(await source.findSources("asthma", 3), [
       { id: "PMID 11", title: "T11", url: "https://pubmed.ncbi.nlm.nih.gov/11/" },
       { id: "file:g.md", title: "Tg" },

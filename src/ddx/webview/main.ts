@@ -142,7 +142,7 @@ function render(): void {
       el("p", undefined, view.dropped > 0 ? `${view.dropped} of ${view.quoted} findings the model quoted are not in the note and were left out.` : `All ${view.quoted} findings the model quoted are in the note; click one to see it.`),
     );
   }
-  if (!view.literature) footer.append(el("p", undefined, "No literature library: no citations."));
+  if (!view.literature) footer.append(el("p", undefined, "No literature in the library yet (Bedside: Import Literature): no citations."));
   footer.append(el("p", undefined, "Written by a language model on this machine. Check every item against the patient before using it."));
   app.append(footer);
 
