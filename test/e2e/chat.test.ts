@@ -220,7 +220,14 @@ describe('Bedside chat beside a note', function () {
 
   it('stops a reply mid-stream with the Stop button, keeping what was written', async function () {
     const { page } = dev;
-    await ask(page, 'Draft the plan again, longer.');
+    // From the keyboard: Shift+Enter starts a new line, Enter sends.
+    const input = chat(page).locator('textarea[aria-label="Message"]');
+    await input.click();
+    await page.keyboard.type('Draft the plan again,');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('longer.');
+    assert.equal(await input.inputValue(), 'Draft the plan again,\nlonger.');
+    await page.keyboard.press('Enter');
     const last = replies(page).last();
     const body = last.locator('.body');
     // Watch for the first words in the page itself, then press Stop at once.
