@@ -17,6 +17,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./ddx.test'),
   () => import('./models.test'),
   () => import('./privacy.test'),
+  () => import('../resilience/editor.vscode'),
   () => import('./chat.test'),
   () => import('./literature.test'),
 ];
