@@ -2,10 +2,11 @@
 # The Debian packages the tests need, installed when missing (as root, or with passwordless sudo):
 # Chromium drives the real VS Code (code-server) in the integration and e2e suites; libkrb5-dev lets
 # code-server's native modules build; python3/make/g++ are node-gyp's toolchain.
+# cmake and git build llama.cpp's llama-server (the remote engine's conformance peer) from node-llama-cpp's bundle.
 # util-linux (unshare) and iproute2 (ip) run the engine and integration suites with only loopback.
 # Used by .ci/run and by `npm test` itself, so a fresh machine needs nothing installed by hand.
 set -euo pipefail
-packages=(chromium libkrb5-dev python3 make g++ util-linux iproute2)
+packages=(chromium libkrb5-dev python3 make g++ cmake git util-linux iproute2)
 command -v dpkg >/dev/null 2>&1 || { echo "Not a Debian-like system: install ${packages[*]} (or their equivalents) yourself." >&2; exit 0; }
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
