@@ -6,9 +6,13 @@
  * panel say it is stale, and a run can be cancelled.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import type { RenderedReport } from "../../src/ddx/differentialPanel";
+import type { DifferentialResult } from "../../src/ddx/differential";
 import { LIKELIHOODS, schemaErrors } from "../../src/ddx/schema";
 import { citationSourceFromLibrary } from "../../src/ddx/citations";
 
@@ -183,6 +187,24 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     await vscode.commands.executeCommand("bedside.differentialDiagnosis");
     assert.deepEqual((await done).citations, []);
     api.differential.setCitationSource(library);
+  });
+
+  it("runs again when a note is saved, with bedside.differential.runOnSave on", async () => {
+    const file = path.join(os.tmpdir(), `bedside-ddx-${process.pid}.note`);
+    fs.writeFileSync(file, SAMPLE_NOTE);
+    const saved = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file), vscode.ViewColumn.One);
+    await vscode.workspace.getConfiguration("bedside.differential").update("runOnSave", true, global);
+    try {
+      const finished = when<DifferentialResult | undefined>("a run after the save", (l) => api.differential.onDidFinish(l), () => true);
+      await saved.edit((e) => e.insert(new vscode.Position(0, 0), "Seen again.\n"));
+      await saved.document.save();
+      const result = await finished;
+      assert.ok(result && result.noteText === saved.document.getText(), "the differential of the saved note");
+    } finally {
+      await vscode.workspace.getConfiguration("bedside.differential").update("runOnSave", undefined, global);
+      await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it("cancels a run", async () => {
