@@ -2,7 +2,7 @@
  * `npm test`: every suite in turn (unit, engine, integration in a real VS Code, e2e in Chromium), then
  * one plain line with the totals. A suite that dies without reporting counts as one failure.
  *
- * The engine and integration suites run with the network cut off except loopback (a network namespace,
+ * The engine, resilience and integration suites run with the network cut off except loopback (a network namespace,
  * where the platform allows) and with an in-process egress guard in every Node process they start: any
  * outbound connection attempt counts as a failure (test/support/noEgress.ts).
  */
@@ -12,7 +12,9 @@ import { join, resolve } from "node:path";
 import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts } from "./support/noEgress";
 
 const root = resolve(__dirname, "..");
-const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,integration,e2e").split(",").map((s) => s.trim()).filter(Boolean);
+// resilience: a fast slice here (a few worker kills, model file faults, 10,000-message protocol fuzz);
+// `npm run test:resilience` runs all of it.
+const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,resilience,integration,e2e").split(",").map((s) => s.trim()).filter(Boolean);
 const resultsDir = join(root, ".cache", "results");
 mkdirSync(resultsDir, { recursive: true });
 
@@ -31,7 +33,7 @@ if (suites.some((s) => s === "integration" || s === "e2e" || s === "engine") && 
 }
 
 // Suites that must work with no network but loopback.
-const NETWORKLESS = new Set(["engine", "integration"]);
+const NETWORKLESS = new Set(["engine", "resilience", "integration"]);
 const namespace = suites.some((s) => NETWORKLESS.has(s)) ? networkNamespace() : undefined;
 // The integration host (code-server) is installed from the npm registry on a fresh machine: do that
 // before the network goes.
@@ -59,7 +61,12 @@ for (const suite of suites) {
   const run = spawnSync(command, args, {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, ...guard?.env, BEDSIDE_RESULTS_FILE: file },
+    env: {
+      ...process.env,
+      ...guard?.env,
+      ...(suite === "resilience" ? { BEDSIDE_RESILIENCE_FAST: process.env.BEDSIDE_RESILIENCE_FAST ?? "1" } : {}),
+      BEDSIDE_RESULTS_FILE: file,
+    },
   });
   const exitCode = run.status ?? 1;
   let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
