@@ -127,6 +127,12 @@ export class AnswerPanel implements vscode.Disposable {
       return this.update({ question, status: "done", sources: cards, answer: checked }, true);
     } catch (error) {
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: this.view?.sources ?? [], message: "Stopped." }, true);
+      // An answer cut at the token limit keeps what was written, checked like a whole one.
+      const partial = this.view?.status === "writing" ? this.view.answer : undefined;
+      if (partial && partial.sentences.length > 0) {
+        const checked = checkCitations(partial.sentences.map((s) => ({ text: s.text, citations: s.citations })), this.view!.sources.length);
+        return this.update({ question, status: "done", sources: this.view!.sources, answer: checked, message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut." }, true);
+      }
       return this.update({ question, status: "error", sources: this.view?.sources ?? [], message: (error as Error).message }, true);
     } finally {
       if (this.running === abort) this.running = undefined;

@@ -49,12 +49,16 @@ export function buildAnswerPrompt(question: string, sources: readonly Literature
       const prompt = `${head}${blocks.join("\n")}${tail}`;
       return { prompt, sources: kept.map((s, i) => ({ ...s, passage: shorten(s.passage, passageChars), rank: i + 1 })), promptTokens: count(prompt) };
     }
-    if (passageChars > 150) passageChars = Math.floor(passageChars * 0.75);
+    if (passageChars > 400 || (kept.length === 1 && passageChars > 150)) passageChars = Math.floor(passageChars * 0.75);
     else kept = kept.slice(0, -1);
   }
 }
 
-/** The JSON schema of an answer with `sourceCount` sources (citations limited to 1..sourceCount). */
+/**
+ * The JSON schema of an answer with `sourceCount` sources (citations limited to 1..sourceCount).
+ * Each sentence names its sources before its text, so even an answer cut at the token limit has
+ * its citations.
+ */
 export function answerSchema(sourceCount: number): object {
   return {
     type: "object",
@@ -66,10 +70,10 @@ export function answerSchema(sourceCount: number): object {
         items: {
           type: "object",
           properties: {
-            text: { type: "string", minLength: 1, maxLength: 300 },
             sources: { type: "array", minItems: 1, maxItems: 3, items: { type: "integer", enum: Array.from({ length: sourceCount }, (_, i) => i + 1) } },
+            text: { type: "string", minLength: 1, maxLength: 240 },
           },
-          required: ["text", "sources"],
+          required: ["sources", "text"],
         },
       },
     },
@@ -80,17 +84,18 @@ export function answerSchema(sourceCount: number): object {
 /** Sentences as far as a (possibly unfinished) JSON answer has written them, for streaming. */
 export function partialSentences(json: string): Array<{ text: string; citations: number[] }> {
   const out: Array<{ text: string; citations: number[] }> = [];
-  const re = /"text"\s*:\s*"((?:[^"\\]|\\.)*)("?)(?:\s*,\s*"sources"\s*:\s*\[([\d,\s]*)\]?)?/g;
+  const re = /"sources"\s*:\s*\[([\d,\s]*)\]?(?:\s*,\s*"text"\s*:\s*"((?:[^"\\]|\\.)*))?/g;
   for (const match of json.matchAll(re)) {
+    const raw = (match[2] ?? "").replace(/\\(u[0-9a-fA-F]{0,3})?$/, "");
     let text: string;
     try {
-      text = JSON.parse(`"${match[1].replace(/\\$/, "")}"`) as string;
+      text = JSON.parse(`"${raw}"`) as string;
     } catch {
-      text = match[1];
+      text = raw;
     }
-    out.push({ text, citations: (match[3] ?? "").split(",").map((n) => Number(n.trim())).filter((n) => Number.isInteger(n) && n > 0) });
+    out.push({ text, citations: match[1].split(",").map((n) => Number(n.trim())).filter((n) => Number.isInteger(n) && n > 0) });
   }
-  return out;
+  return out.filter((s) => s.text.length > 0);
 }
 
 /** Sentences of a finished JSON answer; undefined when it is not the expected shape. */

@@ -58,7 +58,7 @@ function render(view: AnswerView): void {
   app.append(el("h2", "question", view.question));
   const status = el("p", `status muted status-${view.status}`);
   status.textContent =
-    view.status === "retrieving" ? "Searching your library…" : view.status === "writing" ? "Writing from the sources below…" : view.status === "done" ? `Answer from ${view.sources.length} source${view.sources.length === 1 ? "" : "s"} in your library.` : view.message ?? "";
+    view.status === "retrieving" ? "Searching your library…" : view.status === "writing" ? "Writing from the sources below…" : view.status === "done" ? `Answer from ${view.sources.length} source${view.sources.length === 1 ? "" : "s"} in your library.${view.message ? ` ${view.message}` : ""}` : view.message ?? "";
   if (view.status === "noSource" || view.status === "error") status.className = `status ${view.status === "error" ? "error" : "warning"}`;
   app.append(status);
   if (view.status === "writing") {
