@@ -16,7 +16,9 @@ export function describeEngineConformance(name: string, setup: () => Promise<Con
   describe(`engine conformance: ${name}`, function () {
     this.timeout(120_000);
     let s: ConformanceSubject;
-    before(async () => {
+    before(async function () {
+      // The first run builds llama-server from source (cached in .cache/llama.cpp): minutes on 2 cores.
+      this.timeout(60 * 60_000);
       s = await setup();
     });
     after(() => teardown());

@@ -43,7 +43,8 @@ describe("remote engine", function () {
 
   describe("with llama-server requiring an API key", () => {
     let server: LlamaServer;
-    before(async () => {
+    before(async function () {
+      this.timeout(60 * 60_000); // builds llama-server on the first run
       server = await startLlamaServer(await ensureTestModel("tiny"), ["-c", "512", "--api-key", "team-secret"]);
     });
     after(() => server?.stop());
