@@ -122,13 +122,17 @@ describe('Bedside chat beside a note', function () {
     }
   }
 
-  /** Collapses the Model view so the chat has the side bar's height. */
-  async function collapseModelView(page: Page): Promise<void> {
-    const header = page.locator('.part.sidebar .pane-header[aria-label^="Model"]').first();
-    await waitForElement(header, 'the Model view header');
-    for (let i = 0; i < 5 && (await header.getAttribute('aria-expanded')) !== 'false'; i++) {
-      await header.click();
-      await page.waitForTimeout(300);
+  /** Collapses the other Bedside views (Model, Literature) so the chat has the side bar's height. */
+  async function collapseOtherViews(page: Page): Promise<void> {
+    await waitForElement(page.locator('.part.sidebar .pane-header[aria-label^="Chat"]'), 'the Chat view header');
+    const headers = page.locator('.part.sidebar .pane-header');
+    for (let i = 0; i < (await headers.count()); i++) {
+      const header = headers.nth(i);
+      if ((await header.getAttribute('aria-label'))?.startsWith('Chat')) continue;
+      for (let tries = 0; tries < 5 && (await header.getAttribute('aria-expanded')) === 'true'; tries++) {
+        await header.click();
+        await page.waitForTimeout(300);
+      }
     }
   }
 
@@ -189,7 +193,7 @@ describe('Bedside chat beside a note', function () {
     const { page } = dev;
     await openNote(page, 'soap-follow-up.note');
     await runCommand(page, 'Bedside: New Chat');
-    await collapseModelView(page);
+    await collapseOtherViews(page);
     // The open note is a chip the clinician can see (bedside.chat.context = note).
     await waitForElement(chat(page).locator('.chip', { hasText: 'soap-follow-up.note' }), 'the note chip');
     // Every change the page makes to the reply's text, recorded in the page itself.
@@ -313,7 +317,7 @@ describe('Bedside chat beside a note', function () {
     await runCommand(page, 'Bedside: Open Chat…');
     await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: titleBefore }), 'the chat in the history list');
     await page.keyboard.press('Enter');
-    await collapseModelView(page);
+    await collapseOtherViews(page);
     await waitForElement(chat(page).locator('article.turn.assistant .body', { hasText: 'Call the clinic' }), 'the restored reply', 60_000);
     const turnsAfter = await chat(page).locator('article.turn .body').allInnerTexts();
     assert.deepEqual(turnsAfter, turnsBefore);
