@@ -1,6 +1,7 @@
 /** `npm run eval -- <task> [options]`: runs one evaluation. Add a task with one line below. */
 export {};
 const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  retrieval: () => import("./retrieval.eval"),
   mcqa: () => import("./mcqa.eval"),
   phi: () => import("./phi.eval"),
   ddx: () => import("./ddx.eval"),
