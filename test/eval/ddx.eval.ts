@@ -193,7 +193,7 @@ export async function run(args: string[]): Promise<void> {
           const text = f.range ? c.note.slice(f.range.start, f.range.end) : undefined;
           if (!text || text !== f.noteText || !findInNote(c.note, f.quote)) shownNotInNote++;
         }
-        if (process.env.BEDSIDE_EVAL_VERBOSE) console.log(`  ${c.id}: ${rank >= 0 ? `rank ${rank + 1}` : "missed"}; correct "${c.correct}"; top: ${names.slice(0, 3).join(" | ")}`);
+        if (process.env.BEDSIDE_EVAL_VERBOSE) console.log(`  ${c.id} (${result.mode}): ${rank >= 0 ? `rank ${rank + 1}` : "missed"}; correct "${c.correct}"; top: ${names.slice(0, 3).join(" | ")}`);
       } catch (error) {
         failed++;
         console.log(`  ${c.id}: failed: ${(error as Error).message}`);
