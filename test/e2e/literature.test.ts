@@ -31,7 +31,7 @@ describe('Bedside literature answer in the browser', function () {
     const lines = fs.readFileSync(path.join(shared!, 'pubmedqa', 'corpus.jsonl'), 'utf8').split('\n').slice(0, 60).join('\n');
     fs.writeFileSync(path.join(workspace, 'pubmedqa-sample.jsonl'), `${lines}\n`);
     dev = await startDevWorkbench({
-      folder: workspace,
+
       settings: {
         'bedside.model.path': model,
         'bedside.engine.gpu': 'cpu',
@@ -52,7 +52,10 @@ describe('Bedside literature answer in the browser', function () {
 
   it('imports abstracts, answers a question with numbered citations and source cards', async function () {
     const { page } = dev;
-    await runCommand(page, 'Bedside: Import Literature…');
+    await runCommand(page, 'Bedside: Import Lit').catch(async (error: unknown) => {
+      await saveScreenshot(page, 'literature-import-failed');
+      throw error;
+    });
     const input = await waitForElement(page.locator('.quick-input-widget input'), 'the import dialog');
     await input.fill(path.join(workspace, 'pubmedqa-sample.jsonl'));
     await page.keyboard.press('Enter');

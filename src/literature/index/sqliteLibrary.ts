@@ -389,7 +389,19 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     for (let i = 0; i < missing.length; i += batch) {
       if (options.signal?.aborted) break;
       const rows = missing.slice(i, i + batch);
-      const vectors = await embed(rows.map((r) => `${String(r.title)}\n${String(r.abstract)}`.slice(0, 2000)));
+      const texts = rows.map((r) => `${String(r.title)}\n${String(r.abstract)}`.slice(0, 2000));
+      // A text longer than the embedding model's context is shortened until it fits.
+      const vectors: number[][] = [];
+      for (let j = 0; j < texts.length; j++) {
+        for (let text = texts[j]; ; text = text.slice(0, Math.floor(text.length / 2))) {
+          try {
+            vectors.push((await embed([text]))[0]);
+            break;
+          } catch (error) {
+            if (text.length < 100) throw error;
+          }
+        }
+      }
       this.db.exec("BEGIN");
       rows.forEach((row, j) => {
         const v = Float32Array.from(vectors[j]);
