@@ -9,6 +9,7 @@ import { findInNote, groundFindings, normalise, normaliseQuote } from "../../src
 import { evidencePrompt, notePrefix, phrasesText, rankedListPrompt } from "../../src/ddx/prompt";
 import { evidenceSchema, keyFindingsSchema, rankedListSchema, schemaErrors, worstCaseChars, DEFAULT_LIMITS, MINIMUM_LIMITS } from "../../src/ddx/schema";
 import { isStale, relocateFinding } from "../../src/ddx/stale";
+import { findingById, panelView } from "../../src/ddx/panelMessages";
 
 const note = [
   "CHIEF COMPLAINT:",
@@ -310,5 +311,29 @@ describe("ddx citations from the literature library", () => {
       { id: "file:g.md", title: "Tg" },
     ]);
     assert.deepEqual(await citationSourceFromLibrary({ count: () => 0, search: async () => [hit("1", 1)] }).findSources("x", 3), []);
+  });
+});
+
+describe("ddx panel view", () => {
+  it("gives every shown finding an id that leads back to its range, and shows the note's own words", () => {
+    const range = findInNote(note, "normal reflexes throughout")!;
+    const result: DifferentialResult = {
+      noteText: note,
+      mode: "keyFindings",
+      keyFindings: [{ quote: "double vision", range: findInNote(note, "double vision")!, noteText: "Double vision" }],
+      droppedFindings: ["fever"],
+      quotedFindings: 3,
+      answers: [],
+      cancelled: false,
+      diagnoses: [{ name: "MG", likelihood: "high", cantMiss: true, findingsFor: [], findingsAgainst: [{ quote: "normal reflexes throughout", range, noteText: "Normal reflexes throughout" }], nextSteps: [], citations: [] }],
+    };
+    const view = panelView(result, { noteName: "a.note", running: false, stale: false, literature: false });
+    assert.deepEqual(view.diagnoses[0]!.findingsAgainst, [{ id: "d0-against-0", text: "Normal reflexes throughout" }]);
+    assert.deepEqual(view.keyFindings, [{ id: "k0", text: "Double vision" }]);
+    assert.equal(view.dropped, 1);
+    assert.deepEqual(findingById(result, "d0-against-0")?.range, range);
+    assert.equal(findingById(result, "k0")?.quote, "double vision");
+    assert.equal(findingById(result, "d3-for-0"), undefined);
+    assert.equal(findingById(result, "<img>"), undefined);
   });
 });
