@@ -4,13 +4,15 @@
  * when it is closed. Thin adapter: the detection is src/privacy/phiDetector.ts.
  */
 import * as vscode from "vscode";
-import { countByCategory, detectPhi, PHI_LABELS, type PhiCategory, type PhiSpan } from "./phiDetector";
+import { countByCategory, detectPhi, detectPhiInSlices, PHI_LABELS, type PhiCategory, type PhiSpan } from "./phiDetector";
 
 export const CHECK_NOTE_COMMAND = "bedside.checkNoteForIdentifiers";
 export const DIAGNOSTIC_SOURCE = "Bedside identifiers";
 
 /** Above this a note is re-checked only on request, not on every edit (the check reads the whole note). */
 const LIVE_RECHECK_MAX_CHARS = 500_000;
+/** Above this the check runs in slices behind a cancellable progress notification, keeping the editor responsive. */
+const SLICED_CHECK_MIN_CHARS = 200_000;
 
 export function identifierDiagnostics(document: vscode.TextDocument, spans: readonly PhiSpan[]): vscode.Diagnostic[] {
   return spans.map((span) => {
@@ -38,12 +40,31 @@ export function registerIdentifierCheck(context: vscode.ExtensionContext): vscod
   const checked = new Set<string>();
   const timers = new Map<string, NodeJS.Timeout>();
 
-  const check = (document: vscode.TextDocument): PhiSpan[] => {
-    const spans = detectPhi(document.getText());
+  const publish = (document: vscode.TextDocument, spans: PhiSpan[]): PhiSpan[] => {
     diagnostics.set(document.uri, identifierDiagnostics(document, spans));
     checked.add(document.uri.toString());
     return spans;
   };
+  const check = (document: vscode.TextDocument): PhiSpan[] => publish(document, detectPhi(document.getText()));
+  /** A huge note: in slices, with progress and Cancel; undefined when cancelled. */
+  const checkLarge = (document: vscode.TextDocument): Thenable<PhiSpan[] | undefined> =>
+    vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Checking the note for identifiers", cancellable: true },
+      async (progress, token) => {
+        const version = document.version;
+        let reported = 0;
+        const spans = await detectPhiInSlices(document.getText(), {
+          isCancelled: () => token.isCancellationRequested,
+          onProgress: (fraction) => {
+            progress.report({ increment: (fraction - reported) * 100 });
+            reported = fraction;
+          },
+        });
+        // Edited meanwhile: the ranges would be off; check again on the current text.
+        if (spans && document.version !== version) return check(document);
+        return spans && publish(document, spans);
+      },
+    );
 
   context.subscriptions.push(
     diagnostics,
@@ -53,8 +74,8 @@ export function registerIdentifierCheck(context: vscode.ExtensionContext): vscod
         void vscode.window.showInformationMessage("Open a note first: Bedside checks the note in the active editor for identifiers.");
         return undefined;
       }
-      const spans = check(document);
-      void vscode.window.showInformationMessage(summary(spans));
+      const spans = document.getText().length >= SLICED_CHECK_MIN_CHARS ? await checkLarge(document) : check(document);
+      if (spans) void vscode.window.showInformationMessage(summary(spans));
       return spans;
     }),
     vscode.workspace.onDidChangeTextDocument((e) => {

@@ -305,3 +305,33 @@ export function countByCategory(spans: readonly PhiSpan[]): Partial<Record<PhiCa
   for (const s of spans) counts[s.category] = (counts[s.category] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * detectPhi in slices cut at line ends, pausing between them, so a huge note (200,000 lines) never blocks
+ * the editor for seconds. Identifiers do not cross lines, so the result is the same as detectPhi's.
+ * Returns undefined when cancelled.
+ */
+export async function detectPhiInSlices(
+  text: string,
+  options: { sliceChars?: number; pause?: () => Promise<void>; isCancelled?: () => boolean; onProgress?: (fraction: number) => void } = {},
+): Promise<PhiSpan[] | undefined> {
+  const sliceChars = options.sliceChars ?? 100_000;
+  const pause = options.pause ?? (() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
+  const spans: PhiSpan[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + sliceChars);
+    if (end < text.length) {
+      const lineEnd = text.lastIndexOf("\n", end);
+      end = lineEnd > start ? lineEnd + 1 : end;
+    }
+    for (const s of detectPhi(text.slice(start, end))) spans.push({ ...s, start: s.start + start, end: s.end + start });
+    start = end;
+    options.onProgress?.(start / text.length);
+    if (start < text.length) {
+      await pause();
+      if (options.isCancelled?.()) return undefined;
+    }
+  }
+  return spans;
+}

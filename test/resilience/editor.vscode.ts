@@ -120,6 +120,16 @@ describe("Bedside resilience in VS Code", function () {
       problems.push("200,000 lines: the typed text was lost or something else changed");
     }
     await responsive("200,000 lines");
+    // The identifier check on the whole note runs in slices: it ends, and changes nothing.
+    const checkedNote = await settle(Promise.resolve(vscode.commands.executeCommand<unknown[] | undefined>("bedside.checkNoteForIdentifiers")), 120_000);
+    if (checkedNote.kind !== "ok" || !Array.isArray(checkedNote.value)) {
+      if (checkedNote.kind === "hang") tally.hangs++;
+      problems.push(`200,000 lines: Check Note for Identifiers ${checkedNote.kind === "hang" ? "hung" : "failed"}`);
+    }
+    if (document.getText() !== `${content}was seen`) {
+      tally.unexpectedEdits++;
+      problems.push("200,000 lines: the identifier check changed the note");
+    }
     await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     record("editor", `note of ${noteLines.toLocaleString("en")} lines (completion at end, middle, while typing)`, 1);
     assert.deepEqual(problems, []);

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { detectPhi, scrubPhi, PHI_CATEGORIES, type PhiCategory } from "../../src/privacy/phiDetector";
+import { detectPhi, detectPhiInSlices, scrubPhi, PHI_CATEGORIES, type PhiCategory } from "../../src/privacy/phiDetector";
 import { formatScores, loadLabelledNotes, parseMarkedNote, scoreDetector } from "../fixtures/phi/labelledNotes";
 
 const found = (text: string): string[] => detectPhi(text).map((s) => `${s.category}:${s.text}`);
@@ -96,6 +96,16 @@ describe("PHI detector", function () {
     const text = line.repeat(200_000);
     const spans = detectPhi(text);
     assert.equal(spans.length, 400_000);
+  });
+
+  it("finds the same spans in slices cut at line ends as in one pass, and stops when cancelled", async () => {
+    const notes = loadLabelledNotes();
+    const text = notes.map((n) => n.text).join("\n").repeat(5);
+    let pauses = 0;
+    const sliced = await detectPhiInSlices(text, { sliceChars: 997, pause: async () => void pauses++ });
+    assert.deepEqual(sliced, detectPhi(text));
+    assert.ok(pauses > 10, `${pauses} pauses`);
+    assert.equal(await detectPhiInSlices(text, { sliceChars: 997, isCancelled: () => true }), undefined);
   });
 
   describe("on the labelled synthetic notes (test/fixtures/phi)", () => {
