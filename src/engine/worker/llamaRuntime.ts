@@ -91,6 +91,8 @@ const MIN_RESTORE_TOKENS = 128;
 const AUTO_SAVE_TOKENS = 256;
 /** Lanes whose KV cache follows one long note: warm starts apply to these. */
 const NOTE_LANES: readonly Lane[] = ["completion"];
+/** Compiled JSON-schema grammars kept per model (least recently used dropped first). */
+const MAX_CACHED_GRAMMARS = 16;
 
 export interface StreamSink {
   signal: AbortSignal;
@@ -478,10 +480,19 @@ export class LlamaRuntime {
     const loaded = this.generationModel();
     const key = JSON.stringify(params.schema);
     let grammarPromise = loaded.grammars.get(key);
-    if (!grammarPromise) {
+    if (grammarPromise) {
+      // Most recently used last, so the oldest is evicted first.
+      loaded.grammars.delete(key);
+      loaded.grammars.set(key, grammarPromise);
+    } else {
       grammarPromise = loaded.llama.createGrammarForJsonSchema(params.schema as never) as Promise<LlamaGrammar>;
       loaded.grammars.set(key, grammarPromise);
       grammarPromise.catch(() => loaded.grammars.delete(key));
+      // Schemas that enumerate a note's own phrases differ per note: keep the cache bounded.
+      for (const old of loaded.grammars.keys()) {
+        if (loaded.grammars.size <= MAX_CACHED_GRAMMARS) break;
+        loaded.grammars.delete(old);
+      }
     }
     let grammar: LlamaGrammar;
     try {
