@@ -113,7 +113,12 @@ describe("ddx grounding matcher", () => {
           return;
         }
         assert.ok(range.start >= 0 && range.end <= text.length && range.start < range.end);
-        assert.equal(normaliseQuote(text.slice(range.start, range.end)), normaliseQuote(quote));
+        // Equal as written, or (the second pass) in their ASCII spellings: "𝕏" and "Ẋ" both read "x".
+        const found = text.slice(range.start, range.end);
+        assert.ok(
+          normaliseQuote(found) === normaliseQuote(quote) || normalise(found, true).text === normalise(quote, true).text,
+          `${JSON.stringify(found)} holds the words of ${JSON.stringify(quote)}`,
+        );
       }),
       { numRuns: 500 },
     );
