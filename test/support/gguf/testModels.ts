@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildGgufHeader, kv, writeGgufFile, type GgmlType, type GgufFileSpec, type GgufTensorSpec, type GgufValue } from './ggufWriter';
 import { constantF32Data, randomTensorData, seedFor } from './seededTensors';
 import { buildSpmVocabulary, buildWpmVocabulary, CHATML_TEMPLATE, CLINICAL_WORDS, TokenType } from './vocabulary';
@@ -354,8 +353,8 @@ export function writeTestModel(kind: TestModelKind, path: string, seed: number =
 
 /** `<project>/.cache/models`, found from this file's place in the tree (test/support/gguf). */
 export function defaultModelCacheDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '..', '..', '..', '.cache', 'models');
+  // Test code runs as CommonJS (tsx, or bundled into the integration suite): __dirname is this folder.
+  return resolve(__dirname, '..', '..', '..', '.cache', 'models');
 }
 
 /** The file name a kind is cached under: kind, seed and generator version, so a change never reuses a stale file. */
