@@ -7,18 +7,10 @@ import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import type { ProvidedSuggestion } from "../../src/completion/noteCompletionProvider";
+import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe("Bedside inline completions in VS Code", () => {
   let api: BedsideApi;

@@ -15,6 +15,7 @@ import type { RenderedReport } from "../../src/ddx/differentialPanel";
 import type { DifferentialResult } from "../../src/ddx/differential";
 import { LIKELIHOODS, schemaErrors } from "../../src/ddx/schema";
 import { citationSourceFromLibrary } from "../../src/ddx/citations";
+import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -50,15 +51,6 @@ function when<T>(what: string, subscribe: (listener: (value: T) => void) => vsco
   });
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("Bedside differential diagnosis panel in VS Code", () => {
   let api: BedsideApi;

@@ -6,18 +6,10 @@
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
+import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 

@@ -12,16 +12,8 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import { ModelFileServer } from "../engine/modelFileServer";
+import { until } from "./until";
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("Bedside models in VS Code", () => {
   let api: BedsideApi;

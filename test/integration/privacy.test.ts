@@ -11,16 +11,8 @@ import { BedsideConfig, readSetting } from "../../src/config";
 import * as net from "node:net";
 import type { PhiSpan } from "../../src/privacy/phiDetector";
 import { SELF_TEST_HOST } from "../support/noEgressGuard";
+import { until } from "./until";
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("Bedside privacy in VS Code", () => {
   before(async () => {
