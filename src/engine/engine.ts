@@ -89,3 +89,8 @@ export class EngineError extends Error {
     this.name = "EngineError";
   }
 }
+
+/** What a request cancelled before it produced anything returns, whichever engine served it. */
+export function abortedResult(): GenerationResult {
+  return { text: "", stopReason: "aborted", promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: 0 };
+}

@@ -6,7 +6,7 @@
  */
 import { Emitter, ResponseError, CancellationTokenSource, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
 import type { Engine, EngineState, ChatRequest, CompletionRequest, InfillRequest, JsonRequest, RequestOptions } from "../engine";
-import { EngineError } from "../engine";
+import { abortedResult, EngineError } from "../engine";
 import {
   ErrorCodes,
   Requests,
@@ -49,10 +49,6 @@ interface LoadedModel {
 
 const NO_MODEL_MESSAGE =
   'No model is configured. Run "Bedside: Choose Model File" to pick a GGUF file (for example meditron-7b.Q4_K_M.gguf).';
-
-function abortedResult(): GenerationResult {
-  return { text: "", stopReason: "aborted", promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: 0 };
-}
 
 export class EngineClient implements Engine {
   private readonly stateEmitter = new Emitter<EngineState>();

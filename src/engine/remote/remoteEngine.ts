@@ -7,7 +7,7 @@
  */
 import { Emitter } from "vscode-jsonrpc";
 import type { CompletionRequest, Engine, EngineState, InfillRequest, JsonRequest, RequestOptions } from "../engine";
-import { EngineError } from "../engine";
+import { abortedResult, EngineError } from "../engine";
 import type { EmbedResult, GenerationLimits, GenerationResult, JsonResult, ModelInfo, StopReason, TokenizeResult } from "../protocol";
 import type { Log } from "../../log/log";
 
@@ -28,10 +28,6 @@ interface CompletionChunk {
   usage?: { prompt_tokens?: number; completion_tokens?: number };
   timings?: { prompt_n?: number; predicted_n?: number };
   error?: { message?: string };
-}
-
-function emptyResult(): GenerationResult {
-  return { text: "", stopReason: "aborted", promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: 0 };
 }
 
 export class RemoteEngine implements Engine {
@@ -191,7 +187,7 @@ export class RemoteEngine implements Engine {
   /** Runs one streamed generation; an abort returns what was generated so far, as the local engine does. */
   private async generate(path: string, body: Record<string, unknown>, limits: GenerationLimits, options: RequestOptions, textOf: (chunk: CompletionChunk & { content?: string; stop?: boolean; stopped_word?: boolean; stopped_eos?: boolean }) => string): Promise<GenerationResult> {
     await this.ensureReady(options.signal ? { signal: options.signal } : {});
-    if (options.signal?.aborted) return emptyResult();
+    if (options.signal?.aborted) return abortedResult();
     const started = Date.now();
     this.begin();
     let text = "";
@@ -205,7 +201,7 @@ export class RemoteEngine implements Engine {
       try {
         req = await this.request(path, { ...body, ...this.samplingBody(limits), stream: true, stream_options: { include_usage: true }, ...(this.info?.name ? { model: this.options.model ?? this.info.name } : {}) }, options.signal);
       } catch (error) {
-        if (error instanceof EngineError && error.kind === "cancelled") return emptyResult();
+        if (error instanceof EngineError && error.kind === "cancelled") return abortedResult();
         throw error;
       }
       try {
