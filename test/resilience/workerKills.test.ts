@@ -100,7 +100,11 @@ describe("resilience: worker killed at random moments", function () {
         }
       }
 
-      // Recovery: the next request works.
+      // Recovery: the next request works. "Next" means after the client has seen the worker go: a request
+      // sent in the microseconds between the kill and the exit event is in flight on a dead worker.
+      for (const deadline = Date.now() + 10_000; pid !== undefined && t.engine.workerPid === pid && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const after = await settle(t.engine.complete({ prompt: "Plan:", maxTokens: 3, lane: "completion" }), 60_000);
       if (after.kind !== "ok") {
         tally.notRecovered++;
