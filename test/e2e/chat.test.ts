@@ -175,9 +175,12 @@ describe('Bedside chat beside a note', function () {
         'bedside.model.path': model,
         'bedside.engine.gpu': 'cpu',
         'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 2048,
+        'bedside.engine.contextSize': 4096,
         'bedside.completion.enabled': false,
         'bedside.chat.maxTokens': 400,
+        // Greedy decoding: the scripted model's reply is then the same on every run (the default 0.2 samples,
+        // and a sampled end-of-text token once left the payload reply empty).
+        'bedside.chat.temperature': 0,
       },
       viewport: { width: 1400, height: 860 },
     });
