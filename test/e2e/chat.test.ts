@@ -91,8 +91,12 @@ describe('Bedside chat beside a note', function () {
 
   async function ask(page: Page, question: string): Promise<void> {
     const input = await waitForElement(chat(page).locator('textarea[aria-label="Message"]'), 'the chat message box', 60_000);
+    const before = await replies(page).count();
     await input.fill(question);
     await input.press('Enter');
+    // Wait for this question's reply to exist: until then "the last reply" is the previous, finished one,
+    // and reading its Copy button and then the (by then new, empty) last body mixed two replies.
+    await waitForElement(replies(page).nth(before), 'the new reply', 60_000);
   }
 
   /** Waits until the newest reply has finished (its Copy button shows) and returns its text. */
