@@ -8,7 +8,8 @@ import MiniSearch from "minisearch";
 import { STOP_WORDS, stem, words } from "../../src/literature/index/analyzer";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import type { LiteratureRecord } from "../../src/literature/library";
-import { generatedRecord, mulberry32, WordSampler } from "./retrievalCorpus";
+import { mulberry32 } from "../support/seededRandom";
+import { generatedRecord, WordSampler } from "./retrievalCorpus";
 
 interface Candidate {
   add(batch: LiteratureRecord[]): void;

@@ -9,17 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LiteratureRecord } from "../../src/literature/library";
 import { sharedDataDir } from "../support/sharedData";
+import { mulberry32 } from "../support/seededRandom";
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FALLBACK = "the of and in to a with patients was were for is by as on at from or study that this are be treatment clinical risk disease results group after than between among mg associated cancer cells blood trial randomized children women therapy outcome mortality surgery infection pain heart stroke diabetes insulin kidney liver lung asthma pneumonia sepsis fracture dementia depression vaccine antibiotic dose hospital care years increased reduced significant analysis cohort".split(" ");
 

@@ -3,7 +3,7 @@
 // text. Screenshot: test/e2e/screenshots/ghost-text-in-note.png.
 import * as assert from 'node:assert/strict';
 import { ensureTestModel } from '../support/gguf/testModels';
-import { saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 describe('Bedside ghost text in a note', function () {
   let dev: DevWorkbench;
@@ -28,12 +28,7 @@ describe('Bedside ghost text in a note', function () {
 
   it('shows the model suggestion as ghost text while typing in a .note file', async function () {
     const { page } = dev;
-    await page.keyboard.press('Control+P');
-    const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
-    await input.fill('soap-follow-up.note');
-    await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: 'soap-follow-up.note' }), 'the note in quick open');
-    await page.keyboard.press('Enter');
-    const editor = await waitForElement(page.locator('.monaco-editor .view-lines', { hasText: 'SUBJECTIVE' }), 'the note in an editor');
+    const editor = await openFileInEditor(page, 'soap-follow-up.note', 'SUBJECTIVE');
     await editor.click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('Recheck blood pressure and continue the ', { delay: 40 });

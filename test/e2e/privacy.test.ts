@@ -1,7 +1,7 @@
 // What a clinician sees after "Bedside: Check Note for Identifiers": warnings under each identifier in the
 // note and the list in Problems. Screenshots: test/e2e/screenshots/identifiers-in-note.png, identifiers-in-problems.png.
 import * as assert from 'node:assert/strict';
-import { runCommand, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { openFileInEditor, runCommand, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 describe('Bedside identifier check in the workbench', function () {
   let dev: DevWorkbench;
@@ -16,12 +16,7 @@ describe('Bedside identifier check in the workbench', function () {
 
   it('underlines each identifier and lists them in Problems', async function () {
     const { page } = dev;
-    await page.keyboard.press('Control+P');
-    const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
-    await input.fill('soap-follow-up.note');
-    await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: 'soap-follow-up.note' }), 'the note in quick open');
-    await page.keyboard.press('Enter');
-    const editor = await waitForElement(page.locator('.monaco-editor .view-lines', { hasText: 'SUBJECTIVE' }), 'the note in an editor');
+    const editor = await openFileInEditor(page, 'soap-follow-up.note', 'SUBJECTIVE');
     await editor.click();
     await page.keyboard.press('Control+Home');
     await page.keyboard.type('Patient: Maria Gonzalez  MRN: 00482913  DOB 04/12/1951\nSeen with Dr. Patel; daughter at 555-867-5309.\n', { delay: 5 });

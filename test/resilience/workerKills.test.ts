@@ -7,22 +7,12 @@ import * as assert from "node:assert/strict";
 import { EngineError } from "../../src/engine/engine";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { ensureTestModel } from "../support/gguf/testModels";
+import { mulberry32 as random } from "../support/seededRandom";
 import { isClearMessage, record, settle, tally } from "./tally";
 
 const KILLS = Number(process.env.BEDSIDE_RESILIENCE_KILLS ?? 56);
 const SEED = Number(process.env.BEDSIDE_RESILIENCE_SEED ?? Date.now() % 100_000);
 
-/** A small seeded generator (mulberry32): the same seed replays the same kill moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Operation = "complete" | "infill" | "json" | "embed" | "load";
 const OPERATIONS: readonly Operation[] = ["complete", "infill", "json", "embed", "load"];

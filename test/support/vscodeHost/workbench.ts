@@ -103,6 +103,19 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/**
+ * Opens a workspace file through Quick Open (Ctrl+P) as a person does, and returns the editor's text area
+ * once a line containing `showing` is drawn.
+ */
+export async function openFileInEditor(page: Page, fileName: string, showing: string): Promise<Locator> {
+  await page.keyboard.press('Control+P');
+  const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
+  await input.fill(fileName);
+  await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }), `${fileName} in quick open`);
+  await page.keyboard.press('Enter');
+  return waitForElement(page.locator('.monaco-editor .view-lines', { hasText: showing }), `${fileName} in an editor`);
+}
+
 /** Saves a PNG under test/e2e/screenshots/ (gitignored) and returns its path. */
 export async function saveScreenshot(page: Page, name: string, target?: Locator): Promise<string> {
   fs.mkdirSync(screenshotsDir, { recursive: true });
