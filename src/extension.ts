@@ -63,8 +63,13 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   showState();
   context.subscriptions.push(
     config.onDidChange(() => {
-      engine.configure(config.modelChoice);
+      const before = JSON.stringify(engine.configuredChoice);
+      const choice = config.modelChoice;
+      engine.configure(choice);
       engine.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
+      // A new model (or new engine settings) loads in the background, as at activation: the clinician who
+      // picked it expects it ready, and a load that started before the change must not leave it idle.
+      if (choice && JSON.stringify(choice) !== before && engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
     }),
   );
 
@@ -89,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
   if (choice) {
     // Load in the background so the first completion does not wait for it; activation never does.
-    void engine.ensureReady().catch(() => undefined);
+    if (engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
   } else {
     void offerModelChoice();
   }

@@ -49,7 +49,7 @@ describe("Bedside engine in VS Code", () => {
     await settings().update("engine.threads", 1, vscode.ConfigurationTarget.Global);
     await settings().update("engine.contextSize", 512, vscode.ConfigurationTarget.Global);
     await settings().update("model.path", model, vscode.ConfigurationTarget.Global);
-    await api.engine.ensureReady();
+    // No request: a model chosen in the settings loads in the background, as at activation.
     const text = await until("the status bar to say ready", () => /Bedside: CPU/.test(api.statusBar.text) && api.statusBar.text);
     assert.match(text, /^\$\(check\) Bedside: CPU$/);
 

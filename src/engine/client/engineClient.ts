@@ -81,6 +81,11 @@ export class EngineClient implements Engine {
     return this.currentState;
   }
 
+  /** The model and settings set by configure(); undefined when none. */
+  get configuredChoice(): ModelChoice | undefined {
+    return this.choice;
+  }
+
   /** The worker's process id, for tests and the log; undefined when no worker runs. */
   get workerPid(): number | undefined {
     return this.worker?.pid;
