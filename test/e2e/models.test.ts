@@ -2,16 +2,18 @@
 // size, licence, fit) and the licence question before a download. Screenshots:
 // test/e2e/screenshots/select-model.png, download-licence.png, status-bar-backend.png.
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { ensureTestModel } from '../support/gguf/testModels';
-import { runCommand, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { bedsideDiagnostics, runCommand, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 describe('Bedside model choice in the workbench', function () {
   let dev: DevWorkbench;
+  let modelFile: string;
 
   before(async function () {
-    const model = await ensureTestModel('tiny');
+    modelFile = await ensureTestModel('tiny');
     dev = await startDevWorkbench({
-      settings: { 'bedside.model.path': model, 'bedside.engine.gpu': 'cpu', 'bedside.engine.threads': 1, 'bedside.engine.contextSize': 512 },
+      settings: { 'bedside.model.path': modelFile, 'bedside.engine.gpu': 'cpu', 'bedside.engine.threads': 1, 'bedside.engine.contextSize': 512 },
       viewport: { width: 1280, height: 800 },
     });
   });
@@ -21,7 +23,9 @@ describe('Bedside model choice in the workbench', function () {
   });
 
   it('shows the backend in the status bar once the model is loaded', async function () {
-    const item = await waitForElement(statusBarItem(dev.page, 'bedside.status').filter({ hasText: 'CPU' }), 'the status bar saying CPU', 90_000);
+    const item = await waitForElement(statusBarItem(dev.page, 'bedside.status').filter({ hasText: 'CPU' }), 'the status bar saying CPU', 90_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await bedsideDiagnostics(dev.page)}`);
+    });
     assert.match(await item.innerText(), /CPU/);
     await saveScreenshot(dev.page, 'status-bar-backend', dev.page.locator('.part.statusbar'));
   });
@@ -34,6 +38,8 @@ describe('Bedside model choice in the workbench', function () {
     await waitForElement(page.locator('.quick-input-list', { hasText: 'Choose a GGUF file' }).or(page.locator('.quick-input-list .monaco-list-row', { hasText: 'Meditron-70B' })), 'more models');
     const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
     console.log(`      rows: ${JSON.stringify(rows.map((r) => r.slice(0, 80)))}`);
+    // The model in use comes first, as installed, with its fit for this machine.
+    assert.match(rows[0] ?? '', new RegExp(`${path.basename(modelFile).replace(/\./g, '\\.')}[\\s\\S]*fits \\(CPU`));
     const file = await saveScreenshot(page, 'select-model');
     console.log(`      screenshot ${file}`);
   });

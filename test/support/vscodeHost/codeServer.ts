@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { cleanHostEnv } from './hostEnv';
 import { ensureCodeServer } from './install';
+import { projectRoot } from './paths';
 
 export interface CodeServerOptions {
   /** User settings written before start, on top of the quiet defaults below. */
@@ -120,7 +121,17 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function writeUserSettings(file: string, settings: Record<string, unknown>): void {
+/** The settings among these that this extension's package.json declares with machine scope. */
+function machineScoped(settings: Record<string, unknown>): Record<string, unknown> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    contributes?: { configuration?: { properties?: Record<string, { scope?: string }> } | { properties?: Record<string, { scope?: string }> }[] };
+  };
+  const sections = [manifest.contributes?.configuration ?? []].flat();
+  const scopes = new Map<string, string | undefined>(sections.flatMap((section) => Object.entries(section.properties ?? {}).map(([key, value]) => [key, value.scope] as const)));
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => /^machine/.test(scopes.get(key) ?? '')));
+}
+
+function writeUserSettings(file: string, settings: Record<string, unknown>, defaults: Record<string, unknown> = quietSettings): void {
   let existing: Record<string, unknown> = {};
   if (fs.existsSync(file)) {
     try {
@@ -130,7 +141,7 @@ function writeUserSettings(file: string, settings: Record<string, unknown>): voi
     }
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify({ ...quietSettings, ...existing, ...settings }, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify({ ...defaults, ...existing, ...settings }, null, 2)}\n`);
 }
 
 let exitHooksInstalled = false;
@@ -163,6 +174,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   };
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   writeUserSettings(path.join(dirs.userData, 'User', 'settings.json'), options.settings ?? {});
+  // code-server is a remote window: settings with machine scope (bedside.model.path, ...) are read from the
+  // machine's settings there, and their user values are ignored once the workbench's configuration arrives.
+  const machine = machineScoped(options.settings ?? {});
+  if (Object.keys(machine).length > 0) writeUserSettings(path.join(dirs.userData, 'Machine', 'settings.json'), machine, {});
   // An explicit config file, so a user's ~/.config/code-server/config.yaml (password, cert) never applies.
   const configFile = path.join(scratchDir, 'config.yaml');
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');

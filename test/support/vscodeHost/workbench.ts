@@ -124,3 +124,26 @@ export async function saveScreenshot(page: Page, name: string, target?: Locator)
   else await page.screenshot({ path: file });
   return file;
 }
+
+/**
+ * What Bedside shows about itself (status-bar text and tooltip, the last lines of its log), for a failure
+ * message: a timeout alone does not say whether the model was loading, idle or in error.
+ */
+export async function bedsideDiagnostics(page: Page): Promise<string> {
+  const parts: string[] = [];
+  try {
+    const item = statusBarItem(page, 'bedside.status').first();
+    parts.push(`status bar: "${(await item.innerText({ timeout: 2_000 })).trim()}" (${(await item.getAttribute('aria-label', { timeout: 2_000 })) ?? 'no label'})`);
+  } catch {
+    parts.push('status bar: no Bedside item');
+  }
+  try {
+    await runCommand(page, 'Bedside: Show Log');
+    const lines = page.locator('.part.panel .monaco-editor .view-lines');
+    await lines.first().waitFor({ state: 'visible', timeout: 10_000 });
+    parts.push(`log:\n${(await lines.first().innerText()).split('\n').slice(-30).join('\n')}`);
+  } catch (error) {
+    parts.push(`log: not readable (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
+  return parts.join('\n');
+}
