@@ -18,6 +18,18 @@ const common = {
   logLevel: "info",
 };
 
+/**
+ * pdf.js (3 MB) is its own bundle, dist/pdfjs.js, loaded the first time a PDF is imported rather than
+ * parsed at every activation: the extension bundle keeps `import("./pdfjsBundle")` as a require of it.
+ * @type {esbuild.Plugin}
+ */
+const pdfjsApart = {
+  name: "pdfjs-apart",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/pdfjsBundle$/ }, () => ({ path: "./pdfjs.js", external: true }));
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -27,6 +39,17 @@ const builds = [
     format: "cjs",
     // node-sqlite3-wasm loads its .wasm from beside its own script: it ships in node_modules like node-llama-cpp.
     external: ["vscode", "node-llama-cpp", "node-sqlite3-wasm"],
+    plugins: [pdfjsApart],
+    // Dynamic import() of the pdf.js bundle becomes a require(): the file is CommonJS beside this one.
+    supported: { "dynamic-import": false },
+  },
+  {
+    ...common,
+    entryPoints: { pdfjs: "src/literature/import/pdfjsBundle.ts" },
+    outdir: "dist",
+    format: "cjs",
+    // pdf.js asks for import.meta.url only to find the optional canvas package (rendering); without it, it does without.
+    logOverride: { "empty-import-meta": "silent" },
   },
   {
     ...common,

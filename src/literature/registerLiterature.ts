@@ -98,7 +98,7 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
     vscode.window.createTreeView("bedside.literature", { treeDataProvider: view, dragAndDropController: view, canSelectMany: false }),
     vscode.commands.registerCommand("bedside.importLiterature", async () => {
       const picked = await vscode.window.showOpenDialog({
-        title: "Import literature: PubMed XML (.xml, .xml.gz), MEDLINE (.nbib), RIS, BibTeX, CSL-JSON, JSON Lines, or folders of markdown/text",
+        title: "Import literature: PubMed XML (.xml, .xml.gz), MEDLINE (.nbib), RIS, BibTeX, CSL-JSON, JSON Lines, PDF, or folders of PDF/markdown/text",
         openLabel: "Import",
         canSelectMany: true,
         canSelectFiles: true,

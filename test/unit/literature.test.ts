@@ -122,7 +122,9 @@ describe("literature importers", () => {
     assert.equal(detectFormat("refs.bib", ""), "bibtex");
     assert.equal(detectFormat("zotero.json", "["), "csl-json");
     assert.equal(detectFormat("corpus.jsonl", "{"), "beir-jsonl");
-    assert.equal(detectFormat("paper.pdf", "%PDF"), undefined);
+    assert.equal(detectFormat("paper.pdf", "%PDF"), "pdf");
+    assert.equal(detectFormat("download", "%PDF-1.7"), "pdf");
+    assert.equal(detectFormat("slides.key", "PK"), undefined);
   });
 
   it("never throws anything but ImportFormatError on arbitrary input (fuzzed)", async () => {

@@ -1,6 +1,6 @@
 /**
  * Files to records: recognises the format from the name and first bytes, streams the file (gunzipping
- * `.gz`), and walks folders of markdown and text. Node only (fs, zlib); no vscode.
+ * `.gz`), and walks folders of PDF, markdown and text. Node only (fs, zlib); no vscode.
  */
 import { createReadStream, promises as fs } from "node:fs";
 import { basename, extname, join } from "node:path";
@@ -9,19 +9,21 @@ import type { LiteratureRecord } from "../library";
 import { parseBeirJsonl, parseCslJson } from "./json";
 import { parseBibtex } from "./bibtex";
 import { parseMedline } from "./medline";
+import { pdfToRecords } from "./pdfText";
 import { parsePubmedXml } from "./pubmedXml";
 import { ImportFormatError } from "./records";
 import { parseRis } from "./ris";
 import { textToRecords } from "./textDocument";
 
-export type LiteratureFormat = "pubmed-xml" | "medline" | "ris" | "bibtex" | "csl-json" | "beir-jsonl" | "text";
+export type LiteratureFormat = "pubmed-xml" | "medline" | "ris" | "bibtex" | "csl-json" | "beir-jsonl" | "text" | "pdf";
 
-export const IMPORTABLE_EXTENSIONS = [".xml", ".gz", ".nbib", ".medline", ".ris", ".bib", ".json", ".jsonl", ".md", ".markdown", ".txt"];
+export const IMPORTABLE_EXTENSIONS = [".xml", ".gz", ".nbib", ".medline", ".ris", ".bib", ".json", ".jsonl", ".md", ".markdown", ".txt", ".pdf"];
 
 /** The format from the file name, and from its first characters when the name does not say. */
 export function detectFormat(fileName: string, head: string): LiteratureFormat | undefined {
   const name = fileName.toLowerCase().replace(/\.gz$/, "");
   const start = head.replace(/^\uFEFF/, "").trimStart();
+  if (name.endsWith(".pdf") || head.startsWith("%PDF-")) return "pdf";
   if (name.endsWith(".xml") || start.startsWith("<?xml") || start.startsWith("<!DOCTYPE PubmedArticleSet") || start.startsWith("<PubmedArticleSet")) return "pubmed-xml";
   if (name.endsWith(".nbib") || name.endsWith(".medline") || /^PMID- /.test(start)) return "medline";
   if (name.endsWith(".ris") || /^TY {2}- /.test(start)) return "ris";
@@ -75,8 +77,10 @@ export async function* readLiteratureFile(path: string, signal?: AbortSignal): A
       for await (const chunk of textChunks(path, signal)) text += chunk;
       return yield* textToRecords(text, path, basename(path));
     }
+    case "pdf":
+      return yield* await pdfToRecords(path, signal);
     default:
-      throw new ImportFormatError(`${basename(path)}: Bedside reads PubMed XML (.xml, .xml.gz), MEDLINE (.nbib), RIS, BibTeX, CSL-JSON, JSON Lines and markdown/text; PDF is not read yet.`);
+      throw new ImportFormatError(`${basename(path)}: Bedside reads PubMed XML (.xml, .xml.gz), MEDLINE (.nbib), RIS, BibTeX, CSL-JSON, JSON Lines, PDF and markdown/text.`);
   }
 }
 
