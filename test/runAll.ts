@@ -12,9 +12,10 @@ import { join, resolve } from "node:path";
 import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts } from "./support/noEgress";
 
 const root = resolve(__dirname, "..");
+// package: the linux-x64 .vsix built, installed into code-server and smoke-tested from the installed copy.
 // resilience: a fast slice here (a few worker kills, model file faults, 10,000-message protocol fuzz);
 // `npm run test:resilience` runs all of it.
-const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,resilience,integration,e2e").split(",").map((s) => s.trim()).filter(Boolean);
+const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,resilience,integration,package,e2e").split(",").map((s) => s.trim()).filter(Boolean);
 const resultsDir = join(root, ".cache", "results");
 mkdirSync(resultsDir, { recursive: true });
 
@@ -27,17 +28,17 @@ const rows: { suite: string; counts: Counts; exitCode: number; seconds: number }
 
 // The integration and e2e suites drive a real VS Code through Chromium: install the Debian packages they
 // need first (a no-op when present; a clear message when they cannot be installed without a password).
-if (suites.some((s) => s === "integration" || s === "e2e" || s === "engine") && process.platform === "linux") {
+if (suites.some((s) => s === "integration" || s === "package" || s === "e2e" || s === "engine") && process.platform === "linux") {
   const prerequisites = spawnSync("bash", [join(root, "test", "support", "systemPackages.sh")], { stdio: "inherit" });
   if (prerequisites.status !== 0) console.error("System packages are missing: the integration and e2e suites will fail (see above).");
 }
 
 // Suites that must work with no network but loopback.
-const NETWORKLESS = new Set(["engine", "resilience", "integration"]);
+const NETWORKLESS = new Set(["engine", "resilience", "integration", "package"]);
 const namespace = suites.some((s) => NETWORKLESS.has(s)) ? networkNamespace() : undefined;
 // The integration host (code-server) is installed from the npm registry on a fresh machine: do that
 // before the network goes.
-if (suites.includes("integration") && namespace && "prefix" in namespace) {
+if ((suites.includes("integration") || suites.includes("package")) && namespace && "prefix" in namespace) {
   spawnSync("npx", ["tsx", join(root, "test", "support", "vscodeHost", "prepare.ts")], { cwd: root, stdio: "inherit" });
 }
 

@@ -93,7 +93,12 @@ function numberFromEnv(name: string, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
+  return runSuites(suites);
+}
+
+/** Runs the given suites in this extension host (the installed-.vsix smoke runner passes its own). */
+export async function runSuites(suites: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
   // Under `npm test`: record and block any non-loopback connection from the extension host and its workers.
   installEgressGuardFromEnv();
   say(`Bedside integration suite (VS Code ${vscode.version}, Node ${process.version})`);

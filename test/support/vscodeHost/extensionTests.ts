@@ -22,6 +22,8 @@ export interface ExtensionTestOptions {
   timeoutMs?: number;
   /** Where suite lines go as they arrive; default process.stdout. */
   output?: (line: string) => void;
+  /** A profile (user-data/ and extensions/) prepared beforehand, e.g. with an installed .vsix; default a fresh scratch one. */
+  profileDir?: string;
 }
 
 export interface ExtensionTestResult {
@@ -121,6 +123,7 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
     const started = Date.now();
     server = await startCodeServer({
       settings: options.settings,
+      ...(options.profileDir ? { profileDir: options.profileDir } : {}),
       env: { ...options.env, BEDSIDE_TEST_LOG_MARKER: marker },
     });
     note(`code-server on ${server.url} after ${seconds(Date.now() - started)}`);

@@ -1,0 +1,114 @@
+/**
+ * Smoke suite against the INSTALLED .vsix (test/package/run.ts installs it into code-server with
+ * --install-extension on a fresh profile): the extension VS Code runs is the copy in the extensions
+ * folder with only linux-x64's binaries, it activates, the worker from the package loads a generated
+ * model and completes (through the engine and as ghost text in a note), and the chat view opens with the
+ * webview script from the package.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { BedsideApi } from "../../src/extension";
+import type { ProvidedSuggestion } from "../../src/completion/noteCompletionProvider";
+import { until } from "../integration/until";
+
+const EXTENSION_ID = "bedside.bedside";
+
+describe("Bedside installed from its .vsix", () => {
+  let extension: vscode.Extension<BedsideApi>;
+  let api: BedsideApi;
+  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
+  const global = vscode.ConfigurationTarget.Global;
+
+  before(() => {
+    const found = vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID);
+    assert.ok(found, `${EXTENSION_ID} is installed`);
+    extension = found;
+  });
+
+  after(async () => {
+    for (let i = 0; i < 10 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+  });
+
+  it("is the copy in the fresh extensions folder, carrying only linux-x64's binaries", () => {
+    const extensionsDir = process.env.BEDSIDE_INSTALLED_EXTENSIONS_DIR;
+    const devPath = process.env.BEDSIDE_DEV_PATH;
+    assert.ok(extensionsDir && devPath, "the runner names the extensions folder and the development folder");
+    const home = fs.realpathSync(extension.extensionPath);
+    assert.ok(home.startsWith(fs.realpathSync(extensionsDir) + path.sep), `${home} is inside ${extensionsDir}`);
+    assert.ok(!home.startsWith(fs.realpathSync(devPath)), "not the development folder");
+    assert.equal(extension.packageJSON.devDependencies, undefined, "the packaged manifest has no devDependencies");
+    const binaries = fs.readdirSync(path.join(home, "node_modules", "@node-llama-cpp")).sort();
+    assert.deepEqual(binaries, ["linux-x64", "linux-x64-vulkan"]);
+    assert.ok(fs.existsSync(path.join(home, "dist", "worker.mjs")));
+    assert.ok(!fs.existsSync(path.join(home, "src")), "no sources in the package");
+    assert.ok(!fs.existsSync(path.join(home, "node_modules", "typescript")), "no dev dependencies in the package");
+  });
+
+  it("activates", async () => {
+    api = await extension.activate();
+    assert.equal(extension.isActive, true);
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ["bedside.selectModel", "bedside.differentialDiagnosis", "bedside.chat.new", "bedside.importLiterature"]) assert.ok(commands.includes(id), id);
+  });
+
+  it("loads a generated model in the packaged worker and completes", async () => {
+    const model = process.env.BEDSIDE_TEST_MODEL;
+    assert.ok(model, "the runner passes BEDSIDE_TEST_MODEL (a generated GGUF)");
+    await settings().update("engine.gpu", "cpu", global);
+    await settings().update("engine.threads", 1, global);
+    await settings().update("engine.contextSize", 512, global);
+    await settings().update("model.path", model, global);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const info = await api.engine.ensureReady();
+      if (info.path === model) break;
+      if (Date.now() > deadline) throw new Error(`the engine did not load ${model}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await until("the status bar to say ready on the CPU", () => /Bedside: CPU/.test(api.statusBar.text));
+    assert.ok(api.engine.workerPid && api.engine.workerPid !== process.pid, "the model runs in the worker process");
+    const result = await api.engine.complete({ prompt: "ASSESSMENT:\nThe patient", maxTokens: 8, lane: "completion" });
+    assert.equal(result.generatedTokens, 8);
+    assert.ok(result.text.length > 0);
+  });
+
+  it("shows an inline completion in a note", async () => {
+    const content = "HISTORY OF PRESENT ILLNESS:\nThe patient reports chest pain and shortness of breath since this morning and";
+    const document = await vscode.workspace.openTextDocument({ language: "note", content });
+    const editor = await vscode.window.showTextDocument(document);
+    const end = document.positionAt(content.length);
+    editor.selection = new vscode.Selection(end, end);
+    const uri = document.uri.toString();
+    const provided = new Promise<ProvidedSuggestion>((resolve) => {
+      const sub = api.completions.provider.onDidProvide((p) => {
+        if (p.uri === uri && p.offset === content.length) {
+          sub.dispose();
+          resolve(p);
+        }
+      });
+    });
+    await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    const suggestion = await Promise.race([provided, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no suggestion within 30 s")), 30_000))]);
+    assert.equal(suggestion.uri, uri);
+  });
+
+  it("opens the chat view, whose script from the package starts", async () => {
+    const session = api.chat.session;
+    let started = false;
+    const publish = session.publish.bind(session);
+    // The webview's script says "ready" once it runs; the host answers with publish().
+    session.publish = (...args: Parameters<typeof publish>) => {
+      started = true;
+      return publish(...args);
+    };
+    try {
+      await vscode.commands.executeCommand("bedside.chat.focus");
+      await until("the chat view to be visible", () => api.chat.view.visible);
+      await until("the chat webview's script to start", () => started);
+    } finally {
+      session.publish = publish;
+    }
+  });
+});
