@@ -30,6 +30,23 @@ const pdfjsApart = {
   },
 };
 
+/**
+ * pdf.js assigns `globalThis.navigator` in Node when it has no language, which VS Code's extension host
+ * forbids (there `navigator` is a getter that only warns): it throws at load. pdf.js gets its own
+ * module-local navigator instead and leaves the host's globals alone.
+ * @type {esbuild.Plugin}
+ */
+const pdfjsOwnNavigator = {
+  name: "pdfjs-own-navigator",
+  setup(build) {
+    build.onLoad({ filter: /pdfjs-dist[\\/]legacy[\\/]build[\\/]pdf(\.worker)?\.mjs$/ }, async (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const contents = 'var __bedsideNavigator = { language: "en-US", platform: "", userAgent: "" };\n' + source.replace(/globalThis\.navigator\b/g, "__bedsideNavigator").replace(/(?<![\w.$])navigator(?![\w$])/g, "__bedsideNavigator");
+      return { contents, loader: "js" };
+    });
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -48,6 +65,7 @@ const builds = [
     entryPoints: { pdfjs: "src/literature/import/pdfjsBundle.ts" },
     outdir: "dist",
     format: "cjs",
+    plugins: [pdfjsOwnNavigator],
     // pdf.js asks for import.meta.url only to find the optional canvas package (rendering); without it, it does without.
     logOverride: { "empty-import-meta": "silent" },
   },

@@ -106,6 +106,14 @@ export class LiteratureService implements LiteratureLibrary {
     return report;
   }
 
+  /** Adds records found elsewhere (an online search), merged by PMID/DOI as an import is. */
+  addRecords(records: readonly LiteratureRecord[]): { added: number; updated: number } {
+    const result = this.library.upsert([...records]);
+    this.library.refreshStats();
+    this.changed.fire();
+    return result;
+  }
+
   /** Files the library holds records from, with their counts. */
   origins(): Array<{ origin: string; count: number }> {
     return this.library.origins();

@@ -9,12 +9,15 @@ import { AnswerPanel } from "../qa/answerPanel";
 import type { LiteratureSource } from "./library";
 import { pubmedUrl } from "./library";
 import { LiteratureService, type ImportReport } from "./literatureService";
+import { OnlinePubMed } from "./online/onlinePubMedCommand";
 import { vancouverCitation } from "./vancouver";
 
 export interface LiteratureParts {
   /** The library (LiteratureLibrary) other features search. */
   library: LiteratureService;
   answers: AnswerPanel;
+  /** The optional online PubMed search (off by default); tests replace its `confirm`. */
+  onlinePubMed: OnlinePubMed;
   /** Imports with the progress notification, as the command does. */
   importPaths(paths: readonly string[]): Promise<ImportReport>;
 }
@@ -70,6 +73,7 @@ function sourceItem(source: LiteratureSource): vscode.QuickPickItem & { source: 
 export function registerLiterature(context: vscode.ExtensionContext, engine: Engine): LiteratureParts {
   const library = new LiteratureService(join(context.globalStorageUri.fsPath, "literature"));
   const answers = new AnswerPanel(context.extensionUri, engine, library);
+  const onlinePubMed = new OnlinePubMed(library);
 
   const importPaths = (paths: readonly string[]): Promise<ImportReport> =>
     Promise.resolve(
@@ -146,8 +150,9 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
       const asked = question ?? (await vscode.window.showInputBox({ title: "Ask the Literature", prompt: "A question answered from your own library, with citations", value: selected }));
       if (asked?.trim()) await answers.ask(asked.trim());
     }),
+    vscode.commands.registerCommand("bedside.searchPubMedOnline", (question?: string) => onlinePubMed.search(typeof question === "string" ? question : undefined)),
   );
-  return { library, answers, importPaths };
+  return { library, answers, onlinePubMed, importPaths };
 }
 
 async function sourceActions(source: LiteratureSource, library: LiteratureService): Promise<void> {

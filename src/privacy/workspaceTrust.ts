@@ -15,6 +15,7 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "engine.endpoint",
   "models.folder",
   "log.includeNoteText",
+  "literature.onlinePubMed.baseUrl",
 ];
 
 /** The shape of vscode's WorkspaceConfiguration.inspect() result, as far as trust cares. */

@@ -6,9 +6,15 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
+import { confirmInModal, type OnlineConfirmation, type OnlinePubMedOutcome } from "../../src/literature/online/onlinePubMedCommand";
+import { ONLINE_ORIGIN } from "../../src/literature/online/pubmedOnline";
+import { minimalPdf } from "../support/minimalPdf";
 import type { RenderedReport } from "../../src/qa/answerMessages";
 
 const EXTENSION_ID = "bedside.bedside";
@@ -114,5 +120,126 @@ describe("Bedside literature library in VS Code", () => {
     const corpus = path.join(dir!, "corpus.jsonl");
     assert.equal(api.literature.library.remove({ origin: corpus }), 1000);
     assert.equal(api.literature.library.count(), 0);
+  });
+});
+
+/**
+ * PDF folders and the optional online PubMed search, in the real extension host: pdf.js loads from its own
+ * bundle (dist/pdfjs.js) with no native module; the online search talks to a real HTTP server on
+ * 127.0.0.1 standing in for NCBI E-utilities, which records every request it gets.
+ */
+describe("Bedside literature: PDF folders and online PubMed in VS Code", () => {
+  let api: BedsideApi;
+  let server: http.Server;
+  let base = "";
+  const requests: URL[] = [];
+  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
+  const global = vscode.ConfigurationTarget.Global;
+  const article = (pmid: string, title: string, abstract: string): string =>
+    `<PubmedArticle><MedlineCitation><PMID Version="1">${pmid}</PMID><Article><Journal><JournalIssue><PubDate><Year>2020</Year></PubDate></JournalIssue><Title>Obstet Gynecol</Title></Journal><ArticleTitle>${title}</ArticleTitle><Abstract><AbstractText>${abstract}</AbstractText></Abstract><PublicationTypeList><PublicationType>Journal Article</PublicationType></PublicationTypeList></Article></MedlineCitation></PubmedArticle>`;
+  const efetchXml = `<?xml version="1.0"?>\n<PubmedArticleSet>${article("39000001", "Metformin versus insulin in gestational diabetes.", "Metformin was as safe as insulin for neonatal outcomes in pregnancy.")}${article("39000002", "Offspring of mothers given metformin in pregnancy.", "Childhood growth after prenatal metformin exposure was followed.")}</PubmedArticleSet>`;
+  const question = "Is metformin safe in pregnancy for Mrs. Jane Doe (MRN 4455667, phone 555-201-3344)?";
+
+  before(async () => {
+    api = await vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID)!.activate();
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      requests.push(url);
+      if (url.pathname === "/eutils/esearch.fcgi") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ header: { type: "esearch" }, esearchresult: { count: "2", retmax: "2", retstart: "0", idlist: ["39000001", "39000002"] } }));
+      } else if (url.pathname === "/eutils/efetch.fcgi") {
+        res.writeHead(200, { "content-type": "text/xml" });
+        res.end(efetchXml);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/eutils/`;
+    await settings().update("literature.onlinePubMed.baseUrl", base, global);
+  });
+
+  after(async () => {
+    api.literature.onlinePubMed.confirm = confirmInModal;
+    for (const key of ["literature.onlinePubMed.baseUrl", "literature.onlinePubMed.enabled"]) await settings().update(key, undefined, global);
+    api.literature.library.remove({ origin: ONLINE_ORIGIN });
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("imports a folder of PDFs and markdown: text searchable, a corrupt PDF reported, the rest imported", async function () {
+    this.timeout(120_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-pdf-"));
+    fs.writeFileSync(path.join(dir, "cap-guideline.pdf"), minimalPdf({ title: "Pneumonia guideline (integration)", pages: [["Community-acquired pneumonia", "", "Amoxicillin for five days treats low severity zanthoxylum pneumonia."]] }));
+    fs.writeFileSync(path.join(dir, "broken.pdf"), Buffer.concat([Buffer.from("%PDF-1.7\n1 0 obj\n<<"), Buffer.alloc(40, 0x1f)]));
+    fs.writeFileSync(path.join(dir, "asthma.md"), "# Asthma (integration)\n\nInhaled corticosteroids for persistent quillaja asthma.");
+    const report = await api.literature.importPaths([dir]);
+    try {
+      assert.equal(report.files, 2, JSON.stringify(report));
+      assert.equal(report.failed.length, 1);
+      assert.equal(report.failed[0]!.file, path.join(dir, "broken.pdf"));
+      assert.match(report.failed[0]!.message, /^broken\.pdf is not a readable PDF \(.+\)\.$/);
+      const pdfHit = (await api.literature.library.search("zanthoxylum pneumonia amoxicillin", 3))[0];
+      assert.equal(pdfHit?.title, "Pneumonia guideline (integration)");
+      assert.match(pdfHit!.passage, /Amoxicillin for five days/);
+      assert.equal((await api.literature.library.search("quillaja asthma", 3))[0]?.title, "Asthma (integration)");
+    } finally {
+      api.literature.library.remove({ origin: path.join(dir, "cap-guideline.pdf") });
+      api.literature.library.remove({ origin: path.join(dir, "asthma.md") });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with online search off (the default), sends nothing and asks nothing", async () => {
+    await settings().update("literature.onlinePubMed.enabled", undefined, global);
+    let asked = 0;
+    api.literature.onlinePubMed.confirm = async () => {
+      asked++;
+      return true;
+    };
+    const before = requests.length;
+    const outcome = await vscode.commands.executeCommand<OnlinePubMedOutcome>("bedside.searchPubMedOnline", question);
+    assert.equal(outcome.status, "disabled");
+    assert.equal(asked, 0, "no confirmation was asked");
+    assert.equal(requests.length, before, "the server got no request");
+  });
+
+  it("when the user declines the confirmation, sends nothing", async () => {
+    await settings().update("literature.onlinePubMed.enabled", true, global);
+    const shown: OnlineConfirmation[] = [];
+    api.literature.onlinePubMed.confirm = async (preview) => {
+      shown.push(preview);
+      return false;
+    };
+    const before = requests.length;
+    const outcome = await vscode.commands.executeCommand<OnlinePubMedOutcome>("bedside.searchPubMedOnline", question);
+    assert.equal(outcome.status, "declined");
+    assert.equal(shown.length, 1);
+    assert.equal(requests.length, before, "the server got no request");
+  });
+
+  it("sends only the scrubbed question, exactly as confirmed, and adds the articles found to the library", async function () {
+    this.timeout(60_000);
+    await settings().update("literature.onlinePubMed.enabled", true, global);
+    const shown: OnlineConfirmation[] = [];
+    api.literature.onlinePubMed.confirm = async (preview) => {
+      shown.push(preview);
+      return true;
+    };
+    const before = requests.length;
+    const outcome = await vscode.commands.executeCommand<OnlinePubMedOutcome>("bedside.searchPubMedOnline", question);
+    assert.equal(outcome.status, "done", outcome.message);
+    const got = requests.slice(before);
+    assert.deepEqual(got.map((u) => u.pathname), ["/eutils/esearch.fcgi", "/eutils/efetch.fcgi"]);
+    assert.equal(got[0]!.searchParams.get("term"), "metformin safe pregnancy", "the exact query the server received");
+    assert.equal(got[1]!.searchParams.get("id"), "39000001,39000002");
+    for (const url of got) for (const secret of ["Jane", "Doe", "4455667", "555", "201", "3344", "Mrs", "MRN", "phone"]) assert.ok(!decodeURIComponent(url.href).toLowerCase().includes(secret.toLowerCase()), `${secret} was sent: ${url.href}`);
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0]!.sent, "metformin safe pregnancy", "the user saw exactly what was sent");
+    assert.equal(shown[0]!.host, new URL(base).host);
+    assert.deepEqual(shown[0]!.removed.map((s) => s.category), ["name", "mrn", "phone"]);
+    assert.deepEqual([outcome.added, outcome.updated], [2, 0]);
+    assert.equal(api.literature.library.get("pmid:39000001")?.title, "Metformin versus insulin in gestational diabetes.");
+    assert.equal((await api.literature.library.search("metformin insulin gestational diabetes neonatal", 3))[0]?.pmid, "39000001");
   });
 });
