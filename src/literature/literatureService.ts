@@ -4,32 +4,24 @@
  * searches. Thin: the work is in import/ and index/.
  */
 import { mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { promises as fs } from "node:fs";
 import * as vscode from "vscode";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "./library";
-import { listImportableFiles, readLiteratureFile } from "./import/importFiles";
-import { ImportFormatError } from "./import/records";
-import { SqliteLiteratureLibrary, type Embedder } from "./index/sqliteLibrary";
+import { listImportableFiles } from "./import/importFiles";
+import { importRecords, isDiskFullError, type ImportProgress, type ImportReport } from "./import/importRecords";
+import { openLibrary, saveImportedFiles, type LibraryRecovery } from "./index/libraryRecovery";
+import type { SqliteLiteratureLibrary, Embedder } from "./index/sqliteLibrary";
 
-export interface ImportReport {
-  files: number;
-  added: number;
-  updated: number;
-  failed: Array<{ file: string; message: string }>;
-  cancelled: boolean;
-}
-
-export interface ImportProgress {
-  file: string;
-  records: number;
-}
+export type { ImportProgress, ImportReport };
 
 export class LiteratureService implements LiteratureLibrary {
   private opened: SqliteLiteratureLibrary | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** Told when the library file was damaged and set aside (registerLiterature shows it, with Re-import). */
+  onDamaged: ((recovery: LibraryRecovery) => void) | undefined;
 
   constructor(
     private readonly storageDir: string,
@@ -40,8 +32,10 @@ export class LiteratureService implements LiteratureLibrary {
   get library(): SqliteLiteratureLibrary {
     if (!this.opened) {
       mkdirSync(this.storageDir, { recursive: true });
-      this.opened = new SqliteLiteratureLibrary(join(this.storageDir, "library.sqlite"));
+      const { library, recovery } = openLibrary(join(this.storageDir, "library.sqlite"));
+      this.opened = library;
       this.opened.embedder = this.embedder;
+      if (recovery) this.onDamaged?.(recovery);
     }
     clearTimeout(this.closeTimer);
     this.closeTimer = setTimeout(() => this.close(), 60_000);
@@ -68,40 +62,10 @@ export class LiteratureService implements LiteratureLibrary {
       if (stat.isDirectory()) files.push(...(await listImportableFiles(path)));
       else files.push(path);
     }
-    const report: ImportReport = { files: 0, added: 0, updated: 0, failed: [], cancelled: false };
     const abort = new AbortController();
     token?.onCancellationRequested(() => abort.abort());
-    let records = 0;
-    for (const file of files) {
-      if (abort.signal.aborted) break;
-      let batch: LiteratureRecord[] = [];
-      const flush = (): void => {
-        const r = this.library.upsert(batch);
-        report.added += r.added;
-        report.updated += r.updated;
-        records += batch.length;
-        batch = [];
-        onProgress?.({ file: basename(file), records });
-      };
-      try {
-        for await (const record of readLiteratureFile(file, abort.signal)) {
-          batch.push(record);
-          if (batch.length >= 500) {
-            flush();
-            // Let the editor breathe between batches of a large file.
-            await new Promise((r) => setImmediate(r));
-            if (abort.signal.aborted) break;
-          }
-        }
-        flush();
-        report.files++;
-      } catch (error) {
-        flush();
-        report.failed.push({ file, message: error instanceof ImportFormatError ? error.message : `${basename(file)}: ${(error as Error).message}` });
-      }
-    }
-    report.cancelled = abort.signal.aborted;
-    this.library.refreshStats();
+    const report = await importRecords(this.library, files, { signal: abort.signal, ...(onProgress ? { onProgress } : {}) });
+    this.afterChange();
     this.changed.fire();
     return report;
   }
@@ -121,9 +85,20 @@ export class LiteratureService implements LiteratureLibrary {
 
   remove(which: { keys?: readonly string[]; origin?: string }): number {
     const n = this.library.remove(which);
-    this.library.refreshStats();
+    this.afterChange();
     this.changed.fire();
     return n;
+  }
+
+  /** Recounts, and records which files the library holds (to rebuild it should the file be damaged). */
+  private afterChange(): void {
+    try {
+      this.library.refreshStats();
+    } catch (error) {
+      // The counts are current; only the stored average length could not be written on a full disk.
+      if (!isDiskFullError(error, this.library.path)) throw error;
+    }
+    saveImportedFiles(this.library.path, this.library.origins().map((o) => o.origin));
   }
 
   close(): void {

@@ -2,6 +2,7 @@
  * Wires the literature library into VS Code: the Literature view (drop files on it to import), import,
  * remove, search and ask commands. Returns the parts other features and tests use.
  */
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
 import type { Engine } from "../engine/engine";
@@ -94,6 +95,17 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
         return report;
       }),
     );
+
+  // A damaged library file was set aside and an empty one started: say so, and offer to rebuild it.
+  library.onDamaged = (recovery) => {
+    const files = recovery.importedFiles.filter((f) => existsSync(f));
+    const action = files.length > 0 ? `Re-import ${files.length} File${files.length === 1 ? "" : "s"}` : "Import Literature…";
+    void vscode.window.showWarningMessage(recovery.message, action).then((choice) => {
+      if (!choice) return;
+      if (files.length > 0) void importPaths(files);
+      else void vscode.commands.executeCommand("bedside.importLiterature");
+    });
+  };
 
   const view = new LiteratureView(library, importPaths);
   context.subscriptions.push(

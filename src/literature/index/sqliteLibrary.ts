@@ -231,7 +231,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       }
       this.db.exec("COMMIT");
     } catch (error) {
-      this.db.exec("ROLLBACK");
+      // SQLite has already rolled back after some errors (a full disk): a second ROLLBACK would throw
+      // "no transaction is active" and hide the cause.
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
       throw error;
     }
     if (added + updated > 0) this.dfCache.clear();
