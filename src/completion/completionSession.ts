@@ -7,7 +7,7 @@
 import type { Engine } from "../engine/engine";
 import type { GenerationResult } from "../engine/protocol";
 import { AdaptiveDebounce } from "./adaptiveDebounce";
-import { buildContext, type CompletionContext } from "./contextWindow";
+import { buildContext, type CompletionContext, type SectionHeaderLine } from "./contextWindow";
 import { DIGIT_TEXTS, shapeSuggestion, stopStrings } from "./suggestionShape";
 import { TypedAheadCache } from "./typedAheadCache";
 
@@ -22,7 +22,11 @@ export interface CompletionSettings {
 
 export interface SuggestInput {
   documentKey: string;
+  /** The text before the cursor from document offset `prefixStart` (see ContextInput). */
   prefix: string;
+  prefixStart?: number;
+  /** The current section's header when it lies before `prefixStart`. */
+  header?: SectionHeaderLine;
   suffix: string;
   infillSupported: boolean;
 }
@@ -74,7 +78,7 @@ export class CompletionSession {
 
   /** Evaluates the note's prompt into the completion lane's KV cache, so the first suggestion is quick. */
   async warmUp(input: SuggestInput, signal?: AbortSignal): Promise<GenerationResult | undefined> {
-    const context = buildContext({ prefix: input.prefix, suffix: "", budgetTokens: this.settings().contextTokens, infillSupported: false });
+    const context = buildContext({ ...input, suffix: "", budgetTokens: this.settings().contextTokens, infillSupported: false });
     if (!context.prompt.trim()) return undefined;
     // Never in the way of a suggestion: skip while one runs; the next keystroke's suggestion aborts a
     // warm-up still running (what it evaluated stays cached).
@@ -90,7 +94,7 @@ export class CompletionSession {
   }
 
   async suggest(input: SuggestInput, signal: AbortSignal): Promise<Suggestion | undefined> {
-    const cached = this.cache.lookup(input.documentKey, input.prefix);
+    const cached = this.cache.lookup(input.documentKey, input.prefix, input.prefixStart);
     if (cached !== undefined) return { text: cached, fromCache: true };
 
     this.abortInFlight();
@@ -102,7 +106,7 @@ export class CompletionSession {
     try {
       if (!(await sleep(this.debounce.delayMs, controller.signal))) return undefined;
       const settings = this.settings();
-      const context = buildContext({ prefix: input.prefix, suffix: input.suffix, budgetTokens: settings.contextTokens, infillSupported: input.infillSupported });
+      const context = buildContext({ ...input, budgetTokens: settings.contextTokens });
       const limits = {
         maxTokens: settings.maxTokens,
         stop: stopStrings(context.inList),
@@ -137,7 +141,7 @@ export class CompletionSession {
         allowDigits: settings.allowNumbers,
       });
       if (text === undefined) return undefined;
-      this.cache.remember(input.documentKey, input.prefix, text);
+      this.cache.remember(input.documentKey, input.prefix, text, input.prefixStart);
       return { text, fromCache: false, result, context };
     } finally {
       signal.removeEventListener("abort", onCallerAbort);

@@ -7,19 +7,32 @@
  * start. So while the clinician types, each prompt extends the previous one and the engine's completion lane
  * evaluates only the new tokens (a sliding window would change the first token each time and re-evaluate all).
  */
-import { isListItem, sectionAt } from "../notes/noteSections";
+import { isListItem, isSectionHeader, sectionAt, sectionHeaderName } from "../notes/noteSections";
 
 /** A conservative characters-per-token for English clinical text with a Llama tokenizer. */
 export const CHARS_PER_TOKEN = 3;
 
 export interface ContextInput {
-  /** The whole document text before the cursor. */
+  /**
+   * The text before the cursor, from offset `prefixStart` of the document (a line start) to the cursor. The
+   * editor reads only what the window can use (see `prefixReadStart`), never the whole of a long note.
+   */
   prefix: string;
-  /** The whole document text after the cursor. */
+  /** Document offset where `prefix` starts; 0 when it is the whole text before the cursor. */
+  prefixStart?: number;
+  /** The current section's header when it lies before `prefixStart` (see `findHeaderAbove`). */
+  header?: SectionHeaderLine;
+  /** Text after the cursor; only its first few lines matter. */
   suffix: string;
   /** Tokens the prefix part may use. */
   budgetTokens: number;
   infillSupported: boolean;
+}
+
+/** A section header line and the document offset where it starts. */
+export interface SectionHeaderLine {
+  text: string;
+  offset: number;
 }
 
 export interface CompletionContext {
@@ -28,7 +41,7 @@ export interface CompletionContext {
   prompt: string;
   /** Infill only: the text after the cursor, trimmed to a budget. */
   suffix: string;
-  /** Where the window starts in the document's prefix. */
+  /** Document offset where the window starts. */
   windowStart: number;
   section: string | undefined;
   /** The cursor's line is a list item, so a multi-line (list) suggestion is allowed. */
@@ -37,14 +50,44 @@ export interface CompletionContext {
   lineSuffix: string;
 }
 
-/** Start of the prompt window in `prefix`: stable while the prefix grows, jumping by half the budget. */
-export function anchoredWindowStart(prefix: string, budgetChars: number): number {
-  if (prefix.length <= budgetChars) return 0;
+/** Characters of the budget for a token budget. */
+export function budgetCharsFor(budgetTokens: number): number {
+  return Math.max(64, Math.floor(budgetTokens * CHARS_PER_TOKEN));
+}
+
+/**
+ * Start of the prompt window, as a document offset: stable while the text before the cursor grows, jumping
+ * by half the budget. `prefix` starts at document offset `prefixStart` and must reach back to
+ * `prefixReadStart(...)` or to a line start before it.
+ */
+export function anchoredWindowStart(prefix: string, budgetChars: number, prefixStart = 0): number {
+  const length = prefixStart + prefix.length;
+  if (length <= budgetChars) return 0;
   const step = Math.max(1, Math.floor(budgetChars / 2));
-  const target = Math.ceil((prefix.length - budgetChars) / step) * step;
-  const lineStart = prefix.indexOf("\n", target - 1);
+  const target = Math.ceil((length - budgetChars) / step) * step;
+  const lineStart = prefix.indexOf("\n", Math.max(0, target - 1 - prefixStart));
   // A line start inside the window keeps the prompt readable; a giant line falls back to the grid point.
-  return lineStart >= 0 && lineStart + 1 < prefix.length - step / 2 ? lineStart + 1 : target;
+  return lineStart >= 0 && prefixStart + lineStart + 1 < length - step / 2 ? prefixStart + lineStart + 1 : target;
+}
+
+/**
+ * The first document offset the window can need for a cursor at `cursorOffset`: the editor reads from the
+ * start of this offset's line, so a 200,000-line note costs what the window holds, not the whole note.
+ */
+export function prefixReadStart(cursorOffset: number, budgetTokens: number): number {
+  return Math.max(0, cursorOffset - budgetCharsFor(budgetTokens) - 2);
+}
+
+/**
+ * The header of the section line `fromLine` belongs to, looking up at most `maxLines` lines (a note with no
+ * header for that long has no section worth naming).
+ */
+export function findHeaderAbove(lineAt: (line: number) => string, fromLine: number, maxLines = 5_000): { line: number; text: string } | undefined {
+  for (let line = fromLine; line >= 0 && fromLine - line < maxLines; line--) {
+    const text = lineAt(line);
+    if (isSectionHeader(text)) return { line, text };
+  }
+  return undefined;
 }
 
 /** Non-whitespace text after the cursor in the rest of its section: then fill-in-the-middle is worth it. */
@@ -62,16 +105,17 @@ function meaningfulSuffix(suffix: string, budgetChars: number): string {
 }
 
 export function buildContext(input: ContextInput): CompletionContext {
-  const budgetChars = Math.max(64, Math.floor(input.budgetTokens * CHARS_PER_TOKEN));
-  const windowStart = anchoredWindowStart(input.prefix, budgetChars);
+  const budgetChars = budgetCharsFor(input.budgetTokens);
+  const prefixStart = input.prefixStart ?? 0;
+  const windowStart = anchoredWindowStart(input.prefix, budgetChars, prefixStart);
   const lines = input.prefix.split("\n");
-  const section = sectionAt(lines, lines.length - 1);
-  let prompt = input.prefix.slice(windowStart);
-  if (section && windowStart > 0) {
-    // The header fell out of the window: keep it, so the model knows it is writing the PLAN, not the HPI.
-    const headerOffset = lines.slice(0, section.line).reduce((n, l) => n + l.length + 1, 0);
-    if (headerOffset < windowStart) prompt = `${lines[section.line]!.trim()}\n${prompt}`;
-  }
+  const inPrefix = sectionAt(lines, lines.length - 1);
+  const header = inPrefix
+    ? { name: inPrefix.name, text: lines[inPrefix.line]!, offset: prefixStart + lines.slice(0, inPrefix.line).reduce((n, l) => n + l.length + 1, 0) }
+    : input.header && { name: sectionHeaderName(input.header.text)!, ...input.header };
+  let prompt = input.prefix.slice(windowStart - prefixStart);
+  // The header fell out of the window: keep it, so the model knows it is writing the PLAN, not the HPI.
+  if (header && windowStart > 0 && header.offset < windowStart) prompt = `${header.text.trim()}\n${prompt}`;
   const linePrefix = lines[lines.length - 1] ?? "";
   const lineSuffix = input.suffix.split("\n", 1)[0] ?? "";
   const suffix = meaningfulSuffix(input.suffix, Math.floor(budgetChars / 4));
@@ -81,7 +125,7 @@ export function buildContext(input: ContextInput): CompletionContext {
     prompt,
     suffix: mode === "infill" ? suffix : "",
     windowStart,
-    section: section?.name,
+    section: header?.name,
     inList: isListItem(linePrefix),
     linePrefix,
     lineSuffix,

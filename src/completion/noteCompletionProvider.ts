@@ -8,6 +8,7 @@ import type { Engine } from "../engine/engine";
 import type { Log } from "../log/log";
 import type { CompletionSession, Suggestion } from "./completionSession";
 import type { CompletionSwitch } from "./completionSwitch";
+import { budgetCharsFor, findHeaderAbove, prefixReadStart, type SectionHeaderLine } from "./contextWindow";
 
 export const ACCEPTED_COMMAND = "bedside.completionAccepted";
 
@@ -30,6 +31,7 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
     private readonly completionSwitch: CompletionSwitch,
     private readonly languages: () => readonly string[],
     private readonly log: Log,
+    private readonly contextTokens: () => number,
   ) {}
 
   async provideInlineCompletionItems(
@@ -46,14 +48,11 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
     const controller = new AbortController();
     // VS Code cancels the token the moment the clinician types on; that aborts the engine request.
     const subscription = token.onCancellationRequested(() => controller.abort());
-    const text = document.getText();
+    const around = readAroundCursor(document, position, this.contextTokens());
     const offset = document.offsetAt(position);
     let suggestion: Suggestion | undefined;
     try {
-      suggestion = await this.session.suggest(
-        { documentKey: document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset), infillSupported },
-        controller.signal,
-      );
+      suggestion = await this.session.suggest({ documentKey: document.uri.toString(), ...around, infillSupported }, controller.signal);
     } catch (error) {
       this.log.warn(`Completion failed: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
@@ -75,4 +74,37 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
   dispose(): void {
     this.providedEmitter.dispose();
   }
+}
+
+/** What a suggestion needs from the note around the cursor. */
+export interface TextAroundCursor {
+  prefix: string;
+  prefixStart: number;
+  header?: SectionHeaderLine;
+  suffix: string;
+}
+
+/** Lines after the cursor read for fill-in-the-middle (the pure side keeps those of the current section). */
+const SUFFIX_LINES = 40;
+
+/**
+ * Reads only what the context window can use: from the line start before `prefixReadStart` to the cursor, a
+ * few lines after it, and the section header above. A 200,000-line note costs what the window holds; the
+ * whole text is never copied on a keystroke.
+ */
+export function readAroundCursor(document: vscode.TextDocument, position: vscode.Position, budgetTokens: number): TextAroundCursor {
+  const readFrom = document.positionAt(prefixReadStart(document.offsetAt(position), budgetTokens));
+  // From the start of that line, unless the line itself is huge (then from the offset: no line start to keep).
+  const lineStart = new vscode.Position(readFrom.line, 0);
+  const start = readFrom.character > 4 * budgetCharsFor(budgetTokens) ? readFrom : lineStart;
+  const prefix = document.getText(new vscode.Range(start, position));
+  const prefixStart = document.offsetAt(start);
+  const endLine = Math.min(document.lineCount - 1, position.line + SUFFIX_LINES);
+  const suffix = document.getText(new vscode.Range(position, document.lineAt(endLine).range.end)).slice(0, 4 * budgetCharsFor(budgetTokens));
+  const around: TextAroundCursor = { prefix, prefixStart, suffix };
+  if (start.line > 0) {
+    const found = findHeaderAbove((line) => document.lineAt(line).text, start.line - 1);
+    if (found) around.header = { text: found.text, offset: document.offsetAt(new vscode.Position(found.line, 0)) };
+  }
+  return around;
 }

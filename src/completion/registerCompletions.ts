@@ -11,7 +11,7 @@ import { CompletionStatus } from "../status/completionStatus";
 import { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { CompletionSession } from "./completionSession";
 import { CompletionSwitch } from "./completionSwitch";
-import { ACCEPTED_COMMAND, NoteCompletionProvider } from "./noteCompletionProvider";
+import { ACCEPTED_COMMAND, NoteCompletionProvider, readAroundCursor } from "./noteCompletionProvider";
 
 export interface CompletionParts {
   session: CompletionSession;
@@ -25,7 +25,7 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
   const completionSwitch = new CompletionSwitch(() => config.completion.enabled);
   const status = new CompletionStatus(() => ({ active: completionSwitch.active, snoozeMinutesLeft: completionSwitch.snoozeMinutesLeft }));
   const session = new CompletionSession(engine, () => config.completion, (busy) => status.setThinking(busy));
-  const provider = new NoteCompletionProvider(session, engine, completionSwitch, () => config.completion.languages, log);
+  const provider = new NoteCompletionProvider(session, engine, completionSwitch, () => config.completion.languages, log, () => config.completion.contextTokens);
   const markers = new AiTextMarkers(context.workspaceState);
   const selector = ["note", "markdown", "plaintext"].map((language) => ({ language }));
   // Read the note into the completion lane's cache when it is opened (or the model becomes ready), so the
@@ -34,8 +34,8 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
     if (!editor || !completionSwitch.active || engine.state.kind !== "ready") return;
     const document = editor.document;
     if (!config.completion.languages.includes(document.languageId)) return;
-    const prefix = document.getText().slice(0, document.offsetAt(editor.selection.active));
-    void session.warmUp({ documentKey: document.uri.toString(), prefix, suffix: "", infillSupported: false }).catch(() => undefined);
+    const { prefix, prefixStart, header } = readAroundCursor(document, editor.selection.active, config.completion.contextTokens);
+    void session.warmUp({ documentKey: document.uri.toString(), prefix, prefixStart, ...(header ? { header } : {}), suffix: "", infillSupported: false }).catch(() => undefined);
   };
   let selectionTimer: NodeJS.Timeout | undefined;
   let engineWas = engine.state.kind;

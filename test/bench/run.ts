@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run(quick: boolean): Promise<void> 
   warmstart: () => import("./warmstart.bench"),
   retrieval: () => import("./retrieval.bench"),
   threads: () => import("./threads.bench"),
+  context: () => import("./context.bench"),
 };
 
 async function main(): Promise<void> {

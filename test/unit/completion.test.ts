@@ -1,8 +1,9 @@
 import * as assert from "node:assert/strict";
+import fc from "fast-check";
 import { AdaptiveDebounce } from "../../src/completion/adaptiveDebounce";
 import { CompletionSession, type CompletionEngine } from "../../src/completion/completionSession";
 import { CompletionSwitch } from "../../src/completion/completionSwitch";
-import { anchoredWindowStart, buildContext } from "../../src/completion/contextWindow";
+import { anchoredWindowStart, budgetCharsFor, buildContext, findHeaderAbove, prefixReadStart } from "../../src/completion/contextWindow";
 import { relocateSpans, shiftSpans } from "../../src/provenance/aiSpans";
 import { shapeSuggestion, type ShapeInput } from "../../src/completion/suggestionShape";
 import { TypedAheadCache } from "../../src/completion/typedAheadCache";
@@ -135,6 +136,47 @@ describe("typed-ahead cache", () => {
     assert.equal(cache.lookup("a", "HPI: The patient x"), undefined);
     assert.equal(cache.lookup("a", "HPI: The patient reports chest pain."), undefined);
     assert.equal(cache.lookup("b", "HPI: The patient "), undefined, "never another document's");
+  });
+
+  it("works on the part of the note the editor read, by document offset", () => {
+    const cache = new TypedAheadCache();
+    const before = "x".repeat(1000) + "\nHPI: The patient ";
+    cache.remember("a", before.slice(600), "reports chest pain.", 600);
+    assert.equal(cache.lookup("a", `${before.slice(700)}rep`, 700), "orts chest pain.", "read from a later line start");
+    assert.equal(cache.lookup("a", `${before.slice(700, -1)}Xrep`, 700), undefined, "the text before it changed");
+    assert.equal(cache.lookup("a", `${before}rep`.slice(1015), 1015), undefined, "too little read to check the text before it");
+  });
+});
+
+describe("reading only the window of a long note", () => {
+  const header = fc.constantFrom("HPI:", "PLAN:", "ASSESSMENT: Stable.", "EXAM");
+  const line = fc.oneof(header, fc.stringMatching(/^[a-z ,.]{0,90}$/), fc.constant(""), fc.constant("x".repeat(700)));
+  it("builds the same context from the bounded read as from the whole text before the cursor", () => {
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 120 }), fc.nat(), fc.integer({ min: 16, max: 256 }), (lines, at, budgetTokens) => {
+        const text = lines.join("\n");
+        const cursor = at % (text.length + 1);
+        const whole = buildContext({ prefix: text.slice(0, cursor), suffix: text.slice(cursor), budgetTokens, infillSupported: true });
+        // What the editor adapter reads: from the line start before prefixReadStart, plus the header above.
+        const readFrom = prefixReadStart(cursor, budgetTokens);
+        const start = readFrom === 0 ? 0 : text.lastIndexOf("\n", readFrom - 1) + 1;
+        const startLine = text.slice(0, start).split("\n").length - 1;
+        const found = startLine > 0 ? findHeaderAbove((n) => lines[n]!, startLine - 1) : undefined;
+        const headerOffset = found ? lines.slice(0, found.line).reduce((n, l) => n + l.length + 1, 0) : 0;
+        const bounded = buildContext({
+          prefix: text.slice(start, cursor),
+          prefixStart: start,
+          ...(found ? { header: { text: found.text, offset: headerOffset } } : {}),
+          suffix: text.slice(cursor, cursor + 4 * budgetCharsFor(budgetTokens)),
+          budgetTokens,
+          infillSupported: true,
+        });
+        // The rest of the cursor's line is read up to the cap too (it only trims a suggestion's end).
+        assert.ok(whole.lineSuffix.startsWith(bounded.lineSuffix));
+        assert.deepEqual({ ...bounded, lineSuffix: "" }, { ...whole, lineSuffix: "" });
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
