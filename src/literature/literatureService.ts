@@ -10,7 +10,7 @@ import * as vscode from "vscode";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "./library";
 import { listImportableFiles } from "./import/importFiles";
 import { importRecords, isDiskFullError, type ImportProgress, type ImportReport } from "./import/importRecords";
-import { openLibrary, saveImportedFiles, type LibraryRecovery } from "./index/libraryRecovery";
+import { isDamagedLibraryError, openLibrary, saveImportedFiles, setAsideDamagedLibrary, type LibraryRecovery } from "./index/libraryRecovery";
 import type { SqliteLiteratureLibrary, Embedder } from "./index/sqliteLibrary";
 
 export type { ImportProgress, ImportReport };
@@ -47,11 +47,40 @@ export class LiteratureService implements LiteratureLibrary {
   }
 
   get(key: string): LiteratureRecord | undefined {
-    return this.library.get(key);
+    return this.undamaged((library) => library.get(key));
   }
 
-  search(query: string, k: number, options?: LiteratureSearchOptions): Promise<LiteratureSource[]> {
-    return this.library.search(query, k, options);
+  async search(query: string, k: number, options?: LiteratureSearchOptions): Promise<LiteratureSource[]> {
+    try {
+      return await this.library.search(query, k, options);
+    } catch (error) {
+      if (!isDamagedLibraryError(error)) throw error;
+      this.setAsideDamaged();
+      return this.library.search(query, k, options);
+    }
+  }
+
+  /** Damage that opening did not show (a page read later): set the file aside, then use the new library. */
+  private undamaged<T>(use: (library: SqliteLiteratureLibrary) => T): T {
+    try {
+      return use(this.library);
+    } catch (error) {
+      if (!isDamagedLibraryError(error)) throw error;
+      this.setAsideDamaged();
+      return use(this.library);
+    }
+  }
+
+  private setAsideDamaged(): void {
+    const path = this.library.path;
+    try {
+      this.close();
+    } catch {
+      this.opened = undefined; // closing a damaged file may fail too: it is set aside all the same
+    }
+    const recovery = setAsideDamagedLibrary(path);
+    this.onDamaged?.(recovery);
+    this.changed.fire();
   }
 
   /** Imports files and folders (recursively); records are merged by PMID/DOI, a re-import updates. */
@@ -80,7 +109,7 @@ export class LiteratureService implements LiteratureLibrary {
 
   /** Files the library holds records from, with their counts. */
   origins(): Array<{ origin: string; count: number }> {
-    return this.library.origins();
+    return this.undamaged((library) => library.origins());
   }
 
   remove(which: { keys?: readonly string[]; origin?: string }): number {
