@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Frame, FrameLocator, Page } from 'playwright-core';
 import { sampleNotesDir } from '../support/vscodeHost/paths';
 import { saveScreenshot, startDevWorkbench, waitForElement, waitForWorkbench, type DevWorkbench } from '../support/vscodeHost/workbench';
-import { writeScriptedChatModel } from './chatScriptedModel';
+import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 
 /** The model's reply: a plain-language plan, then HTML, script and markdown that would fetch from `trap` if it ran. */
 function scriptedReply(trap: string): string {
@@ -32,28 +32,6 @@ function scriptedReply(trap: string): string {
     '',
     'Call the clinic if the headaches get worse.',
   ].join('\n');
-}
-
-/** Cuts text into unique pieces of about 3 characters: one token each in the scripted model. */
-function scriptPieces(text: string): string[] {
-  const pieces: string[] = [];
-  const seen = new Set<string>();
-  let at = 0;
-  while (at < text.length) {
-    let length = Math.min(3, text.length - at);
-    while (seen.has(text.slice(at, at + length)) && at + length < text.length) length++;
-    let piece = text.slice(at, at + length);
-    // The very last piece may repeat an earlier one: take it together with the piece before.
-    if (seen.has(piece)) {
-      const previous = pieces.pop() as string;
-      seen.delete(previous);
-      piece = previous + piece;
-    }
-    seen.add(piece);
-    pieces.push(piece);
-    at += length;
-  }
-  return pieces;
 }
 
 const NOTE_PAYLOAD = (trap: string): string =>

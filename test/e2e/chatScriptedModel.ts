@@ -22,6 +22,33 @@ export interface ScriptedModelOptions {
   readonly contextLength?: number;
   /** `false`: no chat template (a base model, prompted with a User/Assistant transcript). */
   readonly chatTemplate?: false;
+  /** general.name, as the Model view shows it (default bedside-scripted-chat). */
+  readonly name?: string;
+}
+
+/**
+ * Cuts text into unique pieces of about `length` characters (longer where a piece would repeat): one token
+ * each in the scripted model.
+ */
+export function scriptPieces(text: string, length = 3): string[] {
+  const pieces: string[] = [];
+  const seen = new Set<string>();
+  let at = 0;
+  while (at < text.length) {
+    let size = Math.min(length, text.length - at);
+    while (seen.has(text.slice(at, at + size)) && at + size < text.length) size++;
+    let piece = text.slice(at, at + size);
+    // The very last piece may repeat an earlier one: take it together with the piece before.
+    if (seen.has(piece)) {
+      const previous = pieces.pop() as string;
+      seen.delete(previous);
+      piece = previous + piece;
+    }
+    seen.add(piece);
+    pieces.push(piece);
+    at += size;
+  }
+  return pieces;
 }
 
 function f32(values: Float32Array): () => Iterable<Uint8Array> {
@@ -40,7 +67,7 @@ export async function writeScriptedChatModel(path: string, options: ScriptedMode
     ffn: options.ffn ?? width * 2,
     contextLength: options.contextLength ?? 4096,
     ...(options.chatTemplate === false ? { chatTemplate: false } : {}),
-    name: 'bedside-scripted-chat',
+    name: options.name ?? 'bedside-scripted-chat',
   });
   const metadata = spec.metadata.map(([k, v]) => [k, v] as [string, GgufValue]);
   const entry = (key: string): GgufValue => {

@@ -7,6 +7,12 @@ import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
 
 const markdown = new MarkdownIt({ html: false, linkify: false, breaks: true });
+// No image loads in a webview (the CSP allows none from outside, and the sanitiser drops <img>): show the
+// image's markdown as text rather than dropping what the model wrote without a trace.
+markdown.renderer.rules.image = (tokens, index) => {
+  const token = tokens[index];
+  return markdown.utils.escapeHtml(`![${token?.content ?? ""}](${token?.attrGet("src") ?? ""})`);
+};
 
 const ALLOWED_TAGS = ["p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td", "del", "sup", "span"];
 const ALLOWED_ATTR = ["href", "title", "data-citation", "class"];
