@@ -13,7 +13,8 @@ import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts }
 
 const root = resolve(__dirname, "..");
 // package: the linux-x64 .vsix built, installed into code-server and smoke-tested from the installed copy.
-// resilience: a fast slice here (a few worker kills, model file faults, 10,000-message protocol fuzz);
+// resilience: a fast slice here (a few worker kills, a kill during chat, differential and answer, all
+// features at once, the library on a full disk and damaged, model file faults, 10,000-message protocol fuzz);
 // `npm run test:resilience` runs all of it.
 const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,resilience,integration,package,e2e").split(",").map((s) => s.trim()).filter(Boolean);
 const resultsDir = join(root, ".cache", "results");

@@ -5,9 +5,11 @@
  * went wrong. Hangs, extension host crashes and lost or unexpected edits must all be 0. The last line is
  * JSON, like the benchmarks.
  *
- * BEDSIDE_RESILIENCE_FAST=1 (how `npm test` runs it): 5 kills and no VS Code part (the integration suite
- * already runs the editor checks at a tenth of the size). BEDSIDE_RESILIENCE_KILLS, BEDSIDE_FUZZ_RUNS and
- * BEDSIDE_RESILIENCE_SEED tune it.
+ * BEDSIDE_RESILIENCE_FAST=1 (how `npm test` runs it): 5 engine kills, 3 kills during features (chat,
+ * differential, answer), the library's full disk and damaged file, all features at once, and no VS Code
+ * part (the integration suite already runs the editor checks at a tenth of the size).
+ * BEDSIDE_RESILIENCE_KILLS, BEDSIDE_RESILIENCE_FEATURE_KILLS, BEDSIDE_FUZZ_RUNS and BEDSIDE_RESILIENCE_SEED
+ * tune it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,10 +20,11 @@ import { addTally, rows, tally, type ResilienceTally } from "./tally";
 const root = resolve(__dirname, "..", "..");
 const fast = process.env.BEDSIDE_RESILIENCE_FAST === "1";
 if (fast && !process.env.BEDSIDE_RESILIENCE_KILLS) process.env.BEDSIDE_RESILIENCE_KILLS = "5";
+if (fast && !process.env.BEDSIDE_RESILIENCE_FEATURE_KILLS) process.env.BEDSIDE_RESILIENCE_FEATURE_KILLS = "3";
 
 async function runEngineSide(): Promise<{ passed: number; failed: number }> {
   const mocha = new Mocha({ timeout: 30 * 60_000, reporter: "spec" });
-  for (const file of ["workerKills.test.ts", "modelFile.test.ts", "protocolFuzz.test.ts"]) mocha.addFile(join(__dirname, file));
+  for (const file of ["workerKills.test.ts", "featureFaults.test.ts", "modelFile.test.ts", "protocolFuzz.test.ts"]) mocha.addFile(join(__dirname, file));
   await mocha.loadFilesAsync();
   let passed = 0;
   let failed = 0;
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
   ];
   console.log("\nResilience: results");
   for (const [name, value] of summary) console.log(`${name.padEnd(28)}  ${String(value).padStart(7)}`);
-  if (fast) console.log("(fast slice: 5 kills, no VS Code part; `npm run test:resilience` runs all of it)");
+  if (fast) console.log("(fast slice: 5 engine kills, 3 feature kills, no VS Code part; `npm run test:resilience` runs all of it)");
 
   const bad = tally.hangs + tally.extensionHostCrashes + tally.lostEdits + tally.unexpectedEdits;
   const resultsFile = process.env.BEDSIDE_RESULTS_FILE;
