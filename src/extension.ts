@@ -18,6 +18,8 @@ import { registerModels, type ModelsParts } from "./models/registerModels";
 import { registerLiterature, type LiteratureParts } from "./literature/registerLiterature";
 import { chatLiteratureSource } from "./literature/featureAdapters";
 import { citationSourceFromLibrary } from "./ddx/citations";
+import { registerAcceleration, type AccelerationParts } from "./packaging/registerAcceleration";
+import { registerWalkthrough, type WalkthroughParts } from "./firstRun/registerWalkthrough";
 
 /** What activate() returns: the parts tests and other extensions may use. */
 export interface BedsideApi {
@@ -31,6 +33,8 @@ export interface BedsideApi {
   models: ModelsParts;
   /** The local literature library (LiteratureLibrary: search(query, k)), its import, and the answer panel. */
   literature: LiteratureParts;
+  /** The Get Started walkthrough's steps and the GPU acceleration pack (CUDA, fetched on demand). */
+  firstRun: { walkthrough: WalkthroughParts; acceleration: AccelerationParts };
 }
 
 let engineToDispose: EngineClient | undefined;
@@ -89,6 +93,8 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const literature = registerLiterature(context, engineSwitch);
   chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
   differential.setCitationSource(citationSourceFromLibrary(literature.library));
+  const acceleration = registerAcceleration(context, () => restartEngine(engine));
+  const walkthrough = registerWalkthrough(context, { config, engineSwitch, markers: completions.markers, differential, library: literature.library, acceleration });
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
@@ -98,7 +104,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config, completions, differential, chat, models, literature };
+  return { engine, statusBar, config, completions, differential, chat, models, literature, firstRun: { walkthrough, acceleration } };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,0 +1,125 @@
+/**
+ * The acceleration pack, in VS Code: on a machine with an NVIDIA driver and `bedside.engine.gpu` auto or
+ * cuda, Bedside offers once to fetch the CUDA build (src/packaging/platforms.ts says which); the user
+ * decides; the download is verified (src/packaging/accelerationPack.ts) and the engine restarts onto it.
+ * **Bedside: Install GPU Acceleration Pack…** does the same on request.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as vscode from "vscode";
+import { DownloadError } from "../models/modelDownload";
+import { formatBytes } from "../models/hardwareFit";
+import { DEFAULT_REGISTRY, fetchAccelerationPack, installedPackVersion, PackError } from "./accelerationPack";
+import { currentTarget, packToOffer, platformBinaries, type AccelerationPack, type GpuFacts } from "./platforms";
+
+const DECLINED_KEY = "bedside.accelerationPacks.declined";
+
+/** An NVIDIA driver on this machine (no process is started, nothing leaves it). */
+export function nvidiaDriverPresent(): boolean {
+  if (process.platform === "linux") return existsSync("/proc/driver/nvidia/version");
+  if (process.platform === "win32") return existsSync(`${process.env.SystemRoot ?? "C:\\Windows"}\\System32\\nvcuda.dll`);
+  return false;
+}
+
+export interface InstallPackArgs {
+  /** Registry base URL (tests use a local one); default npm_config_registry or registry.npmjs.org. */
+  registry?: string;
+  /** Skip the question (tests only; the palette command always asks). */
+  skipConfirmation?: boolean;
+}
+
+export interface AccelerationParts {
+  /** The pack this machine's .vsix can take, if any, and whether it is installed. */
+  status(): Promise<{ pack: AccelerationPack | undefined; installed: boolean; nvidiaDriver: boolean }>;
+  install(args?: InstallPackArgs): Promise<boolean>;
+}
+
+export function registerAcceleration(context: vscode.ExtensionContext, restartEngine: () => Promise<void>): AccelerationParts {
+  const nodeModules = context.asAbsolutePath("node_modules");
+  const target = currentTarget(process.platform, process.arch);
+  const engineVersion = (): string | undefined => {
+    try {
+      return (JSON.parse(readFileSync(context.asAbsolutePath("node_modules/node-llama-cpp/package.json"), "utf8")) as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  const pack = target ? platformBinaries(target).onDemand.find((p) => p.id === "cuda") : undefined;
+
+  const status = async (): Promise<{ pack: AccelerationPack | undefined; installed: boolean; nvidiaDriver: boolean }> => ({
+    pack,
+    installed: pack ? (await installedPackVersion(nodeModules, pack.packageName)) === engineVersion() : false,
+    nvidiaDriver: nvidiaDriverPresent(),
+  });
+
+  const install = async (args: InstallPackArgs = {}): Promise<boolean> => {
+    const version = engineVersion();
+    if (!pack || !version) {
+      void vscode.window.showInformationMessage(`Bedside has no GPU acceleration pack for ${target ?? `${process.platform}-${process.arch}`}: the GPU support it can use is already inside the extension.`);
+      return false;
+    }
+    const registry = (args.registry ?? process.env.npm_config_registry ?? DEFAULT_REGISTRY).replace(/\/+$/, "");
+    if (!args.skipConfirmation) {
+      const choice = await vscode.window.showInformationMessage(
+        `Download Bedside's ${pack.label} build (about ${formatBytes(pack.approxBytes)} unpacked) from ${new URL(registry).host}?`,
+        { modal: true, detail: `${pack.packageName}@${version}, node-llama-cpp's own build of llama.cpp for NVIDIA GPUs. It is checked against the registry's integrity hash before it is installed. No note or other data is sent; only the package is requested.` },
+        "Download",
+      );
+      if (choice !== "Download") return false;
+    }
+    try {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Bedside: downloading the ${pack.label} build`, cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          let reported = 0;
+          return fetchAccelerationPack({
+            packageName: pack.packageName,
+            version,
+            nodeModulesDir: nodeModules,
+            registry,
+            downloadDir: vscode.Uri.joinPath(context.globalStorageUri, "acceleration-downloads").fsPath,
+            signal: abort.signal,
+            onProgress: (p) => {
+              const percent = p.totalBytes > 0 ? (p.receivedBytes / p.totalBytes) * 100 : 0;
+              progress.report({ increment: percent - reported, message: `${formatBytes(p.receivedBytes)} of ${formatBytes(p.totalBytes)}` });
+              reported = percent;
+            },
+          });
+        },
+      );
+      void vscode.window.showInformationMessage(`Bedside: the ${pack.label} build is installed (${formatBytes(result.tarballBytes)} downloaded, integrity checked). The engine restarts to use it.`);
+      await restartEngine();
+      return true;
+    } catch (error) {
+      const message = error instanceof PackError || error instanceof DownloadError ? error.message : error instanceof Error ? error.message : String(error);
+      if (!(error instanceof DownloadError && error.kind === "cancelled")) void vscode.window.showErrorMessage(`Bedside could not install the ${pack.label} build: ${message}`);
+      return false;
+    }
+  };
+
+  context.subscriptions.push(vscode.commands.registerCommand("bedside.installAccelerationPack", (args?: InstallPackArgs) => install(args)));
+
+  // Offer once per machine, never during tests that did not ask for it, never for a pack said no to.
+  void (async () => {
+    const current = await status();
+    const facts: GpuFacts = {
+      nvidiaDriver: current.nvidiaDriver,
+      gpuSetting: vscode.workspace.getConfiguration("bedside.engine").get<GpuFacts["gpuSetting"]>("gpu", "auto"),
+      installed: current.installed && pack ? [pack.packageName] : [],
+      declined: context.globalState.get<string[]>(DECLINED_KEY, []),
+    };
+    const offer = packToOffer(target, facts);
+    if (!offer) return;
+    const choice = await vscode.window.showInformationMessage(
+      `Bedside found an NVIDIA GPU. It runs on it now through Vulkan; the ${offer.label} build (about ${formatBytes(offer.approxBytes)}, downloaded from the npm registry) is usually faster.`,
+      "Download…",
+      "Not Now",
+      "Don't Ask Again",
+    );
+    if (choice === "Download…") await install();
+    else if (choice === "Don't Ask Again") await context.globalState.update(DECLINED_KEY, [...facts.declined, offer.packageName]);
+  })();
+
+  return { status, install };
+}
