@@ -131,7 +131,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     this.db = openDatabase(path);
     this.pruneAbove = options.pruneAbove ?? 50_000;
     this.candidates = options.candidates ?? 50;
-    this.db.exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
+    // 16 KiB pages for a new library (an existing file keeps its own): a quarter of the page reads and
+    // writes through node-sqlite3-wasm's JavaScript file layer; import ~10% less CPU, ~10% smaller at 100k.
+    this.db.exec("PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
     this.db.exec(SCHEMA);
     this.refreshStats();
   }
@@ -193,7 +195,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   private findExisting(record: LiteratureRecord): DocRow | undefined {
     const byKey = this.statement("SELECT * FROM docs WHERE key = ?").get(record.key);
     if (byKey) return asDoc(byKey);
-    if (record.pmid) {
+    // A record with a PMID is stored under the key `pmid:<PMID>` (the importers and mergeRecords keep it
+    // so): when that is this record's key, the lookup above already was the PMID lookup.
+    if (record.pmid && record.key !== `pmid:${record.pmid}`) {
       const row = this.statement("SELECT * FROM docs WHERE pmid = ?").get(record.pmid);
       if (row) return asDoc(row);
     }
