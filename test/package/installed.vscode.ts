@@ -3,15 +3,21 @@
  * --install-extension on a fresh profile): the extension VS Code runs is the copy in the extensions
  * folder with only linux-x64's binaries, it activates, the worker from the package loads a generated
  * model and completes (through the engine and as ghost text in a note), and the chat view opens with the
- * webview script from the package.
+ * webview script from the package; Bedside: Install GPU Acceleration Pack fetches the CUDA build from a
+ * registry (a real HTTP server on 127.0.0.1 serving a stand-in tarball), checks it and installs it beside
+ * the installed copy's node-llama-cpp, and the engine comes back.
  */
 import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import type { ProvidedSuggestion } from "../../src/completion/noteCompletionProvider";
 import { until } from "../integration/until";
+import { tarGz } from "../support/tarball";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -109,6 +115,51 @@ describe("Bedside installed from its .vsix", () => {
       await until("the chat webview's script to start", () => started);
     } finally {
       session.publish = publish;
+    }
+  });
+  it("installs the GPU acceleration pack from a registry into the installed copy, checked, and the engine comes back", async () => {
+    const name = "@node-llama-cpp/linux-x64-cuda";
+    const version = (JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "node-llama-cpp", "package.json"), "utf8")) as { version: string }).version;
+    // A stand-in with the real package's name and version; the engine runs on the CPU here, so it is never loaded.
+    const tarball = tarGz([
+      { name: "package/package.json", body: JSON.stringify({ name, version, type: "module", main: "dist/index.js" }) },
+      { name: "package/dist/index.js", body: "export function getBinsDir() { return { binsDir: undefined, packageVersion: undefined }; }\n" },
+    ]);
+    const integrity = `sha512-${createHash("sha512").update(tarball).digest("base64")}`;
+    const served: string[] = [];
+    const server = http.createServer((request, response) => {
+      served.push(request.url ?? "");
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      if (request.url === `/@node-llama-cpp%2flinux-x64-cuda/${version}`) {
+        response.setHeader("content-type", "application/json");
+        response.end(JSON.stringify({ name, version, dist: { tarball: `${base}/t/linux-x64-cuda.tgz`, integrity } }));
+      } else if (request.url === "/t/linux-x64-cuda.tgz") {
+        response.setHeader("content-length", String(tarball.length));
+        response.end(tarball);
+      } else {
+        response.statusCode = 404;
+        response.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const before = await api.firstRun.acceleration.status();
+      assert.equal(before.pack?.packageName, name, "linux-x64 offers the CUDA build on demand");
+      assert.equal(before.installed, false, "the .vsix does not carry it");
+      const registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const pid = api.engine.workerPid;
+      const ok = await vscode.commands.executeCommand<boolean>("bedside.installAccelerationPack", { registry, skipConfirmation: true });
+      assert.equal(ok, true);
+      assert.deepEqual(served, [`/@node-llama-cpp%2flinux-x64-cuda/${version}`, "/t/linux-x64-cuda.tgz"]);
+      const installed = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "package.json"), "utf8")) as { version: string };
+      assert.equal(installed.version, version);
+      assert.equal((await api.firstRun.acceleration.status()).installed, true);
+      await api.engine.ensureReady();
+      assert.notEqual(api.engine.workerPid, pid, "the engine restarted");
+      const result = await api.engine.complete({ prompt: "PLAN:", maxTokens: 4, lane: "general" });
+      assert.equal(result.generatedTokens, 4);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

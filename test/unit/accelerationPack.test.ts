@@ -11,34 +11,10 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { checkIntegrity, fetchAccelerationPack, installedPackVersion, PackError, versionDocumentUrl } from "../../src/packaging/accelerationPack";
 import { describeBackend, packToOffer, platformBinaries, VSCE_TARGETS, type GpuFacts } from "../../src/packaging/platforms";
 import { TarError } from "../../src/packaging/tar";
-
-/** A ustar archive of regular files, as npm pack writes them (everything under package/). */
-function tarGz(entries: Array<{ name: string; body: string | Buffer; type?: string; mode?: number }>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const body = typeof entry.body === "string" ? Buffer.from(entry.body) : entry.body;
-    const header = Buffer.alloc(512);
-    header.write(entry.name, 0, 100, "utf8");
-    header.write(`${(entry.mode ?? 0o644).toString(8).padStart(7, "0")}\0`, 100, "ascii");
-    header.write("0000000\0", 108, "ascii");
-    header.write("0000000\0", 116, "ascii");
-    header.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124, "ascii");
-    header.write("00000000000\0", 136, "ascii");
-    header.write("        ", 148, "ascii");
-    header.write(entry.type ?? "0", 156, "ascii");
-    header.write("ustar\0" + "00", 257, "ascii");
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
+import { tarGz } from "../support/tarball";
 
 const sri = (data: Buffer): string => `sha512-${createHash("sha512").update(data).digest("base64")}`;
 
