@@ -3,6 +3,7 @@
 // node-llama-cpp is never bundled: it ships beside the bundle with its native binary.
 import * as esbuild from "esbuild";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { pdfjsApart, pdfjsBundleOptions } from "./esbuild.pdfjs.mjs";
 
 const watch = process.argv.includes("--watch");
 const production = process.argv.includes("--production");
@@ -16,38 +17,6 @@ const common = {
   sourcemap: production ? false : "linked",
   minify: production,
   logLevel: "info",
-};
-
-/**
- * pdf.js (3 MB) is its own bundle, dist/pdfjs.js, loaded the first time a PDF is imported rather than
- * parsed at every activation: the extension bundle keeps `import("./pdfjsBundle")` as a require of it.
- * @type {esbuild.Plugin}
- */
-const pdfjsApart = {
-  name: "pdfjs-apart",
-  setup(build) {
-    build.onResolve({ filter: /^\.\/pdfjsBundle$/ }, () => ({ path: "./pdfjs.js", external: true }));
-  },
-};
-
-/**
- * pdf.js assigns `globalThis.navigator` in Node when it has no language, which VS Code's extension host
- * forbids (there `navigator` is a getter that only warns): it throws at load. pdf.js gets its own
- * module-local navigator instead and leaves the host's globals alone.
- * @type {esbuild.Plugin}
- */
-const pdfjsOwnNavigator = {
-  name: "pdfjs-own-navigator",
-  setup(build) {
-    build.onLoad({ filter: /pdfjs-dist[\\/]legacy[\\/]build[\\/]pdf(\.worker)?\.mjs$/ }, async (args) => {
-      const source = readFileSync(args.path, "utf8");
-      const contents = ('var __bedsideNavigator = { language: "en-US", platform: "", userAgent: "" };\n' + source.replace(/globalThis\.navigator\b/g, "__bedsideNavigator").replace(/(?<![\w.$])navigator(?![\w$])/g, "__bedsideNavigator"))
-        // Its only require() is for the native canvas package (rendering): it gets an empty module, so
-        // nothing native is ever loaded and no warning is printed at load.
-        .replaceAll('process.getBuiltinModule("module").createRequire(import.meta.url)', "(() => ({}))");
-      return { contents, loader: "js" };
-    });
-  },
 };
 
 /** @type {esbuild.BuildOptions[]} */
@@ -65,12 +34,8 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { pdfjs: "src/literature/import/pdfjsBundle.ts" },
+    ...pdfjsBundleOptions,
     outdir: "dist",
-    format: "cjs",
-    plugins: [pdfjsOwnNavigator],
-    // pdf.js asks for import.meta.url only to find the optional canvas package (rendering); without it, it does without.
-    logOverride: { "empty-import-meta": "silent" },
   },
   {
     ...common,
