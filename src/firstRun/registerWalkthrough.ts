@@ -130,7 +130,15 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
       editor.revealRange(new vscode.Range(end, end), vscode.TextEditorRevealType.InCenter);
       await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
     }),
-    vscode.commands.registerCommand("bedside.openWalkthrough", () => vscode.commands.executeCommand("workbench.action.openWalkthrough", WALKTHROUGH_ID, false)),
+    vscode.commands.registerCommand("bedside.openWalkthrough", async () => {
+      // VS Code (1.139) records a step's context as already true when it first registers the walkthrough,
+      // which it does lazily when the Welcome page first opens, and then never ticks that step. Clear the
+      // keys while the page opens and set them again after, so a step done before it opened shows as done.
+      const already = [...done];
+      for (const key of already) await vscode.commands.executeCommand("setContext", key, false);
+      await vscode.commands.executeCommand("workbench.action.openWalkthrough", WALKTHROUGH_ID, false);
+      for (const key of already) await vscode.commands.executeCommand("setContext", key, true);
+    }),
   );
   return { done, hardwareFacts };
 }

@@ -54,6 +54,7 @@ const PLATFORMS: Record<VsceTarget, PlatformBinaries> = {
     target: "win32-x64",
     inside: ["@node-llama-cpp/win-x64", "@node-llama-cpp/win-x64-vulkan"],
     gpuInside: ["vulkan"],
+    // Size not measured: the registry mirror this project builds against does not serve Windows binaries.
     onDemand: [{ id: "cuda", packageName: "@node-llama-cpp/win-x64-cuda", label: "NVIDIA CUDA", approxBytes: 200 * MB }],
   },
   "win32-arm64": { target: "win32-arm64", inside: ["@node-llama-cpp/win-arm64"], gpuInside: [], onDemand: [] },
