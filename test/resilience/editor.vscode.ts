@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
-import { record, saveTallyTo, settle, tally } from "./tally";
+import { isClearMessage, record, saveTallyTo, settle, tally } from "./tally";
 
 const sha = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
 
@@ -190,4 +190,95 @@ describe("Bedside resilience in VS Code", function () {
       assert.deepEqual(problems, []);
     });
   }
+
+  it("the worker SIGKILLed during a differential, a chat reply and a literature answer: a clear message in each, the next one works, the note unchanged", async () => {
+    const note = "HPI:\nFever, cough and pleuritic chest pain for three days.\n\nEXAM:\nCrackles at the right base. Temperature 38.9 C.\n\nASSESSMENT:\n";
+    const document = await vscode.workspace.openTextDocument({ language: "note", content: note });
+    await vscode.window.showTextDocument(document);
+    const library = path.join(dir, "pneumonia.jsonl");
+    fs.writeFileSync(library, Array.from({ length: 12 }, (_, i) => JSON.stringify({ _id: String(33000000 + i), title: `Community-acquired pneumonia in adults, cohort ${i}`, text: "Fever, cough and crackles in adults with community-acquired pneumonia; early antibiotics reduced mortality." })).join("\n"));
+    await api.literature.library.importPaths([library]);
+    const question = "Do early antibiotics reduce mortality in community-acquired pneumonia?";
+    // A chat reply must fit the test model's 512-token context beside its prompt.
+    await settings().update("chat.maxTokens", 96, global);
+    // Three rounds under `npm run test:resilience`, one in the everyday integration suite.
+    const kills = Number(process.env.BEDSIDE_RESILIENCE_VSCODE_KILLS ?? (process.env.BEDSIDE_RESILIENCE_TALLY ? 3 : 1));
+    type Feature = "differential" | "chat" | "answer";
+    /** Runs the feature; resolves with the message the clinician sees when it failed, "" when it worked. */
+    const run = async (feature: Feature): Promise<string> => {
+      if (feature === "differential") {
+        await api.differential.run(document);
+        return api.differential.view().error ?? "";
+      }
+      if (feature === "chat") {
+        const outcome = await api.chat.session.send("Summarise the assessment in one line.");
+        return outcome?.turn.error ?? "";
+      }
+      const view = await api.literature.answers.ask(question);
+      return view.status === "error" ? (view.message ?? "") : "";
+    };
+    let n = 0;
+    // Five crashes, each within a minute of the worker's start, stop the restarts (the crash-loop guard)
+    // until "Bedside: Restart Engine", as its message says: that is what the clinician does here too.
+    let restartsAsked = 0;
+    let clearFailures = 0;
+    const CRASH_LOOP = /stopped restarting/;
+    const ready = async (): Promise<void> => {
+      await api.engine.ensureReady().catch(async (error: unknown) => {
+        if (!CRASH_LOOP.test(String(error))) throw error;
+        restartsAsked++;
+        await vscode.commands.executeCommand("bedside.restartEngine");
+        await api.engine.ensureReady();
+      });
+    };
+    const textBefore = document.getText();
+    for (let i = 0; i < kills; i++) {
+      for (const feature of ["differential", "chat", "answer"] as const) {
+        await ready();
+        const pending = settle(run(feature), 60_000);
+        await new Promise((r) => setTimeout(r, feature === "differential" ? 200 + 300 * i : 50 + 60 * i));
+        const pid = api.engine.workerPid;
+        if (pid) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        n++;
+        tally.faults++;
+        const outcome = await pending;
+        if (outcome.kind === "hang") {
+          tally.hangs++;
+          problems.push(`${feature}: hung after the kill`);
+        } else if (outcome.kind === "error") {
+          tally.unclearMessages++;
+          problems.push(`${feature}: threw ${String(outcome.error)}`);
+        } else if (outcome.value !== "" && !isClearMessage(outcome.value)) {
+          tally.unclearMessages++;
+          problems.push(`${feature}: unclear message ${JSON.stringify(outcome.value)}`);
+        } else if (outcome.value !== "") clearFailures++;
+        for (const deadline = Date.now() + 10_000; pid !== undefined && api.engine.workerPid === pid && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+        let again = await settle(run(feature), 90_000);
+        if (again.kind === "ok" && CRASH_LOOP.test(again.value)) {
+          await ready();
+          again = await settle(run(feature), 90_000);
+        }
+        if (again.kind !== "ok" || again.value !== "") {
+          tally.notRecovered++;
+          if (again.kind === "hang") tally.hangs++;
+          problems.push(`${feature}: the next run failed (${again.kind === "ok" ? again.value : again.kind})`);
+        }
+        if (document.getText() !== textBefore) {
+          tally.unexpectedEdits++;
+          problems.push(`${feature}: the note changed`);
+        }
+      }
+    }
+    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+    await settings().update("chat.maxTokens", undefined, global);
+    record("vscode", `SIGKILL during a differential, a chat reply, an answer (panels); Restart Engine ${restartsAsked}x`, n);
+    console.log(`    ${n} kills through the panels, ${clearFailures} ended in a clear message (the rest had finished); the crash-loop guard stopped restarts ${restartsAsked} time(s), Restart Engine brought it back`);
+    assert.deepEqual(problems, []);
+  });
 });
