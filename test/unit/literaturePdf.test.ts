@@ -4,6 +4,7 @@
  * text-less PDF is a clear per-file ImportFormatError while the folder's other files still import.
  */
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,6 +100,30 @@ describe("PDF import (pdf.js)", function () {
     assert.match(outcome[2]!, /^c-empty\.pdf is not a readable PDF/);
     assert.match(outcome[3]!, /^d-scan\.pdf has no text layer/);
     assert.equal(outcome[4], "ok");
+  });
+
+  it("lets the event loop run between pages (the extension host is not held for a whole long PDF)", () => {
+    // In a fresh process, so that nothing else of this suite keeps the loop turning: reading a document,
+    // pdf.js alone lets it turn only once or twice.
+    const script = `
+      const load = async (file) => { const m = await import(file); return m.default ?? m; };
+      const { extractPdfText } = await load(${JSON.stringify(join(__dirname, "..", "..", "src", "literature", "import", "pdfText.ts"))});
+      const { minimalPdf } = await load(${JSON.stringify(join(__dirname, "..", "support", "minimalPdf.ts"))});
+      const pages = Array.from({ length: 30 }, (_, p) => ["Page " + (p + 1), "", "Antibiotics within the first hour of sepsis."]);
+      // pdf.js loaded and its first document read (loading a module lets the loop turn by itself).
+      await extractPdfText(new Uint8Array(minimalPdf({ pages: [["Warm-up"]] })), "warm.pdf");
+      let turns = 0;
+      let running = true;
+      const tick = () => { turns++; if (running) setImmediate(tick); };
+      setImmediate(tick);
+      const pdf = await extractPdfText(new Uint8Array(minimalPdf({ pages })), "long.pdf");
+      running = false;
+      console.log(JSON.stringify({ pages: pdf.pages.length, turns }));`;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const { pages, turns } = JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { pages: number; turns: number };
+    assert.equal(pages, 30);
+    assert.ok(turns >= 30, `the event loop turned ${turns} times while 30 pages were read`);
   });
 
   it("lays out lines and paragraphs from glyph positions", () => {

@@ -107,6 +107,9 @@ export async function extractPdfText(data: Uint8Array, name: string, signal?: Ab
       for (const item of content.items as unknown[]) if (isPositioned(item)) items.push(item);
       pages.push(linesToParagraphs(itemsToLines(items)));
       page.cleanup();
+      // pdf.js works in promise callbacks on this thread (the extension host's): let the editor's other
+      // work run between pages, so a long PDF holds it for a page at a time, not the whole document.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const title = usableTitle((meta?.info as { Title?: unknown } | undefined)?.Title);
     return title ? { title, pages } : { pages };
