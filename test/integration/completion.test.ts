@@ -119,9 +119,10 @@ describe("Bedside inline completions in VS Code", () => {
     await settings().update("completion.timeoutMs", 30_000, global);
     await settings().update("completion.allowNumbers", false, global);
     const editor = await openNote("PLAN:\nContinue ");
-    // Opening the note warms the cache; let that finish so the request watched below is the suggestion.
+    // Opening the note warms the cache, and so does the cursor coming to rest (300 ms after a command moved
+    // it): let both start and finish, so that the request watched below is the suggestion.
+    await new Promise((r) => setTimeout(r, 500));
     await until("the warm-up to finish", () => api.engine.requestLog.recent().every((r) => r.finishedAt !== undefined));
-    await new Promise((r) => setTimeout(r, 200));
     const logged = api.engine.requestLog.recent();
     const lastId = logged[logged.length - 1]?.id ?? 0;
     void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
