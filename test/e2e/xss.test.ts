@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, FrameLocator, Page } from 'playwright-core';
 import { projectRoot } from '../support/vscodeHost/paths';
-import { activityBarIcon, runCommand, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { activityBarIcon, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 import { answerReply, chatReply, libraryJsonl, loadXssVectors, marker, payloadNote, XSS_GLOBAL, type XssVector } from './xssVectors';
 
@@ -207,7 +207,7 @@ describe('Bedside webviews against XSS vectors', function () {
   it(`a note carrying every vector: the differential panel shows its findings as text and runs nothing`, async function () {
     const { page } = dev;
     await openNote(page, 'portal-paste.note', 'HPI');
-    await runCommand(page, 'Bedside: Differential Diagnosis');
+    await typeCommand(page, 'Bedside: Differential Diagnosis', 'Differential Diagnosis');
     const panel = newestWebview(page);
     await waitForElement(panel.locator('.note-name', { hasText: 'portal-paste.note' }), 'the panel for the payload note', 60_000);
     await waitForElement(panel.locator('button[data-id="rerun"]'), 'the run to finish', 180_000);
@@ -228,7 +228,7 @@ describe('Bedside webviews against XSS vectors', function () {
 
   it('the note and the model reply in chat: every vector shown as text, none ran', async function () {
     const { page } = dev;
-    await runCommand(page, 'Bedside: New Chat');
+    await typeCommand(page, 'Bedside: New Chat', 'New Chat');
     const frame = await chatFrame(page);
     const input = frame.locator('textarea[aria-label="Message"]');
     await input.waitFor({ state: 'visible', timeout: 60_000 });
