@@ -23,6 +23,8 @@ describe("Bedside resilience in VS Code", function () {
   const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
   const global = vscode.ConfigurationTarget.Global;
   const problems: string[] = [];
+  /** Records this suite imported into the shared library, removed after it for the suites that follow. */
+  let importedLibrary: string | undefined;
   // The longest time the extension host's event loop was blocked, per test: what "unresponsive" means.
   let heartbeat: NodeJS.Timeout | undefined;
   let lastBeat = Date.now();
@@ -61,6 +63,8 @@ describe("Bedside resilience in VS Code", function () {
 
   after(async () => {
     clearInterval(heartbeat);
+    if (importedLibrary) api.literature.library.remove({ origin: importedLibrary });
+    await settings().update("chat.maxTokens", undefined, global);
     for (let i = 0; i < 10 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     for (const key of ["completion.otherLanguages", "model.path"]) await settings().update(key, undefined, global);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -198,6 +202,7 @@ describe("Bedside resilience in VS Code", function () {
     const library = path.join(dir, "pneumonia.jsonl");
     fs.writeFileSync(library, Array.from({ length: 12 }, (_, i) => JSON.stringify({ _id: String(33000000 + i), title: `Community-acquired pneumonia in adults, cohort ${i}`, text: "Fever, cough and crackles in adults with community-acquired pneumonia; early antibiotics reduced mortality." })).join("\n"));
     await api.literature.library.importPaths([library]);
+    importedLibrary = library;
     const question = "Do early antibiotics reduce mortality in community-acquired pneumonia?";
     // A chat reply must fit the test model's 512-token context beside its prompt.
     await settings().update("chat.maxTokens", 96, global);
