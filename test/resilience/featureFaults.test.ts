@@ -137,8 +137,8 @@ describe("resilience: faults during chat, differential, answers and the library"
         if (ready.kind === "hang") tally.hangs++;
         continue;
       }
-      // The differential takes seconds on the test model, a chat reply or an answer a fraction of one.
-      const delayMs = Math.floor(next() * (feature === "differential" ? 1200 : 250));
+      // The differential takes seconds on the test model, a chat reply a fraction of one, an answer less.
+      const delayMs = Math.floor(next() * (feature === "differential" ? 1200 : feature === "chat" ? 250 : 100));
       const request: Promise<{ messages: string[] }> =
         feature === "chat"
           ? chatOnce("Summarise the assessment in one line.").then((r) => ({ messages: r.error !== undefined ? [r.error] : [] }))
