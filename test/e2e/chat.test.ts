@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
 import { sampleNotesDir } from '../support/vscodeHost/paths';
-import { saveScreenshot, startDevWorkbench, waitForElement, waitForWorkbench, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { chatFrame, openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, waitForWorkbench, type DevWorkbench } from '../support/vscodeHost/workbench';
 import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 
 /** The model's reply: a plain-language plan, then HTML, script and markdown that would fetch from `trap` if it ran. */
@@ -57,15 +57,6 @@ describe('Bedside chat beside a note', function () {
 
   const chat = (page: Page): FrameLocator => page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   const replies = (page: Page) => chat(page).locator('article.turn.assistant');
-
-  async function openNote(page: Page, name: string): Promise<void> {
-    await page.keyboard.press('Control+P');
-    const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
-    await input.fill(name);
-    await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: name }), `${name} in quick open`);
-    await page.keyboard.press('Enter');
-    await waitForElement(page.locator('.monaco-editor .view-lines', { hasText: name === 'payload.note' ? 'PROGRESS NOTE' : 'SUBJECTIVE' }), `${name} in an editor`);
-  }
 
   async function ask(page: Page, question: string): Promise<void> {
     const input = await waitForElement(chat(page).locator('textarea[aria-label="Message"]'), 'the chat message box', 60_000);
@@ -118,18 +109,6 @@ describe('Bedside chat beside a note', function () {
     }
   }
 
-  /** The chat webview's page (the inner frame of VS Code's webview host). */
-  async function chatFrame(page: Page): Promise<Frame> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      for (const frame of page.frames()) {
-        if (frame.parentFrame()?.url().includes('/webview/browser/pre/') && (await frame.locator('textarea[aria-label="Message"]').count()) > 0) return frame;
-      }
-      if (Date.now() > deadline) throw new Error('no chat webview frame');
-      await page.waitForTimeout(100);
-    }
-  }
-
   const editorText = async (page: Page): Promise<string> => (await page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
 
   before(async function () {
@@ -176,7 +155,7 @@ describe('Bedside chat beside a note', function () {
 
   it('streams a reply to a question about the open note', async function () {
     const { page } = dev;
-    await openNote(page, 'soap-follow-up.note');
+    await openFileInEditor(page, 'soap-follow-up.note', 'SUBJECTIVE');
     await runCommand(page, 'Bedside: New Chat');
     await collapseOtherViews(page);
     // The open note is a chip the clinician can see (bedside.chat.context = note).
@@ -263,7 +242,7 @@ describe('Bedside chat beside a note', function () {
 
   it('renders HTML and script from the model and from the note as inert text, with no request leaving the page', async function () {
     const { page } = dev;
-    await openNote(page, 'payload.note');
+    await openFileInEditor(page, 'payload.note', 'PROGRESS NOTE');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
     await runCommand(page, 'Bedside: Add Selection to Chat');

@@ -10,25 +10,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { sharedDataDir } from '../support/sharedData';
-import { activityBarIcon, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
-
-/**
- * Runs a command from the palette by typing (as a person does) part of its title. Right after start the
- * palette can answer before the extension's commands are listed, and does not refresh: close and retry.
- */
-async function typeCommand(page: Page, typed: string, row: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    await waitForElement(page.locator('.quick-input-widget input'), 'the command palette');
-    await page.keyboard.type(typed, { delay: 20 });
-    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
-    if (found) break;
-    await page.keyboard.press('Escape');
-    if (attempt >= 12) throw new Error(`the command "${row}" is not in the palette`);
-    await page.waitForTimeout(2_000);
-  }
-  await page.keyboard.press('Enter');
-}
+import { activityBarIcon, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 /** The answer panel's document (the newest webview: the Chat view in the side bar is one too). */
 function panelFrame(page: Page): FrameLocator {

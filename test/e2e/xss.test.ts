@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, FrameLocator, Page } from 'playwright-core';
 import { projectRoot } from '../support/vscodeHost/paths';
-import { activityBarIcon, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { activityBarIcon, chatFrame, openFileInEditor, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 import { answerReply, chatReply, libraryJsonl, loadXssVectors, marker, payloadNote, XSS_GLOBAL, type XssVector } from './xssVectors';
 
@@ -105,42 +105,6 @@ describe('Bedside webviews against XSS vectors', function () {
     assert.equal(fs.readFileSync(path.join(scratch, 'notes', 'portal-paste.note'), 'utf8'), payloadNote(vectors), `${what}: the note on disk is unchanged`);
   }
 
-  /** Runs a palette command by typing part of its title, retrying while the extension's commands register. */
-  async function typeCommand(page: Page, typed: string, row: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('F1');
-      await waitForElement(page.locator('.quick-input-widget input'), 'the command palette');
-      await page.keyboard.type(typed, { delay: 10 });
-      const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
-      if (found) break;
-      await page.keyboard.press('Escape');
-      if (attempt >= 12) throw new Error(`the command "${row}" is not in the palette`);
-      await page.waitForTimeout(2_000);
-    }
-    await page.keyboard.press('Enter');
-  }
-
-  async function openNote(page: Page, name: string, showing: string): Promise<void> {
-    await page.keyboard.press('Control+P');
-    const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
-    await input.fill(name);
-    await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: name }), `${name} in quick open`);
-    await page.keyboard.press('Enter');
-    await waitForElement(page.locator('.monaco-editor .view-lines', { hasText: showing }), `${name} in an editor`);
-  }
-
-  /** The chat webview's page. */
-  async function chatFrame(page: Page): Promise<Frame> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      for (const frame of page.frames()) {
-        if (frame.parentFrame()?.url().includes('/webview/browser/pre/') && (await frame.locator('textarea[aria-label="Message"]').count()) > 0) return frame;
-      }
-      if (Date.now() > deadline) throw new Error('no chat webview frame');
-      await page.waitForTimeout(100);
-    }
-  }
-
   before(async function () {
     trapServer = http.createServer((req, res) => {
       trapHits.push(req.url ?? '');
@@ -206,7 +170,7 @@ describe('Bedside webviews against XSS vectors', function () {
 
   it(`a note carrying every vector: the differential panel shows its findings as text and runs nothing`, async function () {
     const { page } = dev;
-    await openNote(page, 'portal-paste.note', 'HPI');
+    await openFileInEditor(page, 'portal-paste.note', 'HPI');
     await typeCommand(page, 'Bedside: Differential Diagnosis', 'Differential Diagnosis');
     const panel = newestWebview(page);
     await waitForElement(panel.locator('.note-name', { hasText: 'portal-paste.note' }), 'the panel for the payload note', 60_000);

@@ -3,7 +3,7 @@
 // VS Code's UI that Bedside contributes to and to keep screenshots a person can look at.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { startCodeServer, type CodeServerHandle } from './codeServer';
 import { openWorkbench, type Workbench } from './openWorkbench';
 import { projectRoot, sampleNotesDir } from './paths';
@@ -146,4 +146,34 @@ export async function bedsideDiagnostics(page: Page): Promise<string> {
     parts.push(`log: not readable (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
   }
   return parts.join('\n');
+}
+
+/**
+ * Runs a command from the palette by typing (as a person does) part of its title. Right after start the
+ * palette can answer before the extension's commands are listed, and does not refresh: close and retry.
+ */
+export async function typeCommand(page: Page, typed: string, row: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await waitForElement(page.locator('.quick-input-widget input'), 'the command palette');
+    await page.keyboard.type(typed, { delay: 20 });
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+    if (found) break;
+    await page.keyboard.press('Escape');
+    if (attempt >= 12) throw new Error(`the command "${row}" is not in the palette`);
+    await page.waitForTimeout(2_000);
+  }
+  await page.keyboard.press('Enter');
+}
+
+/** The chat webview's page (the inner frame of VS Code's webview host). */
+export async function chatFrame(page: Page): Promise<Frame> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame.parentFrame()?.url().includes('/webview/browser/pre/') && (await frame.locator('textarea[aria-label="Message"]').count()) > 0) return frame;
+    }
+    if (Date.now() > deadline) throw new Error('no chat webview frame');
+    await page.waitForTimeout(100);
+  }
 }
