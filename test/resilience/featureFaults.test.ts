@@ -27,7 +27,7 @@ import { answerSchema, buildAnswerPrompt, parseAnswer, selectAnswerSources } fro
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { ensureTestModel } from "../support/gguf/testModels";
 import { mulberry32 as random } from "../support/seededRandom";
-import { isClearMessage, record, settle, tally } from "./tally";
+import { isClearMessage, killWorkerAfter, record, settle, tally } from "./tally";
 
 const KILLS = Number(process.env.BEDSIDE_RESILIENCE_FEATURE_KILLS ?? 30);
 const SEED = Number(process.env.BEDSIDE_RESILIENCE_SEED ?? Date.now() % 100_000);
@@ -145,15 +145,7 @@ describe("resilience: faults during chat, differential, answers and the library"
           : feature === "differential"
             ? buildDifferential(t.engine, NOTE, { contextSize: 512 }).then((r) => ({ messages: ddxMessages(r) }))
             : answerOnce("Does early treatment reduce mortality in community-acquired pneumonia?").then(() => ({ messages: [] }));
-      await new Promise((r) => setTimeout(r, delayMs));
-      const pid = t.engine.workerPid;
-      if (pid) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      const pid = await killWorkerAfter(t.engine, delayMs);
       s.kills++;
       tally.faults++;
 

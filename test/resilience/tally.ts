@@ -73,3 +73,19 @@ export async function settle<T>(promise: Promise<T>, deadlineMs: number): Promis
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits `delayMs`, then SIGKILLs the engine's worker if one runs (gone already still counts as a kill).
+ * Returns the pid it killed, so the caller can wait for the client to see that worker go.
+ */
+export async function killWorkerAfter(engine: { readonly workerPid: number | undefined }, delayMs: number): Promise<number | undefined> {
+  await new Promise((r) => setTimeout(r, delayMs));
+  const pid = engine.workerPid;
+  if (!pid) return undefined;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  return pid;
+}

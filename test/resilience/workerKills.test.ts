@@ -8,7 +8,7 @@ import { EngineError } from "../../src/engine/engine";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { ensureTestModel } from "../support/gguf/testModels";
 import { mulberry32 as random } from "../support/seededRandom";
-import { isClearMessage, record, settle, tally } from "./tally";
+import { isClearMessage, killWorkerAfter, record, settle, tally } from "./tally";
 
 const KILLS = Number(process.env.BEDSIDE_RESILIENCE_KILLS ?? 56);
 const SEED = Number(process.env.BEDSIDE_RESILIENCE_SEED ?? Date.now() % 100_000);
@@ -63,15 +63,7 @@ describe("resilience: worker killed at random moments", function () {
               : op === "embed"
                 ? t.engine.embed(Array.from({ length: 16 }, (_, k) => `chest pain and dyspnoea, note ${k}`))
                 : t.engine.ensureReady();
-      await new Promise((r) => setTimeout(r, delayMs));
-      const pid = t.engine.workerPid;
-      if (pid) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone: still counts as a kill at that moment
-        }
-      }
+      const pid = await killWorkerAfter(t.engine, delayMs);
       stats.kills++;
       tally.faults++;
 
