@@ -24,7 +24,7 @@ if (fast && !process.env.BEDSIDE_RESILIENCE_FEATURE_KILLS) process.env.BEDSIDE_R
 
 async function runEngineSide(): Promise<{ passed: number; failed: number }> {
   const mocha = new Mocha({ timeout: 30 * 60_000, reporter: "spec" });
-  for (const file of ["workerKills.test.ts", "featureFaults.test.ts", "modelFile.test.ts", "protocolFuzz.test.ts"]) mocha.addFile(join(__dirname, file));
+  for (const file of ["workerKills.test.ts", "featureFaults.test.ts", "modelFile.test.ts", "protocolFuzz.test.ts", "parserFuzz.test.ts"]) mocha.addFile(join(__dirname, file));
   await mocha.loadFilesAsync();
   let passed = 0;
   let failed = 0;
