@@ -6,12 +6,12 @@
 // counts hits. Screenshots: test/e2e/screenshots/chat-*.png.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { sampleNotesDir } from '../support/vscodeHost/paths';
-import { chatFrame, openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, waitForWorkbench, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { chatFrame, cpuModelSettings, openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, waitForWorkbench, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { startTrapServer, type TrapServer } from '../support/trapServer';
 import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 
 /** The model's reply: a plain-language plan, then HTML, script and markdown that would fetch from `trap` if it ran. */
@@ -48,9 +48,8 @@ const NOTE_PAYLOAD = (trap: string): string =>
 
 describe('Bedside chat beside a note', function () {
   let dev: DevWorkbench;
-  let trapServer: http.Server;
+  let trapServer: TrapServer | undefined;
   let trap: string;
-  const trapHits: string[] = [];
   const pageRequests: string[] = [];
   let workspace: string;
   let fullReply: string;
@@ -112,12 +111,8 @@ describe('Bedside chat beside a note', function () {
   const editorText = async (page: Page): Promise<string> => (await page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
 
   before(async function () {
-    trapServer = http.createServer((req, res) => {
-      trapHits.push(req.url ?? '');
-      res.end('caught');
-    });
-    await new Promise<void>((resolve) => trapServer.listen(0, '127.0.0.1', resolve));
-    trap = `http://127.0.0.1:${(trapServer.address() as { port: number }).port}`;
+    trapServer = await startTrapServer();
+    trap = trapServer.url;
 
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bedside-chat-e2e-'));
     workspace = path.join(scratch, 'notes');
@@ -133,10 +128,7 @@ describe('Bedside chat beside a note', function () {
     dev = await startDevWorkbench({
       folder: workspace,
       settings: {
-        'bedside.model.path': model,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 4096,
+        ...cpuModelSettings(model, 4096),
         'bedside.completion.enabled': false,
         'bedside.chat.maxTokens': 400,
         // Greedy decoding: the scripted model's reply is then the same on every run (the default 0.2 samples,
@@ -265,8 +257,8 @@ describe('Bedside chat beside a note', function () {
     assert.ok(chipTitle?.includes('<script>'), 'the selection chip holds the note text as an attribute, not markup');
 
     const leaving = pageRequests.slice(requestsBefore).filter((url) => url.startsWith(trap) || !url.startsWith(dev.server.url));
-    console.log(`      ${pageRequests.length - requestsBefore} page requests while the payloads rendered, ${leaving.length} leaving code-server; trap hits ${trapHits.length}`);
-    assert.deepEqual(trapHits, [], 'nothing reached the loopback trap');
+    console.log(`      ${pageRequests.length - requestsBefore} page requests while the payloads rendered, ${leaving.length} leaving code-server; trap hits ${trapServer?.hits.length ?? 0}`);
+    assert.deepEqual(trapServer?.hits ?? [], [], 'nothing reached the loopback trap');
     assert.deepEqual(leaving, [], 'no request left for another origin');
     const file = await saveScreenshot(page, 'chat-payloads-inert');
     console.log(`      screenshot ${file}`);
@@ -286,7 +278,7 @@ describe('Bedside chat beside a note', function () {
     const turnsAfter = await chat(page).locator('article.turn .body').allInnerTexts();
     assert.deepEqual(turnsAfter, turnsBefore);
     assert.equal(await chat(page).locator('article.turn.assistant.stopped').count(), 1, 'the stopped reply is still marked');
-    assert.deepEqual(trapHits, [], 'nothing reached the trap after the reload either');
+    assert.deepEqual(trapServer?.hits ?? [], [], 'nothing reached the trap after the reload either');
     const file = await saveScreenshot(page, 'chat-after-reload');
     console.log(`      ${turnsAfter.length} turns restored; screenshot ${file}`);
   });

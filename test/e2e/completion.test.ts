@@ -3,7 +3,7 @@
 // text. Screenshot: test/e2e/screenshots/ghost-text-in-note.png.
 import * as assert from 'node:assert/strict';
 import { ensureTestModel } from '../support/gguf/testModels';
-import { openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { cpuModelSettings, openFileInEditor, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 describe('Bedside ghost text in a note', function () {
   let dev: DevWorkbench;
@@ -12,10 +12,7 @@ describe('Bedside ghost text in a note', function () {
     const model = await ensureTestModel('tiny');
     dev = await startDevWorkbench({
       settings: {
-        'bedside.model.path': model,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 512,
+        ...cpuModelSettings(model),
         'editor.inlineSuggest.enabled': true,
       },
       viewport: { width: 1280, height: 800 },

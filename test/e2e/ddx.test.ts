@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { sampleNotesDir } from '../support/vscodeHost/paths';
-import { runCommand, saveScreenshot, waitForElement, type DevWorkbench, startDevWorkbench } from '../support/vscodeHost/workbench';
+import { cpuModelSettings, runCommand, saveScreenshot, startDevWorkbench, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 const PAYLOAD_NOTE = [
   'HPI:',
@@ -53,10 +53,7 @@ describe('Bedside differential panel in the browser', function () {
     dev = await startDevWorkbench({
       folder: workspace,
       settings: {
-        'bedside.model.path': model,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 512,
+        ...cpuModelSettings(model),
         'bedside.completion.enabled': false,
       },
       viewport: { width: 1440, height: 900 },

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { sharedDataDir } from '../support/sharedData';
-import { activityBarIcon, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { activityBarIcon, cpuModelSettings, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 /** The answer panel's document (the newest webview: the Chat view in the side bar is one too). */
 function panelFrame(page: Page): FrameLocator {
@@ -34,10 +34,7 @@ describe('Bedside literature answer in the browser', function () {
     dev = await startDevWorkbench({
 
       settings: {
-        'bedside.model.path': model,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 512,
+        ...cpuModelSettings(model),
         'bedside.completion.enabled': false,
         'bedside.literature.maxAnswerTokens': 160,
         'files.simpleDialog.enable': true,

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { ensureTestModel } from '../support/gguf/testModels';
-import { bedsideDiagnostics, runCommand, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { bedsideDiagnostics, cpuModelSettings, runCommand, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 describe('Bedside model choice in the workbench', function () {
   let dev: DevWorkbench;
@@ -13,7 +13,7 @@ describe('Bedside model choice in the workbench', function () {
   before(async function () {
     modelFile = await ensureTestModel('tiny');
     dev = await startDevWorkbench({
-      settings: { 'bedside.model.path': modelFile, 'bedside.engine.gpu': 'cpu', 'bedside.engine.threads': 1, 'bedside.engine.contextSize': 512 },
+      settings: cpuModelSettings(modelFile),
       viewport: { width: 1280, height: 800 },
     });
   });

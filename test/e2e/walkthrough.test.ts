@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { sampleNotesDir } from '../support/vscodeHost/paths';
-import { bedsideDiagnostics, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { bedsideDiagnostics, cpuModelSettings, saveScreenshot, startDevWorkbench, statusBarItem, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
 
 const MEDLINE = `PMID- 31000001
 TI  - Aspirin for suspected acute coronary syndrome in the emergency department.
@@ -94,10 +94,7 @@ describe('Bedside Get Started walkthrough in the browser', function () {
     dev = await startDevWorkbench({
       folder: workspace,
       settings: {
-        'bedside.model.path': model,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 512,
+        ...cpuModelSettings(model),
         'files.simpleDialog.enable': true,
       },
       viewport: { width: 1440, height: 900 },

@@ -9,12 +9,12 @@
 // shown as text (their xss_<n> markers are visible). All vectors go in one note/reply/library at once.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, FrameLocator, Page } from 'playwright-core';
 import { projectRoot } from '../support/vscodeHost/paths';
-import { activityBarIcon, chatFrame, openFileInEditor, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { activityBarIcon, chatFrame, cpuModelSettings, openFileInEditor, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { startTrapServer, type TrapServer } from '../support/trapServer';
 import { scriptPieces, writeScriptedChatModel } from './chatScriptedModel';
 import { answerReply, chatReply, libraryJsonl, loadXssVectors, marker, payloadNote, XSS_GLOBAL, type XssVector } from './xssVectors';
 
@@ -67,13 +67,12 @@ const missing = (text: string, vectors: readonly XssVector[]): number[] => vecto
 
 describe('Bedside webviews against XSS vectors', function () {
   let dev: DevWorkbench;
-  let trapServer: http.Server;
+  let trapServer: TrapServer | undefined;
   let trap: string;
   let vectors: XssVector[];
   let scratch: string;
   let answerModel: string;
   let answerCarried: XssVector[];
-  const trapHits: string[] = [];
   const requests: string[] = [];
   const dialogs: string[] = [];
   const cspReports: string[] = [];
@@ -96,7 +95,7 @@ describe('Bedside webviews against XSS vectors', function () {
   async function nothingRanOrLeft(page: Page, what: string): Promise<void> {
     await page.waitForTimeout(1_000); // time for anything that would load or fire to try
     assert.deepEqual(await ranAnywhere(page), [], `${what}: no vector ran in any frame`);
-    assert.deepEqual(trapHits, [], `${what}: nothing reached the loopback trap`);
+    assert.deepEqual(trapServer?.hits ?? [], [], `${what}: nothing reached the loopback trap`);
     const leaving = requests.filter((url) => url.startsWith(trap) || url.includes('xss_') || (/^[a-z]+:\/\//i.test(url) && !url.startsWith(dev.server.url) && !isLocalWebviewResource(url)));
     assert.deepEqual(leaving, [], `${what}: no request to another origin or for a payload's URL`);
     assert.deepEqual(dialogs, [], `${what}: no dialog opened`);
@@ -106,12 +105,8 @@ describe('Bedside webviews against XSS vectors', function () {
   }
 
   before(async function () {
-    trapServer = http.createServer((req, res) => {
-      trapHits.push(req.url ?? '');
-      res.end('caught');
-    });
-    await new Promise<void>((resolve) => trapServer.listen(0, '127.0.0.1', resolve));
-    trap = `http://127.0.0.1:${(trapServer.address() as { port: number }).port}`;
+    trapServer = await startTrapServer();
+    trap = trapServer.url;
     vectors = loadXssVectors(trap);
     assert.ok(vectors.length >= 50, `at least 50 vectors (${vectors.length})`);
 
@@ -132,10 +127,7 @@ describe('Bedside webviews against XSS vectors', function () {
     dev = await startDevWorkbench({
       folder: workspace,
       settings: {
-        'bedside.model.path': chatModel,
-        'bedside.engine.gpu': 'cpu',
-        'bedside.engine.threads': 1,
-        'bedside.engine.contextSize': 4096,
+        ...cpuModelSettings(chatModel, 4096),
         'bedside.completion.enabled': false,
         'bedside.chat.maxTokens': chatScript.length + 50,
         'bedside.chat.temperature': 0,

@@ -177,3 +177,8 @@ export async function chatFrame(page: Page): Promise<Frame> {
     await page.waitForTimeout(100);
   }
 }
+
+/** Settings that run `model` on the CPU with one thread (what every e2e suite uses on a 2-core machine). */
+export function cpuModelSettings(model: string, contextSize = 512): Record<string, unknown> {
+  return { 'bedside.model.path': model, 'bedside.engine.gpu': 'cpu', 'bedside.engine.threads': 1, 'bedside.engine.contextSize': contextSize };
+}
