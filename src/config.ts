@@ -2,6 +2,7 @@
  * A typed view of Bedside's settings. Reads are cheap and always current; `onDidChange` fires only for
  * Bedside's own section.
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -96,13 +97,24 @@ export class BedsideConfig implements vscode.Disposable {
     return folder ? path.resolve(folder, expanded) : path.resolve(expanded);
   }
 
+  /** The configured model file's size, for the thread choice; undefined when there is none to read. */
+  private modelBytes(): number | undefined {
+    const file = this.modelPath;
+    if (!file) return undefined;
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return undefined;
+    }
+  }
+
   get engine(): EngineSettings {
     const s = this.section;
     const layers = s.get<number>("engine.gpuLayers", -1);
     return {
       gpu: s.get<GpuChoice>("engine.gpu", "auto"),
       gpuLayers: layers < 0 ? "auto" : Math.floor(layers),
-      threads: chooseThreads(s.get<number>("engine.threads", 0), this.machineCpus),
+      threads: chooseThreads(s.get<number>("engine.threads", 0), this.machineCpus, this.modelBytes()),
       contextSize: Math.max(256, Math.floor(s.get<number>("engine.contextSize", 2048))),
       flashAttention: s.get<boolean>("engine.flashAttention", true),
       idleUnloadMinutes: Math.max(0, s.get<number>("engine.idleUnloadMinutes", 15)),

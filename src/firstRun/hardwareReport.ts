@@ -37,7 +37,7 @@ export function hardwareReport(f: HardwareFacts): string {
   const inside = `CPU${f.gpuBackendsInside.map((b) => ` + ${b === "metal" ? "Metal" : b === "vulkan" ? "Vulkan" : b}`).join("")}`;
   lines.push(
     `- Processor: ${f.cpuModel || "unknown"} (${f.logicalCores} logical cores, ${f.platform}-${f.arch})`,
-    `- Threads for the model: ${f.threads ?? "automatic"} (bedside.engine.threads; physical cores less one keeps the editor responsive)`,
+    `- Threads for the model: ${f.threads ?? "automatic"} (bedside.engine.threads; physical cores less one for the editor; both cores on a 2-core machine)`,
     `- Memory: ${formatBytes(f.totalMemoryBytes)} in all, ${formatBytes(f.freeMemoryBytes)} free`,
     `- GPU setting: bedside.engine.gpu = ${f.gpuSetting}`,
     `- Built into this install: ${inside}`,

@@ -15,6 +15,7 @@
  * typing requests that evaluated any, time
  * from the pause (last word typed) to the answer, p50/p95, suggestions shown vs requests started.
  */
+import { statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { AdaptiveDebounce } from "../../src/completion/adaptiveDebounce";
 import { CompletionSession, type CompletionSettings } from "../../src/completion/completionSession";
@@ -234,7 +235,7 @@ function summarise(runs: StrategyRun[]): Summary {
 
 async function runModel(plan: Plan, notes: SampleNote[]): Promise<{ bedside: Summary; naive: Summary; loadMs: number }> {
   const modelPath = await ensureTestModel(plan.kind);
-  const threads = chooseThreads(0, readMachineCpus());
+  const threads = chooseThreads(0, readMachineCpus(), statSync(modelPath).size);
   const { engine } = startTestEngine();
   engine.configure(cpuChoice(modelPath, { threads, contextSize: plan.contextSize }));
   const loadStarted = performance.now();

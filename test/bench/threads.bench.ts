@@ -4,6 +4,7 @@
  * every count sees the same machine state. Passes when auto is within 10% of the best fixed count.
  * `--quick`: the tiny model and fewer tokens; default: the medium generated model (llama, ~95 MB).
  */
+import { statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
 import { ensureTestModel } from "../support/gguf/testModels";
@@ -21,9 +22,9 @@ async function tokensPerSecond(t: TestEngine, maxTokens: number): Promise<number
 
 export async function run(quick: boolean): Promise<void> {
   const machine = readMachineCpus();
-  const auto = chooseThreads(0, machine);
   const counts = Array.from({ length: Math.min(8, machine.logical + 1) }, (_, i) => i + 1);
   const model = await ensureTestModel(quick ? "tiny" : "medium");
+  const auto = chooseThreads(0, machine, statSync(model).size);
   const maxTokens = quick ? 64 : 48;
   const rounds = quick ? 3 : 5;
   console.log(`threads bench: ${machine.logical} logical / ${machine.physical ?? "?"} physical cores; auto picks ${auto}; model ${model}; ${rounds} rounds x ${maxTokens} tokens`);
