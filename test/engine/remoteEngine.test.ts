@@ -26,6 +26,33 @@ describe("remote engine", function () {
     await engine.dispose();
   });
 
+  it("sends a request again when the server drops the connection under it, once", async () => {
+    // A real server that closes the connection of every other request without answering, as a server does
+    // with an idle kept-alive connection just as a request goes out on it.
+    let requests = 0;
+    const dropping = http.createServer((req, res) => {
+      requests++;
+      if (requests % 2 === 1) return req.socket.destroy();
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/v1/models") return res.end(JSON.stringify({ data: [{ id: "dropping", meta: { n_ctx_train: 512 } }] }));
+      if (req.url === "/tokenize") return res.end(JSON.stringify({ tokens: [1, 2, 3] }));
+      res.statusCode = 404;
+      res.end("{}");
+    });
+    await new Promise<void>((r) => dropping.listen(0, "127.0.0.1", r));
+    const engine = new RemoteEngine({ endpoint: `http://127.0.0.1:${(dropping.address() as AddressInfo).port}` });
+    try {
+      assert.equal((await engine.ensureReady()).name, "dropping");
+      assert.equal((await engine.tokenize("chest pain")).count, 3);
+      // /v1/models, /props and /tokenize each dropped once and answered on the second try.
+      assert.equal(requests, 6);
+    } finally {
+      await engine.dispose();
+      dropping.closeAllConnections();
+      await new Promise<void>((r) => dropping.close(() => r()));
+    }
+  });
+
   it("times out a server that never answers, with a message that says so", async () => {
     const hanging = http.createServer(() => {
       /* accepts, never answers */

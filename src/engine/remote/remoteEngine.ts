@@ -30,6 +30,12 @@ interface CompletionChunk {
   error?: { message?: string };
 }
 
+/** The connection was closed or reset under the request (undici's "other side closed"), not refused. */
+function isDroppedConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
 export class RemoteEngine implements Engine {
   private readonly stateEmitter = new Emitter<EngineState>();
   readonly onDidChangeState = this.stateEmitter.event;
@@ -82,7 +88,13 @@ export class RemoteEngine implements Engine {
     const key = await this.options.apiKey?.();
     if (key) headers.authorization = `Bearer ${key}`;
     try {
-      const response = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal });
+      const send = (): Promise<Response> => fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal });
+      // A server may close an idle kept-alive connection just as a request goes out on it: that request never
+      // reached it, so it is sent once more on a fresh connection (a refused connection is not retried).
+      const response = await send().catch((error: unknown) => {
+        if (controller.signal.aborted || !isDroppedConnection(error)) throw error;
+        return send();
+      });
       if (!response.ok) {
         const text = await response.text().catch(() => "");
         done();
