@@ -67,13 +67,12 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   showState();
   context.subscriptions.push(
     config.onDidChange(() => {
-      const before = JSON.stringify(engine.configuredChoice);
       const choice = config.modelChoice;
-      engine.configure(choice);
+      const changed = engine.configure(choice);
       engine.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
       // A new model (or new engine settings) loads in the background, as at activation: the clinician who
       // picked it expects it ready, and a load that started before the change must not leave it idle.
-      if (choice && JSON.stringify(choice) !== before && engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
+      if (choice && changed && engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
     }),
   );
 

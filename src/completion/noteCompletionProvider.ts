@@ -49,7 +49,7 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
     // VS Code cancels the token the moment the clinician types on; that aborts the engine request.
     const subscription = token.onCancellationRequested(() => controller.abort());
     const around = readAroundCursor(document, position, this.contextTokens());
-    const offset = document.offsetAt(position);
+    const offset = around.prefixStart + around.prefix.length;
     let suggestion: Suggestion | undefined;
     try {
       suggestion = await this.session.suggest({ documentKey: document.uri.toString(), ...around, infillSupported }, controller.signal);

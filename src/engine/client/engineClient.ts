@@ -81,11 +81,6 @@ export class EngineClient implements Engine {
     return this.currentState;
   }
 
-  /** The model and settings set by configure(); undefined when none. */
-  get configuredChoice(): ModelChoice | undefined {
-    return this.choice;
-  }
-
   /** The worker's process id, for tests and the log; undefined when no worker runs. */
   get workerPid(): number | undefined {
     return this.worker?.pid;
@@ -104,14 +99,15 @@ export class EngineClient implements Engine {
     return { kind: "idle", modelPath: this.choice.path };
   }
 
-  /** Sets the model to run (undefined: none). A different choice unloads the old model now. */
-  configure(choice: ModelChoice | undefined): void {
+  /** Sets the model to run (undefined: none). A different choice unloads the old model now; returns whether it changed. */
+  configure(choice: ModelChoice | undefined): boolean {
     const changed = JSON.stringify(choice) !== JSON.stringify(this.choice);
     this.choice = choice;
-    if (!changed) return;
+    if (!changed) return false;
     this.loadFailure = undefined;
     if (this.loaded) void this.unload();
     this.setState(this.restingState());
+    return true;
   }
 
   setIdleUnloadMs(ms: number): void {
