@@ -57,16 +57,10 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
   onState();
   context.subscriptions.push(deps.engineSwitch.onDidChangeState(onState));
 
-  // Step 3: a Bedside suggestion accepted into a note (the provenance markers record each one).
-  const checkAccepted = (document: vscode.TextDocument): void => {
-    if (!done.has(CONTEXT.completionAccepted) && deps.markers.spansOf(document.uri).length > 0) mark(CONTEXT.completionAccepted);
-  };
-  // The suggestion's text lands first and its acceptance is recorded right after: look again shortly.
+  // Step 3: Bedside text accepted into a note (the provenance markers record each acceptance).
   context.subscriptions.push(
-    vscode.workspace.onDidChangeTextDocument((e) => {
-      if (done.has(CONTEXT.completionAccepted) || e.document.languageId !== "note") return;
-      checkAccepted(e.document);
-      setTimeout(() => checkAccepted(e.document), 500);
+    deps.markers.onDidAccept((uri) => {
+      if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString() && d.languageId === "note")) mark(CONTEXT.completionAccepted);
     }),
   );
 

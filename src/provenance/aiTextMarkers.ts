@@ -19,6 +19,9 @@ export class AiTextMarkers implements vscode.Disposable {
   private readonly spans: Map<string, AiSpan[]>;
   private readonly subscriptions: vscode.Disposable[] = [];
   private saveTimer: NodeJS.Timeout | undefined;
+  private readonly acceptedEmitter = new vscode.EventEmitter<vscode.Uri>();
+  /** Bedside text was accepted into this document (a suggestion, or an inserted reply or differential). */
+  readonly onDidAccept = this.acceptedEmitter.event;
 
   constructor(private readonly memento: vscode.Memento) {
     this.spans = new Map(Object.entries(memento.get<Record<string, AiSpan[]>>(STATE_KEY, {})));
@@ -40,6 +43,7 @@ export class AiTextMarkers implements vscode.Disposable {
     const key = uri.toString();
     this.spans.set(key, [...(this.spans.get(key) ?? []), { start: offset, end: offset + text.length, text }]);
     this.changed(uri);
+    this.acceptedEmitter.fire(uri);
   }
 
   markReviewed(uri: vscode.Uri): number {
@@ -91,6 +95,7 @@ export class AiTextMarkers implements vscode.Disposable {
     clearTimeout(this.saveTimer);
     void this.save();
     this.decoration.dispose();
+    this.acceptedEmitter.dispose();
     this.subscriptions.forEach((s) => s.dispose());
   }
 }
