@@ -23,7 +23,7 @@ export function nvidiaDriverPresent(): boolean {
 export interface InstallPackArgs {
   /** Registry base URL (tests use a local one); default npm_config_registry or registry.npmjs.org. */
   registry?: string;
-  /** Skip the question (tests only; the palette command always asks). */
+  /** Skip the question (tests, through the extension's API only; the command always asks). */
   skipConfirmation?: boolean;
 }
 
@@ -98,7 +98,7 @@ export function registerAcceleration(context: vscode.ExtensionContext, restartEn
     }
   };
 
-  context.subscriptions.push(vscode.commands.registerCommand("bedside.installAccelerationPack", (args?: InstallPackArgs) => install(args)));
+  context.subscriptions.push(vscode.commands.registerCommand("bedside.installAccelerationPack", () => install()));
 
   // Offer once per machine, never during tests that did not ask for it, never for a pack said no to.
   void (async () => {

@@ -148,7 +148,9 @@ describe("Bedside installed from its .vsix", () => {
       assert.equal(before.installed, false, "the .vsix does not carry it");
       const registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const pid = api.engine.workerPid;
-      const ok = await vscode.commands.executeCommand<boolean>("bedside.installAccelerationPack", { registry, skipConfirmation: true });
+      // Through the API: the command itself takes no arguments (a command link must not name the registry
+      // or skip the question), and always asks.
+      const ok = await api.firstRun.acceleration.install({ registry, skipConfirmation: true });
       assert.equal(ok, true);
       assert.deepEqual(served, [`/@node-llama-cpp%2flinux-x64-cuda/${version}`, "/t/linux-x64-cuda.tgz"]);
       const installed = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "package.json"), "utf8")) as { version: string };
