@@ -171,7 +171,10 @@ export async function chatFrame(page: Page): Promise<Frame> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     for (const frame of page.frames()) {
-      if (frame.parentFrame()?.url().includes('/webview/browser/pre/') && (await frame.locator('textarea[aria-label="Message"]').count()) > 0) return frame;
+      if (!frame.parentFrame()?.url().includes('/webview/browser/pre/')) continue;
+      // Another webview (a panel being replaced) may go away while it is looked at: it is not the chat.
+      const isChat = await frame.locator('textarea[aria-label="Message"]').count().then((n) => n > 0, () => false);
+      if (isChat) return frame;
     }
     if (Date.now() > deadline) throw new Error('no chat webview frame');
     await page.waitForTimeout(100);
