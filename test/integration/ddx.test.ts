@@ -200,14 +200,31 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
   });
 
   it("cancels a run", async () => {
-    const started = rendered((r) => r.running);
-    const finished = when("the run to end", (l) => api.differential.onDidFinish(l), () => true);
-    void vscode.commands.executeCommand("bedside.differentialDiagnosis");
-    await started;
-    assert.ok(await api.differential.clickInPanel("cancel"));
-    await finished;
-    const view = await until("the panel to stop running", () => api.differential.lastRendered && !api.differential.lastRendered.running && api.differential.lastRendered);
-    assert.equal(view.running, false);
-    assert.ok(!api.differential.current || api.differential.current.cancelled, "the run was cancelled");
+    // A note far longer than the 512-token context: the run reads it section by section first (one
+    // generation per section; about 16 s uncancelled for 60 sections here), so it is still running when the
+    // Cancel click comes back from the webview. With the short sample note, CI finished the whole run
+    // before the click arrived.
+    // Each line differs (the same phrase twice is read once).
+    const body = SAMPLE_NOTE.split("\n").slice(4, 11).filter((line) => /[a-z]/.test(line));
+    const sections = Array.from({ length: 100 }, (_, i) => `PROGRESS NOTE DAY ${i + 1}:\n${body.map((line) => `${line.replace(/^- /, "")} (day ${i + 1})`).join("\n")}\n`);
+    const long = await vscode.workspace.openTextDocument({ language: "note", content: sections.join("\n") });
+    await vscode.window.showTextDocument(long, vscode.ViewColumn.One);
+    try {
+      // A panel that is still loading shows the run's first view late, possibly after the run ended; the
+      // Cancel button is clicked in a view rendered while the run is still going.
+      const started = rendered((r) => r.running && api.differential.isRunning);
+      const finished = when("the run to end", (l) => api.differential.onDidFinish(l), () => true);
+      void vscode.commands.executeCommand("bedside.differentialDiagnosis");
+      await started;
+      assert.ok(await api.differential.clickInPanel("cancel"));
+      const result = await finished;
+      assert.equal(result?.cancelled, true, "the run ended as cancelled");
+      assert.ok(result.diagnoses.length === 0, "it stopped while reading the note, before any diagnosis");
+      const view = await until("the panel to stop running", () => api.differential.lastRendered && !api.differential.lastRendered.running && api.differential.lastRendered);
+      assert.equal(view.running, false);
+      assert.ok(!api.differential.current || api.differential.current.cancelled, "the run was cancelled");
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+    }
   });
 });
