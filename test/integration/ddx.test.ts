@@ -213,13 +213,13 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       // A panel that is still loading shows the run's first view late, possibly after the run ended; the
       // Cancel button is clicked in a view rendered while the run is still going.
       const started = rendered((r) => r.running && api.differential.isRunning);
-      const finished = when("the run to end", (l) => api.differential.onDidFinish(l), () => true);
+      const finished = when<DifferentialResult | undefined>("the run to end", (l) => api.differential.onDidFinish(l), () => true);
       void vscode.commands.executeCommand("bedside.differentialDiagnosis");
       await started;
       assert.ok(await api.differential.clickInPanel("cancel"));
       const result = await finished;
       assert.equal(result?.cancelled, true, "the run ended as cancelled");
-      assert.ok(result.diagnoses.length === 0, "it stopped while reading the note, before any diagnosis");
+      assert.ok(result?.diagnoses.length === 0, "it stopped while reading the note, before any diagnosis");
       const view = await until("the panel to stop running", () => api.differential.lastRendered && !api.differential.lastRendered.running && api.differential.lastRendered);
       assert.equal(view.running, false);
       assert.ok(!api.differential.current || api.differential.current.cancelled, "the run was cancelled");
