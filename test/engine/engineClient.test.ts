@@ -188,6 +188,21 @@ describe("engine worker", function () {
     assert.equal(ok.generatedTokens, 1);
   });
 
+  it("keeps restarting a worker that answered before it crashed (not a crash loop)", async () => {
+    await t.engine.dispose();
+    t = startTestEngine({ restartDelaysMs: [10], maxConsecutiveCrashes: 2 });
+    t.engine.configure(cpuChoice(tiny));
+    for (let i = 0; i < 3; i++) {
+      const answered = await t.engine.complete({ prompt: "History:", maxTokens: 1, lane: "completion" });
+      assert.equal(answered.generatedTokens, 1, `answer ${i + 1}`);
+      process.kill(t.engine.workerPid!, "SIGKILL");
+      await waitForState(t, ["restarting"]);
+    }
+    const ok = await t.engine.complete({ prompt: "x", maxTokens: 1, lane: "completion" });
+    assert.equal(ok.generatedTokens, 1);
+    assert.ok(t.logLines.filter((l) => /crash 1 in a row/.test(l)).length === 3, "each crash counted as the first");
+  });
+
   it("unloads the model after the idle time and loads it again when needed", async () => {
     t.engine = startTestEngine({ idleUnloadMs: 200 }).engine;
     t.engine.configure(cpuChoice(tiny));

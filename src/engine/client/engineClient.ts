@@ -37,7 +37,7 @@ export interface EngineClientOptions extends WorkerSpawnOptions {
   restartDelaysMs?: readonly number[];
   /** After this many crashes in a row the client stops restarting until `retry()`. */
   maxConsecutiveCrashes?: number;
-  /** A worker that has run this long without crashing resets the crash count. */
+  /** A worker that has run this long without crashing, or answered a request, resets the crash count. */
   stableAfterMs?: number;
 }
 
@@ -63,6 +63,8 @@ export class EngineClient implements Engine {
   /** A load that failed for reasons a retry will not fix (bad file); cleared when the choice changes. */
   private loadFailure: { key: string; error: EngineError } | undefined;
   private crashFailure: EngineError | undefined;
+  /** Workers that answered at least one request. */
+  private readonly answeredBy = new WeakSet<WorkerProcess>();
 
   private consecutiveCrashes = 0;
   private restartNotBefore = 0;
@@ -161,7 +163,9 @@ export class EngineClient implements Engine {
     if (exit.expected || this.disposed) return;
 
     const ranFor = Date.now() - worker.startedAt;
-    this.consecutiveCrashes = ranFor > (this.options.stableAfterMs ?? 60_000) ? 1 : this.consecutiveCrashes + 1;
+    // A worker that ran a while, or answered a request, was not crashing in a loop: count from one again.
+    const proven = ranFor > (this.options.stableAfterMs ?? 60_000) || this.answeredBy.has(worker);
+    this.consecutiveCrashes = proven ? 1 : this.consecutiveCrashes + 1;
     const delays = this.options.restartDelaysMs ?? [250, 1000, 3000, 10_000, 30_000];
     const delay = delays[Math.min(this.consecutiveCrashes - 1, delays.length - 1)] ?? 0;
     this.restartNotBefore = Date.now() + delay;
@@ -282,7 +286,9 @@ export class EngineClient implements Engine {
     clearTimeout(this.idleTimer);
     this.setState(this.restingState());
     try {
-      return await worker.call((connection) => send(connection, streamId, cancellation.token));
+      const answer = await worker.call((connection) => send(connection, streamId, cancellation.token));
+      this.answeredBy.add(worker);
+      return answer;
     } catch (error) {
       throw this.toEngineError(error);
     } finally {
