@@ -223,8 +223,9 @@ describe("Bedside resilience in VS Code", function () {
       return view.status === "error" ? (view.message ?? "") : "";
     };
     let n = 0;
-    // Five crashes, each within a minute of the worker's start, stop the restarts (the crash-loop guard)
-    // until "Bedside: Restart Engine", as its message says: that is what the clinician does here too.
+    // Five crashes in a row, each within a minute of the worker's start and before it answered anything,
+    // stop the restarts (the crash-loop guard) until "Bedside: Restart Engine", as its message says: that
+    // is what the clinician does here too.
     let restartsAsked = 0;
     let clearFailures = 0;
     const CRASH_LOOP = /stopped restarting/;
