@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface LockEntry {
@@ -37,5 +37,21 @@ describe("package-lock.json", () => {
     for (const [dep, range] of Object.entries(engine.optionalDependencies ?? {})) {
       assert.equal(lock.packages[`node_modules/${dep}`]?.version, range, dep);
     }
+  });
+  it("approves, in package.json's allowScripts, every installed dependency with an install script", () => {
+    // npm 11 only warns about unapproved install scripts; npm 12 skips them, which would leave esbuild's
+    // and node-llama-cpp's set-up undone on a fresh machine.
+    const root = join(__dirname, "..", "..");
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { allowScripts?: Record<string, boolean> };
+    const unapproved: string[] = [];
+    for (const where of Object.keys(lock.packages)) {
+      const file = join(root, where, "package.json");
+      if (where === "" || !existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; scripts?: Record<string, string> };
+      const scripts = pkg.scripts ?? {};
+      if (!["preinstall", "install", "postinstall"].some((s) => s in scripts)) continue;
+      if (pkg.name && manifest.allowScripts?.[pkg.name] !== true) unapproved.push(`${pkg.name} (${where})`);
+    }
+    assert.deepEqual(unapproved, []);
   });
 });
