@@ -26,6 +26,18 @@ describe("online PubMed: what is sent", () => {
     assert.match(describeRemoved(preview), /1 date.*1 long number/);
   });
 
+  it("drops a name with no title or label before it (capitalised words in a row), keeping eponyms", () => {
+    const bare = prepareOnlineQuery("Is metformin safe in pregnancy for Jane Doe?");
+    assert.equal(bare.sent, "metformin safe pregnancy");
+    assert.equal(bare.droppedNameWords, 2);
+    assert.match(describeRemoved(bare), /2 capitalised words that may be a name/);
+    assert.equal(prepareOnlineQuery("Jane Smith-Jones, 54: do statins cause myalgia?").sent, "54 statins cause myalgia");
+    assert.equal(prepareOnlineQuery("Does Guillain Barre syndrome follow Campylobacter infection?").sent, "guillain barre syndrome follow campylobacter infection");
+    assert.equal(prepareOnlineQuery("Is Ozempic safe with Hodgkin Lymphoma?").sent, "ozempic safe hodgkin lymphoma");
+    assert.equal(prepareOnlineQuery("Does Metformin help PCOS?").sent, "metformin help pcos", "a question word before a drug name is no name");
+    assert.equal(prepareOnlineQuery("Is metformin safe in pregnancy?").droppedNameWords, 0);
+  });
+
   it("has nothing to send when the question was only identifiers", () => {
     assert.equal(prepareOnlineQuery("Patient: Maria Gonzalez, MRN: 4455667").sent, "");
   });

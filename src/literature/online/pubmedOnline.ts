@@ -34,6 +34,43 @@ const DROPPED_WORDS = new Set(
   ).split(/\s+/),
 );
 
+/** A capitalised word shaped like a name part: Jane, Doe, O'Neil, Smith-Jones, McDonald. */
+const NAME_PART = /^(?:\p{Lu}['’])?(?:\p{Lu}\p{Ll}+)+(?:-(?:\p{Lu}\p{Ll}+)+)?$/u;
+
+/** Nouns after which capitalised words are an eponym, not a person ("Guillain Barre syndrome"). */
+const EPONYM_NOUNS = new Set(
+  (
+    "disease diseases syndrome syndromes disorder lymphoma sarcoma tumor tumour palsy sign signs test tests criteria score scale " +
+    "classification phenomenon ulcer fracture reaction procedure operation maneuver manoeuvre law rule rules index equation formula " +
+    "virus catheter block node nodes cell cells type grade stage method approach technique protocol trial study"
+  ).split(/\s+/),
+);
+
+/**
+ * Indexes of the words in runs of two or three capitalised name-shaped words ("for Jane Doe"): a person the
+ * identifier detector had no title or label to recognise. Dropped for online search only (a literature
+ * question rarely needs them; an eponym has "disease", "syndrome", ... after or in it and is kept).
+ */
+function nameLikeRuns(words: readonly RegExpMatchArray[], text: string): Set<number> {
+  const dropped = new Set<number>();
+  let i = 0;
+  while (i < words.length) {
+    // A question word or a title starting the run is not part of the name ("Is Jane Doe ...").
+    if (!NAME_PART.test(words[i]![0]) || DROPPED_WORDS.has(words[i]![0].toLowerCase())) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < words.length && j - i < 3 && NAME_PART.test(words[j]![0]) && /^[ \t]+$/.test(text.slice(words[j - 1]!.index! + words[j - 1]![0].length, words[j]!.index))) j++;
+    const next = words[j];
+    const nextAdjacent = next && /^[ \t]+$/.test(text.slice(words[j - 1]!.index! + words[j - 1]![0].length, next.index));
+    const eponym = (nextAdjacent && EPONYM_NOUNS.has(next[0].toLowerCase())) || words.slice(i, j).some((w) => EPONYM_NOUNS.has(w[0].toLowerCase()));
+    if (j - i >= 2 && !eponym) for (let k = i; k < j; k++) dropped.add(k);
+    i = j;
+  }
+  return dropped;
+}
+
 export interface OnlineQueryPreview {
   /** The question as the user asked it (never sent). */
   question: string;
@@ -43,6 +80,8 @@ export interface OnlineQueryPreview {
   removed: PhiSpan[];
   /** Numbers of five digits or more dropped as possible identifiers the detector did not recognise. */
   droppedNumbers: number;
+  /** Capitalised words dropped as a possible name the detector did not recognise ("Jane Doe"). */
+  droppedNameWords: number;
 }
 
 /** The search term for a question: identifiers removed, then its meaningful words (lower case, at most 16). */
@@ -54,10 +93,13 @@ export function prepareOnlineQuery(question: string): OnlineQueryPreview {
     text += `${question.slice(at, span.start)} `;
     at = Math.max(at, span.end);
   }
-  text += question.slice(at);
+  text = (text + question.slice(at)).normalize("NFKC");
+  const words = [...text.matchAll(/[\p{L}\p{N}]+(?:[-'’][\p{L}\p{N}]+)*/gu)];
+  const nameLike = nameLikeRuns(words, text);
   const kept: string[] = [];
   let droppedNumbers = 0;
-  for (const raw of text.normalize("NFKC").match(/[\p{L}\p{N}]+(?:[-'’][\p{L}\p{N}]+)*/gu) ?? []) {
+  for (const [index, [raw]] of words.entries()) {
+    if (nameLike.has(index)) continue;
     const word = raw.toLowerCase();
     if (/^\d{5,}$/.test(word.replace(/[-']/g, "")) || /\d{5,}/.test(word)) {
       droppedNumbers++;
@@ -67,7 +109,7 @@ export function prepareOnlineQuery(question: string): OnlineQueryPreview {
     kept.push(word);
     if (kept.length >= MAX_WORDS) break;
   }
-  return { question, sent: kept.join(" "), removed, droppedNumbers };
+  return { question, sent: kept.join(" "), removed, droppedNumbers, droppedNameWords: nameLike.size };
 }
 
 /** "1 name, 1 record or account number, 1 phone or fax number", for the confirmation. */
@@ -75,6 +117,7 @@ export function describeRemoved(preview: OnlineQueryPreview): string {
   const counts = countByCategory(preview.removed);
   const parts = (Object.keys(counts) as PhiCategory[]).map((c) => `${counts[c]} ${PHI_LABELS[c]}${counts[c] === 1 ? "" : "s"}`);
   if (preview.droppedNumbers) parts.push(`${preview.droppedNumbers} long number${preview.droppedNumbers === 1 ? "" : "s"}`);
+  if (preview.droppedNameWords) parts.push(`${preview.droppedNameWords} capitalised word${preview.droppedNameWords === 1 ? "" : "s"} that may be a name`);
   return parts.join(", ");
 }
 
