@@ -53,6 +53,8 @@ const EPONYM_NOUNS = new Set(
  */
 function nameLikeRuns(words: readonly RegExpMatchArray[], text: string): Set<number> {
   const dropped = new Set<number>();
+  // Only spaces between two words (no punctuation, no line break).
+  const adjacent = (a: RegExpMatchArray, b: RegExpMatchArray | undefined): boolean => b !== undefined && /^[ \t]+$/.test(text.slice(a.index! + a[0].length, b.index));
   let i = 0;
   while (i < words.length) {
     // A question word or a title starting the run is not part of the name ("Is Jane Doe ...").
@@ -61,10 +63,9 @@ function nameLikeRuns(words: readonly RegExpMatchArray[], text: string): Set<num
       continue;
     }
     let j = i + 1;
-    while (j < words.length && j - i < 3 && NAME_PART.test(words[j]![0]) && /^[ \t]+$/.test(text.slice(words[j - 1]!.index! + words[j - 1]![0].length, words[j]!.index))) j++;
+    while (j < words.length && j - i < 3 && NAME_PART.test(words[j]![0]) && adjacent(words[j - 1]!, words[j])) j++;
     const next = words[j];
-    const nextAdjacent = next && /^[ \t]+$/.test(text.slice(words[j - 1]!.index! + words[j - 1]![0].length, next.index));
-    const eponym = (nextAdjacent && EPONYM_NOUNS.has(next[0].toLowerCase())) || words.slice(i, j).some((w) => EPONYM_NOUNS.has(w[0].toLowerCase()));
+    const eponym = (adjacent(words[j - 1]!, next) && EPONYM_NOUNS.has(next![0].toLowerCase())) || words.slice(i, j).some((w) => EPONYM_NOUNS.has(w[0].toLowerCase()));
     if (j - i >= 2 && !eponym) for (let k = i; k < j; k++) dropped.add(k);
     i = j;
   }
