@@ -104,6 +104,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
   };
 
   let report = "";
+  let sampleNote: vscode.TextDocument | undefined;
   const changed = new vscode.EventEmitter<vscode.Uri>();
   context.subscriptions.push(
     changed,
@@ -116,10 +117,14 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
       await vscode.window.showTextDocument(document, { preview: true });
     }),
     vscode.commands.registerCommand("bedside.openSampleNote", async () => {
-      const content = readFileSync(context.asAbsolutePath("media/walkthrough/sample.note"), "utf8");
-      const document = await vscode.workspace.openTextDocument({ language: "note", content });
+      // One sample note: asked again while it is open (edited or not), it is shown, not opened a second time.
+      if (!sampleNote || sampleNote.isClosed) {
+        const content = readFileSync(context.asAbsolutePath("media/walkthrough/sample.note"), "utf8");
+        sampleNote = await vscode.workspace.openTextDocument({ language: "note", content });
+      }
+      const document = sampleNote;
       const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One });
-      const end = document.positionAt(content.trimEnd().length);
+      const end = document.positionAt(document.getText().trimEnd().length);
       editor.selection = new vscode.Selection(end, end);
       editor.revealRange(new vscode.Range(end, end), vscode.TextEditorRevealType.InCenter);
       await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
