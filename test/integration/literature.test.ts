@@ -14,6 +14,8 @@ import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import { confirmInModal, type OnlineConfirmation, type OnlinePubMedOutcome } from "../../src/literature/online/onlinePubMedCommand";
 import { ONLINE_ORIGIN } from "../../src/literature/online/pubmedOnline";
+import { openLibrary } from "../../src/literature/index/libraryRecovery";
+import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import { minimalPdf } from "../support/minimalPdf";
 import type { RenderedReport } from "../../src/qa/answerMessages";
 
@@ -49,6 +51,50 @@ describe("Bedside literature library in VS Code", () => {
 
   after(async () => {
     for (const key of ["model.path", "literature.maxAnswerTokens"]) await settings().update(key, undefined, global);
+  });
+
+  it("keeps the library in Node's built-in SQLite here; a library file moves between it and the WebAssembly one", async () => {
+    // The extension host's Node (24 in code-server) has node:sqlite: the library runs on it.
+    assert.equal(api.literature.library.library.driver, "node:sqlite");
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-sqlite-"));
+    const file = path.join(folder, "library.sqlite");
+    const record = (n: number) => ({ key: `pmid:${900 + n}`, pmid: String(900 + n), title: `Trial ${n} of colchicine in pericarditis`, abstract: `Colchicine reduced recurrence of pericarditis in trial ${n}.`, authors: [], publicationTypes: [] });
+    const onWasm = <T>(run: () => T): T => {
+      process.env.BEDSIDE_SQLITE = "wasm";
+      try {
+        return run();
+      } finally {
+        delete process.env.BEDSIDE_SQLITE;
+      }
+    };
+    try {
+      const made = onWasm(() => new SqliteLiteratureLibrary(file));
+      assert.equal(made.driver, "wasm");
+      made.upsert([record(1), record(2), record(3)]);
+      made.close();
+      fs.rmSync(`${file}.lock`, { recursive: true, force: true });
+      const builtin = new SqliteLiteratureLibrary(file);
+      assert.equal(builtin.driver, "node:sqlite");
+      assert.equal(builtin.count(), 3, "the WebAssembly library's records, read by node:sqlite");
+      assert.equal((await builtin.search("colchicine pericarditis trial 2", 1))[0]?.pmid, "902");
+      assert.deepEqual(builtin.upsert([record(4), record(1)]), { added: 1, updated: 1 });
+      assert.equal(builtin.remove({ keys: ["pmid:903"] }), 1);
+      builtin.close();
+      const back = onWasm(() => new SqliteLiteratureLibrary(file));
+      assert.equal(back.count(), 3, "and back");
+      assert.equal((await back.search("colchicine trial 4", 1))[0]?.pmid, "904");
+      back.close();
+      // A damaged file: set aside, and an empty library opens, as with the WebAssembly SQLite.
+      fs.rmSync(`${file}.lock`, { recursive: true, force: true });
+      fs.writeFileSync(file, Buffer.alloc(64 * 1024, 7));
+      const { library, recovery } = openLibrary(file);
+      assert.equal(library.driver, "node:sqlite");
+      assert.ok(recovery, "the damage was found");
+      assert.equal(library.count(), 0);
+      library.close();
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("registers the literature commands and view", async () => {

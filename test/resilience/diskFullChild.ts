@@ -38,7 +38,7 @@ async function importPhase(dir: string, file: string): Promise<Record<string, un
   const countWithSpace = library.count();
   library.close();
   const reopened = new SqliteLiteratureLibrary(path);
-  const result = { diskFull: report.diskFull === true, message: report.failed[0]?.message ?? "", kept: report.added, countAfterFull: counted, searchAfterFull, addedWithSpace: again.added, countWithSpace, reopened: reopened.count() };
+  const result = { driver: library.driver, diskFull: report.diskFull === true, message: report.failed[0]?.message ?? "", kept: report.added, countAfterFull: counted, searchAfterFull, addedWithSpace: again.added, countWithSpace, reopened: reopened.count() };
   reopened.close();
   rmSync(path, { force: true });
   rmSync(`${path}.lock`, { recursive: true, force: true });

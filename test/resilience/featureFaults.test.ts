@@ -22,6 +22,7 @@ import { EngineError } from "../../src/engine/engine";
 import { importRecords } from "../../src/literature/import/importRecords";
 import type { LiteratureRecord } from "../../src/literature/library";
 import { isDamagedLibraryError, openLibrary, saveImportedFiles, setAsideDamagedLibrary } from "../../src/literature/index/libraryRecovery";
+import type { SqliteDriver } from "../../src/literature/index/sqlDatabase";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import { answerSchema, buildAnswerPrompt, parseAnswer, selectAnswerSources } from "../../src/qa/answerPrompt";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
@@ -342,7 +343,8 @@ describe("resilience: faults during chat, differential, answers and the library"
     tally.faults++;
   });
 
-  it("a full disk during a literature import and a model download: a clear message, what was written before kept, and it works once there is space", () => {
+  /** The import and download on a 4 MiB tmpfs, in `node` with the library on `driver`. */
+  function fullDisk(node: string, driver: SqliteDriver): void {
     // A real ENOSPC: a 4 MiB tmpfs as the library's folder, in a private mount namespace.
     const child = join(__dirname, "diskFullChild.ts");
     const attempts = [["unshare", "-m"], ["unshare", "-r", "-m"]];
@@ -352,10 +354,10 @@ describe("resilience: faults during chat, differential, answers and the library"
     const prefix = attempts.find((p) => spawnSync(p[0]!, [...p.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0"`, mountDir], { encoding: "utf8" }).status === 0);
     if (!prefix) {
       console.log("    skipped: no private tmpfs here (needs unshare -m or -r -m)");
-      record("library", "full disk during import and download: NOT RUN (needs unshare -m or -r -m)", 0);
+      record("library", `full disk during import and download (${driver}): NOT RUN (needs unshare -m or -r -m)`, 0);
       return;
     }
-    const result = spawnSync(prefix[0]!, [...prefix.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" "$2" "$3" "$0" "$4"`, mountDir, process.execPath, "--import=tsx", child, source], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    const result = spawnSync(prefix[0]!, [...prefix.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" "$2" "$3" "$0" "$4"`, mountDir, node, "--import=tsx", child, source], { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, BEDSIDE_SQLITE: driver === "wasm" ? "wasm" : "" } });
     assert.equal(result.status, 0, `the import and download on a full disk ran to the end: ${result.stderr}`);
     const out = JSON.parse(String(result.stdout).trim().split("\n").pop()!) as {
       diskFull: boolean;
@@ -366,11 +368,13 @@ describe("resilience: faults during chat, differential, answers and the library"
       addedWithSpace: number;
       countWithSpace: number;
       reopened: number;
+      driver: SqliteDriver;
       download: { firstKind: string; firstMessage: string; keptBytes: number; resumedBytes: number; intact: boolean };
     };
-    console.log(`    disk full after ${out.kept} records: "${out.message.slice(0, 110)}…"; with space again ${out.countWithSpace} records`);
+    assert.equal(out.driver, driver, "the library ran on the SQLite asked for");
+    console.log(`    ${driver}: disk full after ${out.kept} records: "${out.message.slice(0, 110)}…"; with space again ${out.countWithSpace} records`);
     tally.faults++;
-    record("library", `full disk during import (tmpfs): message, ${out.kept} of 2000 kept, all in after freeing space`, 1);
+    record("library", `full disk during import (tmpfs, ${driver}): message, ${out.kept} of 2000 kept, all in after freeing space`, 1);
     assert.ok(out.diskFull, "the import reported the full disk");
     if (!isClearMessage(out.message) || !/disk/.test(out.message) || /rollback|no transaction/i.test(out.message)) {
       tally.unclearMessages++;
@@ -396,5 +400,20 @@ describe("resilience: faults during chat, differential, answers and the library"
     }
     assert.ok(d.keptBytes > 0 && d.resumedBytes === d.keptBytes, "the partial download was kept and resumed");
     assert.ok(d.intact, "the resumed file matches its checksum");
+  }
+
+  it("a full disk during a literature import and a model download: a clear message, what was written before kept, and it works once there is space", () => {
+    fullDisk(process.execPath, "wasm");
+  });
+
+  it("the same full disk with the library on Node's built-in SQLite (the Node 24 that runs code-server)", function () {
+    // The extension host of current VS Code and code-server has node:sqlite; the Node running these tests
+    // may not. code-server's own Node: installed by test/runAll.ts before the network is cut, or here (a
+    // no-op when it is there).
+    this.timeout(600_000);
+    const prepared = spawnSync(process.execPath, ["--import=tsx", join(root, "test", "support", "vscodeHost", "prepare.ts")], { cwd: root, encoding: "utf8", timeout: 540_000 });
+    const node = /\[vscode-host\] node: (.+)/.exec(prepared.stdout)?.[1]?.trim() ?? "";
+    assert.ok(prepared.status === 0 && existsSync(node), `code-server's Node is installed: ${prepared.stdout}${prepared.stderr}`);
+    fullDisk(node, "node:sqlite");
   });
 });

@@ -1,12 +1,12 @@
 /**
- * The library on disk: one SQLite file (SQLite compiled to WebAssembly by node-sqlite3-wasm, so no
- * native module to rebuild per Electron) with the records, an FTS5 index over title and abstract
+ * The library on disk: one SQLite file (Node's built-in SQLite where the runtime has it, else SQLite in
+ * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, an FTS5 index over title and abstract
  * (Porter stems, column detail), and optional embedding vectors. Ranking: FTS5 finds candidates
  * (on a large library only through the query's rarer terms), which are scored by Lucene BM25 here;
  * with vectors, BM25 and cosine rankings are fused by RRF. Node only; no vscode.
  */
-import { rmSync, statSync, utimesSync } from "node:fs";
-import { Database, type QueryResult, type Statement } from "node-sqlite3-wasm";
+import { utimesSync } from "node:fs";
+import { openSqlDatabase, type SqlDatabase, type SqliteDriver, type SqlRow, type SqlStatement } from "./sqlDatabase";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "../library";
 import { queryTerms, terms } from "./analyzer";
 import { bm25Score, coverage, idf, reciprocalRankFusion, termCounts, type CorpusStats } from "./bm25";
@@ -56,7 +56,7 @@ interface DocRow {
   origin: string | null;
 }
 
-const asDoc = (row: QueryResult): DocRow => row as unknown as DocRow;
+const asDoc = (row: SqlRow): DocRow => row as unknown as DocRow;
 
 function toRecord(row: DocRow): LiteratureRecord {
   const record: LiteratureRecord = { key: row.key, title: row.title, abstract: row.abstract, authors: JSON.parse(row.authors) as string[], publicationTypes: JSON.parse(row.pubtypes) as string[] };
@@ -90,24 +90,6 @@ export function mergeRecords(old: LiteratureRecord, incoming: LiteratureRecord):
   return merged;
 }
 
-/**
- * node-sqlite3-wasm locks a database with a `<file>.lock` folder, made and removed around every
- * transaction (most of a query's time); Bedside holds it instead (exclusive locking mode) while the
- * library is open, touching it at each use. A process that died holding it leaves it behind: a lock
- * untouched for two minutes is stale.
- */
-export const STALE_LOCK_MS = 120_000;
-
-function openDatabase(path: string): Database {
-  const lock = `${path}.lock`;
-  try {
-    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
-  } catch {
-    // no lock: nothing to clear
-  }
-  return new Database(path);
-}
-
 export interface SqliteLibraryOptions {
   /** Above this many records, FTS5 candidates come from the query's rarer terms only (default 50,000). */
   pruneAbove?: number;
@@ -116,7 +98,7 @@ export interface SqliteLibraryOptions {
 }
 
 export class SqliteLiteratureLibrary implements LiteratureLibrary {
-  private readonly db: Database;
+  private readonly db: SqlDatabase;
   private docCount = 0;
   private avgLength = 0;
   private readonly dfCache = new Map<string, number>();
@@ -128,7 +110,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     readonly path: string,
     options: SqliteLibraryOptions = {},
   ) {
-    this.db = openDatabase(path);
+    this.db = openSqlDatabase(path);
     this.pruneAbove = options.pruneAbove ?? 50_000;
     this.candidates = options.candidates ?? 50;
     // 16 KiB pages for a new library (an existing file keeps its own): a quarter of the page reads and
@@ -166,10 +148,10 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     this.db.run("INSERT OR REPLACE INTO meta VALUES ('avgLength', ?), ('avgLengthCount', ?)", [String(this.avgLength), String(this.docCount)]);
   }
 
-  private statements = new Map<string, Statement>();
+  private statements = new Map<string, SqlStatement>();
 
   /** A prepared statement, kept for reuse (preparing costs more than running in WebAssembly). */
-  private statement(sql: string): Statement {
+  private statement(sql: string): SqlStatement {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -180,10 +162,15 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
 
   private lastTouch = 0;
 
-  /** Marks the lock as held by a live process (see STALE_LOCK_MS). */
+  /** Which SQLite runs the library in this process (see sqlDatabase.ts). */
+  get driver(): SqliteDriver {
+    return this.db.driver;
+  }
+
+  /** Marks node-sqlite3-wasm's lock as held by a live process (see STALE_LOCK_MS in sqlDatabase.ts). */
   private touchLock(): void {
     const now = Date.now();
-    if (now - this.lastTouch < 10_000) return;
+    if (this.db.driver !== "wasm" || now - this.lastTouch < 10_000) return;
     this.lastTouch = now;
     try {
       utimesSync(`${this.path}.lock`, now / 1000, now / 1000);
@@ -237,7 +224,11 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     } catch (error) {
       // SQLite has already rolled back after some errors (a full disk): a second ROLLBACK would throw
       // "no transaction is active" and hide the cause.
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      try {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      } catch {
+        // no transaction left to roll back
+      }
       throw error;
     }
     if (added + updated > 0) this.dfCache.clear();
@@ -247,7 +238,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   /** Removes records by key, or every record imported from `origin`. */
   remove(which: { keys?: readonly string[]; origin?: string }): number {
     const rows = [
-      ...(which.keys ?? []).map((key) => this.db.get("SELECT * FROM docs WHERE key = ?", key)).filter((r): r is QueryResult => r !== null),
+      ...(which.keys ?? []).map((key) => this.db.get("SELECT * FROM docs WHERE key = ?", key)).filter((r): r is SqlRow => r !== null),
       ...(which.origin ? this.db.all("SELECT * FROM docs WHERE origin = ?", which.origin) : []),
     ].map(asDoc);
     this.db.exec("BEGIN");
@@ -319,7 +310,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     const join = where.length > 1 ? "JOIN docs d ON d.id = fts.rowid " : "";
     const ids = this.statement(`SELECT fts.rowid AS id FROM fts ${join}WHERE ${where.join(" AND ")} ORDER BY rank LIMIT ?`).all(values).map((r) => Number(r.id));
     const fetch = this.statement("SELECT * FROM docs WHERE id = ?");
-    const rows = ids.map((id) => fetch.get(id)).filter((r): r is QueryResult => r !== null).map(asDoc);
+    const rows = ids.map((id) => fetch.get(id)).filter((r): r is SqlRow => r !== null).map(asDoc);
     const termList = qTerms.map((t) => t.term);
     return rows
       .map((row) => {
