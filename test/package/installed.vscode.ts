@@ -8,16 +8,13 @@
  * the installed copy's node-llama-cpp, and the engine comes back.
  */
 import * as assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
 import type { ProvidedSuggestion } from "../../src/completion/noteCompletionProvider";
 import { until } from "../integration/until";
-import { tarGz } from "../support/tarball";
+import { servePackRegistry, tarGz } from "../support/tarball";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -125,34 +122,17 @@ describe("Bedside installed from its .vsix", () => {
       { name: "package/package.json", body: JSON.stringify({ name, version, type: "module", main: "dist/index.js" }) },
       { name: "package/dist/index.js", body: "export function getBinsDir() { return { binsDir: undefined, packageVersion: undefined }; }\n" },
     ]);
-    const integrity = `sha512-${createHash("sha512").update(tarball).digest("base64")}`;
-    const served: string[] = [];
-    const server = http.createServer((request, response) => {
-      served.push(request.url ?? "");
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      if (request.url === `/@node-llama-cpp%2flinux-x64-cuda/${version}`) {
-        response.setHeader("content-type", "application/json");
-        response.end(JSON.stringify({ name, version, dist: { tarball: `${base}/t/linux-x64-cuda.tgz`, integrity } }));
-      } else if (request.url === "/t/linux-x64-cuda.tgz") {
-        response.setHeader("content-length", String(tarball.length));
-        response.end(tarball);
-      } else {
-        response.statusCode = 404;
-        response.end();
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const server = await servePackRegistry(tarball, { name, version });
     try {
       const before = await api.firstRun.acceleration.status();
       assert.equal(before.pack?.packageName, name, "linux-x64 offers the CUDA build on demand");
       assert.equal(before.installed, false, "the .vsix does not carry it");
-      const registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const pid = api.engine.workerPid;
       // Through the API: the command itself takes no arguments (a command link must not name the registry
       // or skip the question), and always asks.
-      const ok = await api.firstRun.acceleration.install({ registry, skipConfirmation: true });
+      const ok = await api.firstRun.acceleration.install({ registry: server.url, skipConfirmation: true });
       assert.equal(ok, true);
-      assert.deepEqual(served, [`/@node-llama-cpp%2flinux-x64-cuda/${version}`, "/t/linux-x64-cuda.tgz"]);
+      assert.deepEqual(server.requests, [`/@node-llama-cpp%2flinux-x64-cuda/${version}`, `/tarballs/linux-x64-cuda-${version}.tgz`]);
       const installed = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "package.json"), "utf8")) as { version: string };
       assert.equal(installed.version, version);
       assert.equal((await api.firstRun.acceleration.status()).installed, true);
@@ -161,7 +141,7 @@ describe("Bedside installed from its .vsix", () => {
       const result = await api.engine.complete({ prompt: "PLAN:", maxTokens: 4, lane: "general" });
       assert.equal(result.generatedTokens, 4);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 });

@@ -7,50 +7,19 @@
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkIntegrity, fetchAccelerationPack, installedPackVersion, PackError, versionDocumentUrl } from "../../src/packaging/accelerationPack";
 import { describeBackend, packToOffer, platformBinaries, VSCE_TARGETS, type GpuFacts } from "../../src/packaging/platforms";
 import { TarError } from "../../src/packaging/tar";
-import { tarGz } from "../support/tarball";
-
-const sri = (data: Buffer): string => `sha512-${createHash("sha512").update(data).digest("base64")}`;
+import { servePackRegistry, sri, tarGz, type PackRegistry } from "../support/tarball";
 
 const NAME = "@node-llama-cpp/linux-x64-cuda";
 const VERSION = "3.22.1";
 
-interface FakeRegistry {
-  url: string;
-  requests: string[];
-  close(): Promise<void>;
-}
-
 /** A registry that serves one version document and one tarball; `integrity` overrides the honest hash. */
-async function fakeRegistry(tarball: Buffer, options: { integrity?: string; name?: string } = {}): Promise<FakeRegistry> {
-  const requests: string[] = [];
-  const server = http.createServer((request, response) => {
-    requests.push(request.url ?? "");
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (request.url === `/@node-llama-cpp%2flinux-x64-cuda/${VERSION}`) {
-      response.setHeader("content-type", "application/json");
-      response.end(JSON.stringify({ name: options.name ?? NAME, version: VERSION, dist: { tarball: `${base}/tarballs/linux-x64-cuda-${VERSION}.tgz`, integrity: options.integrity ?? sri(tarball) } }));
-    } else if (request.url === `/tarballs/linux-x64-cuda-${VERSION}.tgz`) {
-      response.setHeader("content-length", String(tarball.length));
-      response.end(tarball);
-    } else {
-      response.statusCode = 404;
-      response.end("not found");
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+const fakeRegistry = (tarball: Buffer, options: { integrity?: string; name?: string } = {}): Promise<PackRegistry> =>
+  servePackRegistry(tarball, { name: NAME, version: VERSION, ...(options.name ? { documentName: options.name } : {}), ...(options.integrity ? { integrity: options.integrity } : {}) });
 
 const goodPackage = (): Buffer =>
   tarGz([
@@ -61,7 +30,7 @@ const goodPackage = (): Buffer =>
 
 describe("acceleration packs", () => {
   let dir: string;
-  let registry: FakeRegistry | undefined;
+  let registry: PackRegistry | undefined;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "bedside-pack-"));
   });
