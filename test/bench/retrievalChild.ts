@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const disk = candidate.diskBytes();
   sampleRss();
   candidate.close();
-  console.log(JSON.stringify({ candidate: name, driver: name === "sqlite" ? sqliteDriver() : "",  docs: count, importDocsPerS: Math.round(count / (importMs / 1000)), importDocsPerCpuS: Math.round(count / (importCpuMs / 1000)), queryP50Ms: +pct(50).toFixed(2), queryP95Ms: +pct(95).toFixed(2), recallAt10: found / queries, peakRssMB: Math.round(peakRss / 2 ** 20), diskMB: +(disk / 2 ** 20).toFixed(1), vocabulary: sampler.vocabularySize }));
+  console.log(JSON.stringify({ candidate: name, driver: name === "sqlite" ? sqliteDriver() : "", docs: count, importDocsPerS: Math.round(count / (importMs / 1000)), importDocsPerCpuS: Math.round(count / (importCpuMs / 1000)), queryP50Ms: +pct(50).toFixed(2), queryP95Ms: +pct(95).toFixed(2), recallAt10: found / queries, peakRssMB: Math.round(peakRss / 2 ** 20), diskMB: +(disk / 2 ** 20).toFixed(1), vocabulary: sampler.vocabularySize }));
   rmSync(dir, { recursive: true, force: true });
 }
 

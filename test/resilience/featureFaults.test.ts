@@ -27,6 +27,7 @@ import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrar
 import { answerSchema, buildAnswerPrompt, parseAnswer, selectAnswerSources } from "../../src/qa/answerPrompt";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { ensureTestModel } from "../support/gguf/testModels";
+import { codeServerNode } from "../support/vscodeHost/hostNode";
 import { mulberry32 as random } from "../support/seededRandom";
 import { isClearMessage, killWorkerAfter, record, settle, tally } from "./tally";
 
@@ -411,9 +412,6 @@ describe("resilience: faults during chat, differential, answers and the library"
     // may not. code-server's own Node: installed by test/runAll.ts before the network is cut, or here (a
     // no-op when it is there).
     this.timeout(600_000);
-    const prepared = spawnSync(process.execPath, ["--import=tsx", join(root, "test", "support", "vscodeHost", "prepare.ts")], { cwd: root, encoding: "utf8", timeout: 540_000 });
-    const node = /\[vscode-host\] node: (.+)/.exec(prepared.stdout)?.[1]?.trim() ?? "";
-    assert.ok(prepared.status === 0 && existsSync(node), `code-server's Node is installed: ${prepared.stdout}${prepared.stderr}`);
-    fullDisk(node, "node:sqlite");
+    fullDisk(codeServerNode(), "node:sqlite");
   });
 });

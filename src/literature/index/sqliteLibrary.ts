@@ -1,7 +1,7 @@
 /**
  * The library on disk: one SQLite file (Node's built-in SQLite where the runtime has it, else SQLite in
- * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, an FTS5 index over title and abstract
- * (Porter stems, column detail), and optional embedding vectors. Ranking: FTS5 finds candidates
+ * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, an FTS5
+ * index over title and abstract (Porter stems, column detail), and optional embedding vectors. Ranking: FTS5 finds candidates
  * (on a large library only through the query's rarer terms), which are scored by Lucene BM25 here;
  * with vectors, BM25 and cosine rankings are fused by RRF. Node only; no vscode.
  */
