@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts } from "./support/noEgress";
+import { onCi, skipTable, type ExpectedSkip, type SkippedTest } from "./support/skip";
 
 const root = resolve(__dirname, "..");
 // package: the linux-x64 .vsix built, installed into code-server and smoke-tested from the installed copy.
@@ -24,6 +25,8 @@ interface Counts {
   passed: number;
   failed: number;
   skipped: number;
+  /** Each skipped test with its reason; a suite that reports a count but no list gets placeholders. */
+  skips: SkippedTest[];
 }
 const rows: { suite: string; counts: Counts; exitCode: number; seconds: number }[] = [];
 
@@ -71,8 +74,11 @@ for (const suite of suites) {
     },
   });
   const exitCode = run.status ?? 1;
-  let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
-  if (existsSync(file)) counts = { skipped: 0, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<Counts>) } as Counts;
+  let counts: Counts = { passed: 0, failed: 0, skipped: 0, skips: [] };
+  if (existsSync(file)) counts = { skipped: 0, skips: [], ...(JSON.parse(readFileSync(file, "utf8")) as Partial<Counts>) } as Counts;
+  // A skip counted without its title and reason still shows up (and is unexpected on CI).
+  for (let i = counts.skips.length; i < counts.skipped; i++) counts.skips.push({ title: `(${suite}: a skipped test that was not named)`, reason: "not reported by the suite" });
+  counts.skipped = counts.skips.length;
   // A suite that crashed or exited non-zero without recording a failure still failed.
   if (exitCode !== 0 && counts.failed === 0) counts.failed = 1;
   // Any outbound attempt is one more failure, whatever the tests said.
@@ -90,8 +96,18 @@ for (const r of rows) {
 }
 const passed = rows.reduce((n, r) => n + r.counts.passed, 0);
 const failed = rows.reduce((n, r) => n + r.counts.failed, 0);
-const skipped = rows.reduce((n, r) => n + r.counts.skipped, 0);
-if (skipped) console.log(`${skipped} skipped`);
-// The last line is the one CI counts: exactly "N passed, N failed".
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+
+// Every skipped test and why, so a skip is never mistaken for a pass. On CI (BEDSIDE_CI=1 from .ci/run,
+// or CI set by the CI service) every tool is installed: a skip test/expectedSkips.json does not list means
+// a setup step is missing, and counts as a failure.
+const expected = (JSON.parse(readFileSync(join(root, "test", "expectedSkips.json"), "utf8")) as { skips: ExpectedSkip[] }).skips;
+const skipReport = skipTable(
+  rows.map((r) => ({ suite: r.suite, skips: r.counts.skips })),
+  expected,
+  onCi(),
+);
+for (const line of skipReport.lines) console.log(line);
+if (skipReport.unexpected > 0) console.log(`\n${skipReport.message}`);
+const unexpected = skipReport.unexpected;
+console.log(`${passed} passed, ${failed + unexpected} failed`);
+process.exit(failed + unexpected > 0 ? 1 : 0);

@@ -11,6 +11,7 @@ import type { FrameLocator, Page } from 'playwright-core';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { sharedDataDir } from '../support/sharedData';
 import { activityBarIcon, cpuModelSettings, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from '../support/vscodeHost/workbench';
+import { skipBecause } from '../support/skip';
 
 /** The answer panel's document (the newest webview: the Chat view in the side bar is one too). */
 function panelFrame(page: Page): FrameLocator {
@@ -23,10 +24,7 @@ describe('Bedside literature answer in the browser', function () {
   const shared = sharedDataDir();
 
   before(async function () {
-    if (!shared || !fs.existsSync(path.join(shared, 'pubmedqa', 'corpus.jsonl'))) {
-      console.log('      skipped: ../shared/data/pubmedqa is absent');
-      this.skip();
-    }
+    if (!shared || !fs.existsSync(path.join(shared, 'pubmedqa', 'corpus.jsonl'))) skipBecause(this, '../shared/data/pubmedqa/corpus.jsonl is absent (the shared evaluation data)');
     const model = await ensureTestModel('tiny');
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bedside-lit-e2e-'));
     const lines = fs.readFileSync(path.join(shared!, 'pubmedqa', 'corpus.jsonl'), 'utf8').split('\n').slice(0, 60).join('\n');

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
 import { ensureTestModel } from '../support/gguf/testModels';
+import { skipBecause } from '../support/skip';
 
 // node-llama-cpp is ESM-only with top-level await, so it is imported dynamically (tsx runs tests as CJS).
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -120,7 +121,7 @@ describe('generated GGUF models in node-llama-cpp', function () {
 
   // 3.8 GB on disk, ~7.7 GB of memory and ~20-40 s on 2 cores: only when asked for.
   it('7B-shaped Q4_0 model loads and generates 8 tokens (BEDSIDE_TEST_7B=1)', async function () {
-    if (process.env.BEDSIDE_TEST_7B !== '1') this.skip();
+    if (process.env.BEDSIDE_TEST_7B !== '1') skipBecause(this, 'opt-in: BEDSIDE_TEST_7B=1 runs the 3.8 GB 7B-shaped model (about 7.7 GB of memory)');
     this.timeout(10 * 60_000);
     const model = await load('7b');
     assert.equal(model.fileInfo.metadata.general.architecture, 'llama');

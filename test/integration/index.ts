@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import { installEgressGuardFromEnv } from '../support/noEgressGuard';
+import { collectSkips, type SkippedTest } from '../support/skip';
 
 const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./smoke.test'),
@@ -41,7 +42,7 @@ function say(line: string): void {
  * The counts, as a console line (code-server harness: the console comes back through the page) and,
  * when BEDSIDE_RUNNER_RESULTS_FILE is set, as a JSON file (@vscode/test-electron only passes stdout through).
  */
-function reportResults(results: { passed: number; failed: number }): void {
+function reportResults(results: { passed: number; failed: number; skips?: SkippedTest[] }): void {
   say(`${RESULTS_PREFIX}${JSON.stringify(results)}`);
   const file = process.env.BEDSIDE_RUNNER_RESULTS_FILE;
   if (file) fs.writeFileSync(file, `${JSON.stringify(results)}\n`);
@@ -56,6 +57,7 @@ class ConsoleSpecReporter extends Mocha.reporters.Base {
     let depth = 0;
     let passed = 0;
     const failures: Array<{ title: string; error: unknown }> = [];
+    const skips = collectSkips(runner);
     const indent = (): string => '  '.repeat(depth);
 
     runner.on(EVENT_SUITE_BEGIN, (suite: Mocha.Suite) => {
@@ -71,7 +73,7 @@ class ConsoleSpecReporter extends Mocha.reporters.Base {
       say(`${indent()}✓ ${test.title} (${test.duration ?? 0} ms)`);
     });
     runner.on(EVENT_TEST_PENDING, (test: Mocha.Test) => {
-      say(`${indent()}- ${test.title} (pending)`);
+      say(`${indent()}- ${test.title} (skipped: ${skips.at(-1)?.reason ?? 'no reason given'})`);
     });
     runner.on(EVENT_TEST_FAIL, (test: Mocha.Runnable, error: unknown) => {
       failures.push({ title: test.fullTitle(), error });
@@ -82,8 +84,8 @@ class ConsoleSpecReporter extends Mocha.reporters.Base {
         const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
         say(`\n${index + 1}) ${title}\n${detail}`);
       });
-      say(`\n${passed} passing, ${failures.length} failing, ${runner.stats?.pending ?? 0} pending`);
-      reportResults({ passed, failed: failures.length });
+      say(`\n${passed} passing, ${failures.length} failing, ${skips.length} skipped`);
+      reportResults({ passed, failed: failures.length, skips });
     });
   }
 }

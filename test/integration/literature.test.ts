@@ -18,6 +18,7 @@ import { openLibrary } from "../../src/literature/index/libraryRecovery";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import { minimalPdf } from "../support/minimalPdf";
 import type { RenderedReport } from "../../src/qa/answerMessages";
+import { skipBecause } from "../support/skip";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -36,10 +37,7 @@ describe("Bedside literature library in VS Code", () => {
   let othersRecords = 0;
 
   before(async function () {
-    if (!dir) {
-      console.log("literature suite skipped: ../shared/data/pubmedqa is absent");
-      this.skip();
-    }
+    if (!dir) skipBecause(this, "../shared/data/pubmedqa is absent (the shared evaluation data)");
     const model = process.env.BEDSIDE_TEST_MODEL;
     assert.ok(model, "the runner passes BEDSIDE_TEST_MODEL (a generated GGUF)");
     api = await vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID)!.activate();

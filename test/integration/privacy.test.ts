@@ -12,6 +12,7 @@ import * as net from "node:net";
 import type { PhiSpan } from "../../src/privacy/phiDetector";
 import { SELF_TEST_HOST } from "../support/noEgressGuard";
 import { until } from "./until";
+import { skipBecause } from "../support/skip";
 
 
 describe("Bedside privacy in VS Code", () => {
@@ -47,7 +48,7 @@ describe("Bedside privacy in VS Code", () => {
   });
 
   it("under npm test, the extension host's outbound connections are blocked by the egress guard", async function () {
-    if (!process.env.BEDSIDE_EGRESS_LOG) this.skip();
+    if (!process.env.BEDSIDE_EGRESS_LOG) skipBecause(this, "no egress guard in this run (BEDSIDE_EGRESS_LOG is set by npm test)");
     const code = await new Promise<string>((resolve) => net.connect(443, SELF_TEST_HOST).on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "")).on("connect", () => resolve("connected")));
     assert.equal(code, "EEGRESS", "without the guard this would be a DNS failure, not EEGRESS");
   });

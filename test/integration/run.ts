@@ -5,7 +5,7 @@
 // headless Chromium) is the default on Linux, where desktop VS Code may not be downloadable;
 // @vscode/test-electron's desktop VS Code is the default elsewhere. Both load the same suite.
 //
-// Other environment: BEDSIDE_TEST_MODEL (default: the generated tiny GGUF), BEDSIDE_RESULTS_FILE (write {"passed","failed"} there), BEDSIDE_TEST_GREP,
+// Other environment: BEDSIDE_TEST_MODEL (default: the generated tiny GGUF), BEDSIDE_RESULTS_FILE (write {"passed","failed","skipped","skips"} there), BEDSIDE_TEST_GREP,
 // BEDSIDE_TEST_TIMEOUT_MS (per test), BEDSIDE_TEST_VERBOSE (also print the workbench's own log),
 // BEDSIDE_VSCODE_VERSION (electron host; default stable).
 import * as fs from 'node:fs';
@@ -15,6 +15,7 @@ import { ensureTestModel } from '../support/gguf/testModels';
 import { makeScratchDir, quietSettings } from '../support/vscodeHost/codeServer';
 import { runExtensionTests } from '../support/vscodeHost/extensionTests';
 import { projectRoot, sampleNotesDir } from '../support/vscodeHost/paths';
+import type { SkippedTest } from '../support/skip';
 
 export type TestHost = 'code-server' | 'electron';
 
@@ -32,6 +33,8 @@ export interface IntegrationSuiteResult {
   host: TestHost;
   passed: number;
   failed: number;
+  /** Skipped tests with their reasons (test/support/skip.ts). */
+  skips: SkippedTest[];
   exitCode: number;
   /** Folder with VS Code's logs, when the code-server run failed. */
   logsDir?: string;
@@ -92,9 +95,9 @@ async function runInElectron(options: IntegrationSuiteOptions, workspace: string
     exitCode = typeof code === 'number' ? code : 1;
     if (typeof code !== 'number') console.error(`VS Code (electron) could not run: ${error instanceof Error ? error.message : String(error)}`);
   }
-  let counts = { passed: 0, failed: 1 };
+  let counts: { passed: number; failed: number; skips: SkippedTest[] } = { passed: 0, failed: 1, skips: [] };
   try {
-    counts = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as typeof counts;
+    counts = { skips: [], ...(JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Partial<typeof counts>) } as typeof counts;
   } catch {
     // no results: the suite never finished; counts as one failure
   }
@@ -120,7 +123,7 @@ export async function runIntegrationSuite(options: IntegrationSuiteOptions = {})
     env: withModel.env,
     timeoutMs: withModel.timeoutMs,
   });
-  return { host, passed: result.passed, failed: result.failed, exitCode: result.exitCode, logsDir: result.logsDir };
+  return { host, passed: result.passed, failed: result.failed, skips: result.skips, exitCode: result.exitCode, logsDir: result.logsDir };
 }
 
 async function main(): Promise<void> {
@@ -129,9 +132,10 @@ async function main(): Promise<void> {
   console.log(`[integration] running dist/test/integration in VS Code (${host})`);
   // BEDSIDE_MODEL and friends reach the extension host through the inherited environment.
   const result = await runIntegrationSuite({ host });
-  const counts = { passed: result.passed, failed: result.failed };
+  const counts = { passed: result.passed, failed: result.failed, skipped: result.skips.length, skips: result.skips };
   if (process.env.BEDSIDE_RESULTS_FILE) fs.writeFileSync(process.env.BEDSIDE_RESULTS_FILE, `${JSON.stringify(counts)}\n`);
-  console.log(`[integration] ${host}: ${counts.passed} passed, ${counts.failed} failed (exit ${result.exitCode}) in ${Math.round((Date.now() - started) / 1000)} s`);
+  for (const s of result.skips) console.log(`[integration] skipped: ${s.title}: ${s.reason}`);
+  console.log(`[integration] ${host}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (exit ${result.exitCode}) in ${Math.round((Date.now() - started) / 1000)} s`);
   if (result.logsDir) console.log(`[integration] VS Code and code-server logs: ${result.logsDir}`);
   process.exitCode = counts.failed > 0 || result.exitCode !== 0 ? 1 : 0;
 }

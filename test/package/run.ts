@@ -13,11 +13,12 @@ import { runExtensionTests } from '../support/vscodeHost/extensionTests';
 import { cleanHostEnv } from '../support/vscodeHost/hostEnv';
 import { ensureCodeServer } from '../support/vscodeHost/install';
 import { projectRoot, sampleNotesDir } from '../support/vscodeHost/paths';
+import type { SkippedTest } from '../support/skip';
 
 /** The issue's ceiling for the linux-x64 package. */
 const MAX_LINUX_X64_BYTES = 120 * 1024 * 1024;
 
-const counts = { passed: 0, failed: 0 };
+const counts: { passed: number; failed: number; skips: SkippedTest[] } = { passed: 0, failed: 0, skips: [] };
 function check(what: string, ok: boolean, detail = ''): boolean {
   if (ok) counts.passed++;
   else counts.failed++;
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     });
     counts.passed += result.passed;
     counts.failed += result.failed;
+    counts.skips.push(...result.skips);
     if (result.logsDir) console.log(`[package] VS Code and code-server logs: ${result.logsDir}`);
   } finally {
     if (!process.env.BEDSIDE_KEEP_SCRATCH) fs.rmSync(scratch, { recursive: true, force: true });
@@ -87,7 +89,8 @@ main()
     counts.failed++;
   })
   .finally(() => {
-    console.log(`[package] ${counts.passed} passed, ${counts.failed} failed`);
-    if (process.env.BEDSIDE_RESULTS_FILE) fs.writeFileSync(process.env.BEDSIDE_RESULTS_FILE, `${JSON.stringify(counts)}\n`);
+    for (const s of counts.skips) console.log(`[package] skipped: ${s.title}: ${s.reason}`);
+    console.log(`[package] ${counts.passed} passed, ${counts.failed} failed, ${counts.skips.length} skipped`);
+    if (process.env.BEDSIDE_RESULTS_FILE) fs.writeFileSync(process.env.BEDSIDE_RESULTS_FILE, `${JSON.stringify({ ...counts, skipped: counts.skips.length })}\n`);
     process.exitCode = counts.failed > 0 ? 1 : 0;
   });

@@ -29,6 +29,7 @@ import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFi
 import { ensureTestModel } from "../support/gguf/testModels";
 import { codeServerNode } from "../support/vscodeHost/hostNode";
 import { mulberry32 as random } from "../support/seededRandom";
+import { skipBecause } from "../support/skip";
 import { isClearMessage, killWorkerAfter, record, settle, tally } from "./tally";
 
 const KILLS = Number(process.env.BEDSIDE_RESILIENCE_FEATURE_KILLS ?? 30);
@@ -345,7 +346,7 @@ describe("resilience: faults during chat, differential, answers and the library"
   });
 
   /** The import and download on a 4 MiB tmpfs, in `node` with the library on `driver`. */
-  function fullDisk(node: string, driver: SqliteDriver): void {
+  function fullDisk(ctx: Mocha.Context, node: string, driver: SqliteDriver): void {
     // A real ENOSPC: a 4 MiB tmpfs as the library's folder, in a private mount namespace.
     const child = join(__dirname, "diskFullChild.ts");
     const attempts = [["unshare", "-m"], ["unshare", "-r", "-m"]];
@@ -354,9 +355,8 @@ describe("resilience: faults during chat, differential, answers and the library"
     // Which way of getting a private mount works here (root: -m; else a user namespace: -r -m)?
     const prefix = attempts.find((p) => spawnSync(p[0]!, [...p.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0"`, mountDir], { encoding: "utf8" }).status === 0);
     if (!prefix) {
-      console.log("    skipped: no private tmpfs here (needs unshare -m or -r -m)");
-      record("library", `full disk during import and download (${driver}): NOT RUN (needs unshare -m or -r -m)`, 0);
-      return;
+      record("library", `full disk during import and download (${driver}): SKIPPED (needs unshare -m or -r -m)`, 0);
+      skipBecause(ctx, "no private tmpfs here: mounting one needs unshare -m (root) or unshare -r -m (user namespaces)");
     }
     const result = spawnSync(prefix[0]!, [...prefix.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" "$2" "$3" "$0" "$4"`, mountDir, node, "--import=tsx", child, source], { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, BEDSIDE_SQLITE: driver === "wasm" ? "wasm" : "" } });
     assert.equal(result.status, 0, `the import and download on a full disk ran to the end: ${result.stderr}`);
@@ -403,8 +403,8 @@ describe("resilience: faults during chat, differential, answers and the library"
     assert.ok(d.intact, "the resumed file matches its checksum");
   }
 
-  it("a full disk during a literature import and a model download: a clear message, what was written before kept, and it works once there is space", () => {
-    fullDisk(process.execPath, "wasm");
+  it("a full disk during a literature import and a model download: a clear message, what was written before kept, and it works once there is space", function () {
+    fullDisk(this, process.execPath, "wasm");
   });
 
   it("the same full disk with the library on Node's built-in SQLite (the Node 24 that runs code-server)", function () {
@@ -412,6 +412,6 @@ describe("resilience: faults during chat, differential, answers and the library"
     // may not. code-server's own Node: installed by test/runAll.ts before the network is cut, or here (a
     // no-op when it is there).
     this.timeout(600_000);
-    fullDisk(codeServerNode(), "node:sqlite");
+    fullDisk(this, codeServerNode(), "node:sqlite");
   });
 });

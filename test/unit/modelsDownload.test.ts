@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { DownloadError, downloadModelFile, partialBytes, partPath, type DownloadProgress } from "../../src/models/modelDownload";
 import { ensureTestModel } from "../support/gguf/testModels";
 import { ModelFileServer } from "../engine/modelFileServer";
+import { skipBecause } from "../support/skip";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 const isDownloadError = (kind: DownloadError["kind"], pattern?: RegExp) => (e: unknown) =>
@@ -158,9 +159,9 @@ describe("model download", function () {
       try {
         execFileSync("mount", ["-t", "tmpfs", "-o", "size=640k", "tmpfs", mountPoint], { stdio: "ignore" });
         mounted = true;
-      } catch {
+      } catch (error) {
         // Mounting needs root (CAP_SYS_ADMIN). Where we may not, say so rather than fake a full disk.
-        this.skip();
+        skipBecause(this, `cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): ${(error as Error).message.split("\n")[0]}`);
       }
     });
     after(() => {

@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { buildPrompt, loadMcqa, wilsonInterval, MCQA_TASKS } from "../eval/mcqa.eval";
 import { describeProgress, formatDuration } from "../../src/models/registerModelsText";
 import { sharedDataDir } from "../support/sharedData";
+import { skipBecause } from "../support/skip";
 
 describe("MCQA evaluation harness", () => {
   it("gives the 95% Wilson interval", () => {
@@ -25,7 +26,7 @@ describe("MCQA evaluation harness", () => {
 
   it("reads every task from the shared data", function () {
     const dir = sharedDataDir();
-    if (!dir) this.skip();
+    if (!dir) skipBecause(this, "../shared/data is absent (the shared evaluation data)");
     for (const task of MCQA_TASKS) {
       const items = loadMcqa(task, dir!);
       assert.ok(items.length > 100, `${task}: ${items.length}`);

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { installEgressGuard, isLoopbackHost, type EgressAttempt } from "../support/noEgressGuard";
 import { buildEgressPreload, networkNamespace, readEgressAttempts } from "../support/noEgress";
+import { skipBecause } from "../support/skip";
 
 const root = resolve(__dirname, "..", "..");
 
@@ -86,10 +87,7 @@ describe("no egress", function () {
 
   it("in a network namespace: only loopback exists (what the engine and integration suites run in)", function () {
     const ns = networkNamespace();
-    if (!("prefix" in ns)) {
-      console.log(`    (skipped: ${ns.unavailable})`);
-      this.skip();
-    }
+    if (!("prefix" in ns)) skipBecause(this, `no network namespace here: ${ns.unavailable}`);
     const script = `
       const net = require("net");
       const server = net.createServer((s) => s.end()).listen(0, "127.0.0.1", () => {

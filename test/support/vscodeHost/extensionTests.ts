@@ -8,6 +8,7 @@ import { format } from 'node:util';
 import { startCodeServer, type CodeServerHandle } from './codeServer';
 import { openWorkbench, type Workbench } from './openWorkbench';
 import { hostCacheDir } from './paths';
+import type { SkippedTest } from '../skip';
 
 export interface ExtensionTestOptions {
   /** Folder of the extension under test (holds its package.json). */
@@ -29,6 +30,8 @@ export interface ExtensionTestOptions {
 export interface ExtensionTestResult {
   passed: number;
   failed: number;
+  /** Tests the suite skipped, with the reason each gave (test/support/skip.ts). */
+  skips: SkippedTest[];
   /** The extension host's exit code; 124 when the run timed out, 1 when it could not start. */
   exitCode: number;
   /** Everything logged: suite output and the workbench's own log. */
@@ -40,12 +43,15 @@ export interface ExtensionTestResult {
 /** Printed by test/integration/index.ts after the run. */
 const RESULTS_PREFIX = 'BEDSIDE_RESULTS ';
 
-export function parseResults(log: string): { passed: number; failed: number } | undefined {
+export function parseResults(log: string): { passed: number; failed: number; skips: SkippedTest[] } | undefined {
   const line = log.split('\n').reverse().find((l) => l.startsWith(RESULTS_PREFIX));
   if (!line) return undefined;
   try {
-    const parsed = JSON.parse(line.slice(RESULTS_PREFIX.length)) as { passed?: unknown; failed?: unknown };
-    if (typeof parsed.passed === 'number' && typeof parsed.failed === 'number') return { passed: parsed.passed, failed: parsed.failed };
+    const parsed = JSON.parse(line.slice(RESULTS_PREFIX.length)) as { passed?: unknown; failed?: unknown; skips?: unknown };
+    const skips = Array.isArray(parsed.skips)
+      ? parsed.skips.filter((s): s is SkippedTest => typeof s === 'object' && s !== null && typeof (s as SkippedTest).title === 'string' && typeof (s as SkippedTest).reason === 'string')
+      : [];
+    if (typeof parsed.passed === 'number' && typeof parsed.failed === 'number') return { passed: parsed.passed, failed: parsed.failed, skips };
   } catch {
     // a malformed line counts as missing
   }
@@ -167,7 +173,7 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
     output('[vscode-host] the suite never started; last workbench log lines:');
     for (const line of state.lines.slice(-20)) output(`  ${line}`);
   }
-  const counts = parseResults(state.lines.join('\n')) ?? { passed: 0, failed: 1 };
+  const counts = parseResults(state.lines.join('\n')) ?? { passed: 0, failed: 1, skips: [] };
   // A non-zero exit with no failing test still fails the run (e.g. run() threw after the report).
   if (exitCode !== 0 && counts.failed === 0) counts.failed = 1;
   const logsDir = counts.failed > 0 ? saveLogs(state, server, workbench) : undefined;
