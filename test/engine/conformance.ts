@@ -12,7 +12,21 @@ export interface ConformanceSubject {
   embedder: Engine;
 }
 
-export function describeEngineConformance(name: string, setup: () => Promise<ConformanceSubject>, teardown: () => Promise<void>): void {
+export interface ConformanceExpectations {
+  /**
+   * Whether this engine fills in the middle with the suite's model. Both the local worker and llama-server
+   * do (the generated model has FIM tokens); an engine that cannot must say so as EngineError "unsupported",
+   * and only a subject declared `false` may.
+   */
+  infill: boolean;
+}
+
+export function describeEngineConformance(
+  name: string,
+  setup: () => Promise<ConformanceSubject>,
+  teardown: () => Promise<void>,
+  expectations: ConformanceExpectations = { infill: true },
+): void {
   describe(`engine conformance: ${name}`, function () {
     this.timeout(120_000);
     let s: ConformanceSubject;
@@ -88,14 +102,23 @@ export function describeEngineConformance(name: string, setup: () => Promise<Con
       assert.ok(["high", "moderate", "low"].includes(value.likelihood as string), JSON.stringify(value));
     });
 
-    it("fills in the middle, or says clearly that it cannot", async () => {
-      try {
-        const filled = await s.engine.infill({ prefix: "Blood pressure was ", suffix: " on arrival.", maxTokens: 8, lane: "completion" });
-        assert.ok(filled.generatedTokens > 0);
-      } catch (error) {
-        assert.ok(error instanceof EngineError && error.kind === "unsupported", String(error));
-      }
-    });
+    if (expectations.infill) {
+      it("fills in the middle between a prefix and a suffix", async () => {
+        let streamed = "";
+        const filled = await s.engine.infill({ prefix: "Blood pressure was ", suffix: " on arrival.", maxTokens: 8, lane: "completion" }, { onText: (t) => (streamed += t) });
+        assert.ok(filled.generatedTokens > 0, `generated ${filled.generatedTokens} tokens`);
+        assert.ok(filled.text.length > 0, "the filled-in text");
+        assert.equal(streamed, filled.text);
+        assert.ok(["maxTokens", "eos", "stop"].includes(filled.stopReason), filled.stopReason);
+      });
+    } else {
+      it("says clearly that it cannot fill in the middle", async () => {
+        await assert.rejects(
+          s.engine.infill({ prefix: "Blood pressure was ", suffix: " on arrival.", maxTokens: 8, lane: "completion" }),
+          (error: unknown) => error instanceof EngineError && error.kind === "unsupported" && /fill in the middle|fill-in-the-middle|infill/i.test(error.message),
+        );
+      });
+    }
 
     it("counts tokens", async () => {
       const tokens = await s.engine.tokenize("Patient has chest pain.");

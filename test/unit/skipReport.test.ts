@@ -8,10 +8,10 @@ import { collectSkips, isExpectedSkip, NO_REASON, onCi, skipBecause, skipTable, 
 function runInnerMocha(): Promise<{ skips: SkippedTest[]; passed: string[] }> {
   const mocha = new Mocha({ reporter: Mocha.reporters.Base });
   const outer = Mocha.Suite.create(mocha.suite, "outer");
-  outer.addTest(new Mocha.Test("own reason", function () {
+  outer.addTest(new Mocha.Test("own reason", function (this: Mocha.Context) {
     skipBecause(this, "no GPU here");
   }));
-  outer.addTest(new Mocha.Test("bare skip", function () {
+  outer.addTest(new Mocha.Test("bare skip", function (this: Mocha.Context) {
     this.skip();
   }));
   outer.addTest(new Mocha.Test("runs", () => undefined));
