@@ -292,5 +292,25 @@ export async function run(quick: boolean): Promise<void> {
     metrics[`naive_censored_pauses${suffix}`] = naive.censored;
   }
   printTable(["model", "strategy", "needed prompt tok/pause", "evaluated tok/pause", "same, typing only", "median tok/request", "p50 ms", "p95 ms", "shown/pauses", "requests started", "timed out", "warm-up ms"], rows);
-  reportMetrics("completion", metrics, details);
+  reportMetrics(
+    "completion",
+    {
+      models: plans.map((p) => p.kind).join(","),
+      engine_context_size: plans[0]!.contextSize,
+      threads: "chooseThreads per model (src/engine/threads.ts)",
+      flash_attention: cpuChoice("").flashAttention,
+      completion_context_tokens: SETTINGS.contextTokens,
+      completion_max_tokens: SETTINGS.maxTokens,
+      completion_timeout_ms: SETTINGS.timeoutMs,
+      allow_numbers: SETTINGS.allowNumbers,
+      naive_debounce_ms: NAIVE_DEBOUNCE_MS,
+      notes: plans.map((p) => p.notes).join(","),
+      words_per_note: plans.map((p) => p.words).join(","),
+      pause_every_words: plans[0]!.pauseEvery,
+      pace_ms_per_word: plans[0]!.paceMs,
+      quick,
+    },
+    metrics,
+    details,
+  );
 }

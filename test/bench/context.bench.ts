@@ -60,5 +60,5 @@ export async function run(quick: boolean): Promise<void> {
     metrics[`window_ms_${size}`] = Number(median(window).toFixed(3));
   }
   printTable(["note lines", "MB", "whole text ms (median)", "window ms (median)", "whole / window"], rows);
-  reportMetrics("context", metrics);
+  reportMetrics("context", { budget_tokens: budgetTokens, note_lines: (quick ? [20_000] : [2_000, 20_000, 200_000]).join(","), quick }, metrics);
 }

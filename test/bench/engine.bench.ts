@@ -152,5 +152,19 @@ export async function run(quick: boolean): Promise<void> {
     metrics[`${r.kind}_worker_over_inprocess_ttft`] = Number((r.workerTtftMs / r.inProcessTtftMs).toFixed(3));
     metrics[`${r.kind}_same_output`] = r.sameOutput;
   }
-  reportMetrics("engine", metrics, results);
+  reportMetrics(
+    "engine",
+    {
+      models: plans.map(([kind]) => kind).join(","),
+      reps: plans.map(([, reps]) => reps).join(","),
+      max_tokens: plans.map(([, , maxTokens]) => maxTokens).join(","),
+      threads,
+      context_size: CONTEXT,
+      flash_attention: cpuChoice("").flashAttention,
+      greedy: true,
+      quick,
+    },
+    metrics,
+    results,
+  );
 }

@@ -100,5 +100,5 @@ export async function run(quick: boolean): Promise<void> {
     threads,
     notes: rows.length,
   };
-  reportMetrics("lookup", metrics, rows);
+  reportMetrics("lookup", { model: kind, threads, context_size: 2048, flash_attention: true, max_tokens: MAX_TOKENS, notes: rows.length, lane: "completion", greedy: true, quick }, metrics, rows);
 }

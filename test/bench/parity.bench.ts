@@ -1,15 +1,24 @@
 /**
  * Parity suite: Bedside's engine (through the worker process) against llama.cpp's own `llama-bench`, same
- * GGUF file, same threads, interleaved repetitions. llama-bench runs with its defaults (`-r 1 -o json`,
- * `-p 256 -n 32`); the engine runs with Bedside's defaults.
+ * GGUF file and the same settings pinned on both sides: threads, flash attention on, batch and micro-batch
+ * (node-llama-cpp always runs its micro-batch at the batch size, so llama-bench gets `-b B -ub B`), the CPU
+ * only (`-ngl 0`), and a context that holds the work (llama-bench sizes its context to prompt + generated
+ * tokens and has no flag for it; the engine gets the same number per sequence).
  *
- * - pp: prompt tokens evaluated / prompt time of a fresh ~256-token prompt. Prompt time is measured in the
- *   worker from the start of evaluation to the first generated token (which comes after the prompt batch
- *   is decoded); the client-side time to first token is shown beside it.
- * - tg: 31 / time from generated token 1 to token 32, after a short prompt (measured in the worker).
+ * Both sides are timed the same way, from outside, around the same amount of work:
+ * - pp: a fresh prompt of PROMPT_TOKENS tokens evaluated in one batch.
+ * - tg: GEN_TOKENS tokens generated one at a time after (next to) nothing.
+ * llama-bench: the wall clock around the whole process, run once with `-r 1` and once with `-r 1+K`; the
+ * difference is K repetitions of the work with the model load, warm-up and start-up cancelled out.
+ * Engine: the wall clock in this process around each `complete()` (IPC, tokenizing and sampling included:
+ * what a feature pays). The engine's own timings from the worker (prompt evaluation, decoding) and
+ * llama-bench's own figure (avg_ts) are reported next to the wall-clock ones, never instead of them.
+ * Repetitions are interleaved, alternating which side goes first.
  *
- * `--quick` uses the ~100 MB medium model, otherwise the 3.8 GB Llama-2-7B-shaped Q4_0 model.
- * `--threads N` overrides the thread count (default: Bedside's choice for this machine).
+ * `--quick` uses the ~100 MB medium model, otherwise the 3.8 GB Llama-2-7B-shaped Q4_0 model. Both are
+ * random-weight models with real shapes: speed depends on shapes and quantisation, so the figures are
+ * speed figures only. `--threads N` (default: Bedside's choice for this machine), `--batch N` (default 512),
+ * `--reps N` (default 3; quick 2), `--k N` (llama-bench repetitions timed per difference; default 3).
  */
 import { execFile } from "node:child_process";
 import { performance } from "node:perf_hooks";
@@ -20,7 +29,7 @@ import { ensureTestModel } from "../support/gguf/testModels";
 import { ensureLlamaCppTools } from "../support/llamaCppTools";
 import { cpuChoice, startTestEngine } from "../support/engineFixture";
 import { readSampleNotes } from "../support/sharedData";
-import { median, printTable, reportMetrics, type Metrics } from "./report";
+import { median, printTable, reportMetrics, type Metrics, type Settings } from "./report";
 
 const execFileAsync = promisify(execFile);
 const PROMPT_TOKENS = 256;
@@ -33,15 +42,39 @@ interface LlamaBenchRecord {
   n_threads: number;
   n_batch: number;
   n_ubatch: number;
+  n_gpu_layers?: number;
   flash_attn: boolean | string | number;
+  build_commit?: string;
 }
 
-interface Rep {
-  benchPp: number;
-  benchTg: number;
-  enginePp: number;
-  engineTg: number;
-  enginePpClient: number;
+/** The settings both sides run with. */
+interface Pinned {
+  threads: number;
+  batch: number;
+  ubatch: number;
+  flashAttention: true;
+  /** Tokens of context: llama-bench's (prompt + generated), and the engine's per sequence. */
+  context: number;
+}
+
+interface LlamaBenchSide {
+  /** Wall-clock tok/s over K repetitions (difference of two process runs). */
+  ppWall: number;
+  tgWall: number;
+  /** llama-bench's own figure. */
+  ppOwn: number;
+  tgOwn: number;
+  record: LlamaBenchRecord;
+}
+
+interface EngineSide {
+  /** Wall-clock tok/s around complete(), prompt tokens evaluated / ms from request to result. */
+  ppWall: number;
+  /** Wall-clock tok/s around complete(), generated tokens / ms from request to result. */
+  tgWall: number;
+  /** The worker's own timings: prompt evaluation, and decoding from token 1 to the last. */
+  ppOwn: number;
+  tgOwn: number;
   promptTokens: number;
   generated: number;
 }
@@ -51,20 +84,49 @@ function argValue(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-async function llamaBench(bench: string, model: string, threads: number): Promise<{ pp: number; tg: number; record: LlamaBenchRecord }> {
-  const { stdout } = await execFileAsync(bench, ["-m", model, "-t", String(threads), "-r", "1", "-p", String(PROMPT_TOKENS), "-n", String(GEN_TOKENS), "-o", "json"], {
-    maxBuffer: 16 << 20,
-  });
-  const records = JSON.parse(stdout) as LlamaBenchRecord[];
-  const pp = records.find((r) => r.n_prompt > 0 && r.n_gen === 0);
-  const tg = records.find((r) => r.n_gen > 0 && r.n_prompt === 0);
-  if (!pp || !tg) throw new Error(`llama-bench gave no pp/tg records: ${stdout.slice(0, 400)}`);
-  return { pp: pp.avg_ts, tg: tg.avg_ts, record: pp };
+function llamaBenchArgs(model: string, pinned: Pinned, test: "pp" | "tg", reps: number): string[] {
+  return [
+    "-m", model,
+    "-t", String(pinned.threads),
+    "-fa", "1",
+    "-b", String(pinned.batch),
+    "-ub", String(pinned.ubatch),
+    "-ngl", "0",
+    "-r", String(reps),
+    "-p", test === "pp" ? String(PROMPT_TOKENS) : "0",
+    "-n", test === "tg" ? String(GEN_TOKENS) : "0",
+    "-o", "json",
+  ];
 }
 
-/** A prompt of `PROMPT_TOKENS` tokens including BOS (or the nearest below), starting differently per rep. */
-async function freshPrompt(engine: EngineClient, rep: number, source: string): Promise<string> {
-  const text = `Visit ${rep + 1} of ${1000 + rep * 37}.\n${source}`;
+/** One llama-bench process: its wall-clock time and its record. */
+async function llamaBenchOnce(bench: string, args: string[]): Promise<{ ms: number; record: LlamaBenchRecord }> {
+  const started = performance.now();
+  const { stdout } = await execFileAsync(bench, args, { maxBuffer: 16 << 20 });
+  const ms = performance.now() - started;
+  const records = JSON.parse(stdout) as LlamaBenchRecord[];
+  const record = records[0];
+  if (!record) throw new Error(`llama-bench gave no record: ${stdout.slice(0, 400)}`);
+  return { ms, record };
+}
+
+async function llamaBenchRep(bench: string, model: string, pinned: Pinned, k: number): Promise<LlamaBenchSide> {
+  const timed = async (test: "pp" | "tg"): Promise<{ wall: number; own: number; record: LlamaBenchRecord }> => {
+    const one = await llamaBenchOnce(bench, llamaBenchArgs(model, pinned, test, 1));
+    const more = await llamaBenchOnce(bench, llamaBenchArgs(model, pinned, test, 1 + k));
+    const tokens = test === "pp" ? PROMPT_TOKENS : GEN_TOKENS;
+    // k more repetitions of the same work; load, warm-up and start-up are in both runs and cancel out.
+    const extraMs = Math.max(1e-6, more.ms - one.ms);
+    return { wall: (k * tokens) / (extraMs / 1000), own: more.record.avg_ts, record: more.record };
+  };
+  const pp = await timed("pp");
+  const tg = await timed("tg");
+  return { ppWall: pp.wall, tgWall: tg.wall, ppOwn: pp.own, tgOwn: tg.own, record: pp.record };
+}
+
+/** A prompt of `PROMPT_TOKENS` tokens including BOS (or the nearest below), different from the start for each call. */
+async function freshPrompt(engine: EngineClient, tag: string, source: string): Promise<string> {
+  const text = `${tag}.\n${source}`;
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
@@ -75,88 +137,143 @@ async function freshPrompt(engine: EngineClient, rep: number, source: string): P
   return text.slice(0, lo);
 }
 
-async function engineRep(engine: EngineClient, rep: number, source: string): Promise<Omit<Rep, "benchPp" | "benchTg">> {
-  const prompt = await freshPrompt(engine, rep, source);
-  let firstAt: number | undefined;
-  const sent = performance.now();
-  const pp = await engine.complete({ prompt, maxTokens: 1, lane: "general" }, { onText: () => (firstAt ??= performance.now()) });
-  const clientMs = (firstAt ?? performance.now()) - sent;
-  const tg = await engine.complete({ prompt: `Visit ${rep + 1}. Assessment:`, maxTokens: GEN_TOKENS, lane: "general" });
-  return {
-    enginePp: pp.promptTokensEvaluated / ((pp.promptEvalMs ?? pp.firstTokenMs) / 1000),
-    enginePpClient: pp.promptTokensEvaluated / (clientMs / 1000),
-    engineTg: (tg.generatedTokens - 1) / ((tg.decodeMs ?? 0) / 1000),
-    promptTokens: pp.promptTokensEvaluated,
-    generated: tg.generatedTokens,
-  };
+/** K repetitions of pp and of tg through the engine, each timed from outside; medians per repetition. */
+async function engineRep(engine: EngineClient, rep: number, k: number, source: string): Promise<EngineSide> {
+  const samples: EngineSide[] = [];
+  for (let j = 0; j < k; j++) {
+    // Different from the first token on, so the KV cache of the previous request is of no use.
+    const prompt = await freshPrompt(engine, `Visit ${rep * k + j + 1} of ${1000 + (rep * k + j) * 37}`, source);
+    let sent = performance.now();
+    const pp = await engine.complete({ prompt, maxTokens: 1, lane: "general" });
+    const ppMs = performance.now() - sent;
+    const tgPrompt = `${String.fromCharCode(65 + ((rep * k + j) % 26))}:`;
+    sent = performance.now();
+    const tg = await engine.complete({ prompt: tgPrompt, maxTokens: GEN_TOKENS, lane: "general" });
+    const tgMs = performance.now() - sent;
+    samples.push({
+      ppWall: pp.promptTokensEvaluated / (ppMs / 1000),
+      tgWall: tg.generatedTokens / (tgMs / 1000),
+      ppOwn: pp.promptTokensEvaluated / ((pp.promptEvalMs ?? pp.firstTokenMs) / 1000),
+      tgOwn: tg.generatedTokens > 1 && tg.decodeMs ? (tg.generatedTokens - 1) / (tg.decodeMs / 1000) : 0,
+      promptTokens: pp.promptTokensEvaluated,
+      generated: tg.generatedTokens,
+    });
+  }
+  const m = (f: (s: EngineSide) => number): number => median(samples.map(f));
+  return { ppWall: m((s) => s.ppWall), tgWall: m((s) => s.tgWall), ppOwn: m((s) => s.ppOwn), tgOwn: m((s) => s.tgOwn), promptTokens: m((s) => s.promptTokens), generated: m((s) => s.generated) };
 }
 
 function spread(values: readonly number[]): string {
   return `${Math.min(...values).toFixed(2)}..${Math.max(...values).toFixed(2)}`;
 }
 
+const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
 export async function run(quick: boolean): Promise<void> {
   const threads = Number(argValue("--threads") ?? chooseThreads(0, readMachineCpus()));
-  const reps = Number(argValue("--reps") ?? 3);
+  const batch = Number(argValue("--batch") ?? 512);
+  const reps = Number(argValue("--reps") ?? (quick ? 2 : 3));
+  const k = Number(argValue("--k") ?? 3);
   const kind = quick ? "medium" : "7b";
+  const pinned: Pinned = { threads, batch, ubatch: batch, flashAttention: true, context: PROMPT_TOKENS + GEN_TOKENS };
   const tools = ensureLlamaCppTools();
   const modelPath = await ensureTestModel(kind);
-  console.log(`parity: ${kind} model, ${threads} thread(s), ${reps} interleaved repetitions of pp${PROMPT_TOKENS} and tg${GEN_TOKENS}…`);
+  console.log(
+    `parity: ${kind} model, pinned on both sides: ${threads} thread(s), flash attention on, batch ${batch}, micro-batch ${batch}, CPU only, ` +
+      `context ${pinned.context}; ${reps} interleaved repetitions of ${k} x pp${PROMPT_TOKENS} and ${k} x tg${GEN_TOKENS}, wall clock from outside…`,
+  );
 
   const { engine } = startTestEngine();
-  engine.configure(cpuChoice(modelPath, { threads, contextSize: 2048, flashAttention: true }));
+  engine.configure(cpuChoice(modelPath, { threads, contextSize: pinned.context, flashAttention: true, batchSize: batch, lookupDecoding: false }));
   const info = await engine.ensureReady();
-  console.log(`engine: flash attention ${info.flashAttention ? "on" : "off"}, ${info.threads} threads, loaded in ${info.loadMs} ms`);
+  console.log(`engine: flash attention ${info.flashAttention ? "on" : "off"}, ${info.threads} threads, context ${info.contextSize}, loaded in ${info.loadMs} ms`);
+  if (!info.flashAttention || info.threads !== threads) throw new Error(`the engine did not take the pinned settings: ${JSON.stringify(info)}`);
   const notes = readSampleNotes(reps + 1).map((n) => n.text);
   const source = (i: number): string => (notes[i] ?? "The patient presents with chest pain radiating to the left arm. ".repeat(40)).repeat(3);
   await engine.complete({ prompt: "Warm-up.", maxTokens: 4, lane: "general" });
 
-  const results: Rep[] = [];
-  let record: LlamaBenchRecord | undefined;
+  const rows: { bench: LlamaBenchSide; engine: EngineSide }[] = [];
   for (let i = 0; i < reps; i++) {
     // Alternate which side goes first so neither always runs on a warmer (or busier) machine.
-    let bench: { pp: number; tg: number; record: LlamaBenchRecord };
-    let mine: Omit<Rep, "benchPp" | "benchTg">;
+    let bench: LlamaBenchSide;
+    let mine: EngineSide;
     if (i % 2 === 0) {
-      bench = await llamaBench(tools.bench, modelPath, threads);
-      mine = await engineRep(engine, i, source(i));
+      bench = await llamaBenchRep(tools.bench, modelPath, pinned, k);
+      mine = await engineRep(engine, i, k, source(i));
     } else {
-      mine = await engineRep(engine, i, source(i));
-      bench = await llamaBench(tools.bench, modelPath, threads);
+      mine = await engineRep(engine, i, k, source(i));
+      bench = await llamaBenchRep(tools.bench, modelPath, pinned, k);
     }
-    record = bench.record;
-    results.push({ ...mine, benchPp: bench.pp, benchTg: bench.tg });
-    const r = results[results.length - 1]!;
+    const record = bench.record;
+    const flash = record.flash_attn === true || record.flash_attn === 1 || record.flash_attn === "1" || record.flash_attn === "on" || record.flash_attn === "enabled";
+    if (record.n_threads !== threads || record.n_batch !== batch || record.n_ubatch !== batch || !flash) {
+      throw new Error(`llama-bench did not run with the pinned settings: ${JSON.stringify(record)}`);
+    }
+    rows.push({ bench, engine: mine });
     console.log(
-      `rep ${i + 1}: pp llama-bench ${r.benchPp.toFixed(2)} engine ${r.enginePp.toFixed(2)} tok/s (${r.promptTokens} tokens); tg llama-bench ${r.benchTg.toFixed(2)} engine ${r.engineTg.toFixed(2)} tok/s (${r.generated} tokens)`,
+      `rep ${i + 1}: pp wall llama-bench ${bench.ppWall.toFixed(2)} engine ${mine.ppWall.toFixed(2)} tok/s (${mine.promptTokens} tokens); ` +
+        `tg wall llama-bench ${bench.tgWall.toFixed(2)} engine ${mine.tgWall.toFixed(2)} tok/s (${mine.generated} tokens)`,
     );
   }
   await engine.dispose();
 
-  const ppRatios = results.map((r) => r.enginePp / r.benchPp);
-  const tgRatios = results.map((r) => r.engineTg / r.benchTg);
-  const ppClientRatios = results.map((r) => r.enginePpClient / r.benchPp);
+  const med = (f: (r: (typeof rows)[number]) => number): number => median(rows.map(f));
+  const ppWallRatios = rows.map((r) => r.engine.ppWall / r.bench.ppWall);
+  const tgWallRatios = rows.map((r) => r.engine.tgWall / r.bench.tgWall);
+  const ppOwnRatios = rows.map((r) => r.engine.ppOwn / r.bench.ppOwn);
+  const tgOwnRatios = rows.map((r) => r.engine.tgOwn / r.bench.tgOwn);
   console.log("");
   printTable(
-    ["test", "llama-bench tok/s", "engine tok/s", "engine/llama-bench", "min..max (per rep)"],
+    ["test", "timed by", "llama-bench tok/s", "engine tok/s", "engine/llama-bench", "min..max (per rep)"],
     [
-      [`pp${PROMPT_TOKENS} (worker-side timing)`, median(results.map((r) => r.benchPp)), median(results.map((r) => r.enginePp)), median(ppRatios), spread(ppRatios)],
-      [`pp${PROMPT_TOKENS} (client TTFT)`, median(results.map((r) => r.benchPp)), median(results.map((r) => r.enginePpClient)), median(ppClientRatios), spread(ppClientRatios)],
-      [`tg${GEN_TOKENS}`, median(results.map((r) => r.benchTg)), median(results.map((r) => r.engineTg)), median(tgRatios), spread(tgRatios)],
+      [`pp${PROMPT_TOKENS}`, "wall clock, outside", med((r) => r.bench.ppWall), med((r) => r.engine.ppWall), median(ppWallRatios), spread(ppWallRatios)],
+      [`tg${GEN_TOKENS}`, "wall clock, outside", med((r) => r.bench.tgWall), med((r) => r.engine.tgWall), median(tgWallRatios), spread(tgWallRatios)],
+      [`pp${PROMPT_TOKENS}`, "each side's own", med((r) => r.bench.ppOwn), med((r) => r.engine.ppOwn), median(ppOwnRatios), spread(ppOwnRatios)],
+      [`tg${GEN_TOKENS}`, "each side's own", med((r) => r.bench.tgOwn), med((r) => r.engine.tgOwn), median(tgOwnRatios), spread(tgOwnRatios)],
     ],
   );
-  const metrics: Metrics = {
-    engine_over_llamabench_pp: Number(median(ppRatios).toFixed(3)),
-    engine_over_llamabench_tg: Number(median(tgRatios).toFixed(3)),
-    engine_over_llamabench_pp_min: Number(Math.min(...ppRatios).toFixed(3)),
-    engine_over_llamabench_pp_max: Number(Math.max(...ppRatios).toFixed(3)),
-    engine_over_llamabench_tg_min: Number(Math.min(...tgRatios).toFixed(3)),
-    engine_over_llamabench_tg_max: Number(Math.max(...tgRatios).toFixed(3)),
-    engine_over_llamabench_pp_client_ttft: Number(median(ppClientRatios).toFixed(3)),
+  const record = rows.at(-1)!.bench.record;
+  const settings: Settings = {
     model: kind,
-    threads,
+    random_weights: true,
+    prompt_tokens: PROMPT_TOKENS,
+    gen_tokens: GEN_TOKENS,
     reps,
+    k_per_rep: k,
+    llamabench_threads: record.n_threads,
+    llamabench_flash_attn: String(record.flash_attn),
+    llamabench_batch: record.n_batch,
+    llamabench_ubatch: record.n_ubatch,
+    llamabench_gpu_layers: record.n_gpu_layers ?? 0,
+    llamabench_context: pinned.context,
+    llamabench_commit: record.build_commit ?? tools.commit,
+    engine_threads: info.threads,
+    engine_flash_attn: info.flashAttention,
+    engine_batch: batch,
+    engine_ubatch: batch,
+    engine_gpu_layers: info.gpuLayers ?? 0,
+    engine_context: info.contextSize,
+    engine_lane: "general",
+    engine_lookup_decoding: false,
+    timing: "wall clock from outside: llama-bench process time difference (-r 1 vs -r 1+k); engine time around complete()",
   };
-  reportMetrics("parity", metrics, { results, llamaBench: record, engine: info });
+  const metrics: Metrics = {
+    llamabench_pp_wall_tps: round(med((r) => r.bench.ppWall)),
+    engine_pp_wall_tps: round(med((r) => r.engine.ppWall)),
+    llamabench_tg_wall_tps: round(med((r) => r.bench.tgWall)),
+    engine_tg_wall_tps: round(med((r) => r.engine.tgWall)),
+    engine_over_llamabench_pp_wall: round(median(ppWallRatios), 3),
+    engine_over_llamabench_tg_wall: round(median(tgWallRatios), 3),
+    engine_over_llamabench_pp_wall_min: round(Math.min(...ppWallRatios), 3),
+    engine_over_llamabench_pp_wall_max: round(Math.max(...ppWallRatios), 3),
+    engine_over_llamabench_tg_wall_min: round(Math.min(...tgWallRatios), 3),
+    engine_over_llamabench_tg_wall_max: round(Math.max(...tgWallRatios), 3),
+    llamabench_pp_own_tps: round(med((r) => r.bench.ppOwn)),
+    engine_pp_own_tps: round(med((r) => r.engine.ppOwn)),
+    llamabench_tg_own_tps: round(med((r) => r.bench.tgOwn)),
+    engine_tg_own_tps: round(med((r) => r.engine.tgOwn)),
+    engine_over_llamabench_pp_own: round(median(ppOwnRatios), 3),
+    engine_over_llamabench_tg_own: round(median(tgOwnRatios), 3),
+  };
+  reportMetrics("parity", settings, metrics, { rows, llamaBench: record, engine: info });
 }
-

@@ -1,8 +1,15 @@
-/** Benchmark output: a readable table, then one JSON line `{"suite", "metrics"}` last on stdout. */
+/**
+ * Benchmark output: a readable table, then one JSON line `{"suite", "settings", "metrics"}` last on stdout.
+ * `settings` says what was measured under (model, threads, flash attention, batch sizes, context, sizes,
+ * repetitions, ...), so a figure can be reproduced and two figures compared only when their settings match.
+ */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 export type Metrics = Record<string, number | string | boolean>;
+/** What a benchmark ran with; the machine's logical CPU count and load average are added by reportMetrics. */
+export type Settings = Record<string, number | string | boolean>;
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -29,10 +36,11 @@ function formatNumber(n: number): string {
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3);
 }
 
-/** Prints the final JSON line and keeps a copy under bench-results/ (gitignored). */
-export function reportMetrics(suite: string, metrics: Metrics, details: unknown = {}): void {
+/** Prints the final JSON line (suite, settings, metrics) and keeps a copy under bench-results/ (gitignored). */
+export function reportMetrics(suite: string, settings: Settings, metrics: Metrics, details: unknown = {}): void {
   const dir = resolve(__dirname, "..", "..", "bench-results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${suite}.json`), JSON.stringify({ suite, metrics, details, at: new Date().toISOString() }, null, 2));
-  console.log(JSON.stringify({ suite, metrics }));
+  const all: Settings = { ...settings, machine_logical_cpus: cpus().length, machine_load_avg_1m: Number(loadavg()[0]!.toFixed(2)) };
+  writeFileSync(join(dir, `${suite}.json`), JSON.stringify({ suite, settings: all, metrics, details, at: new Date().toISOString() }, null, 2));
+  console.log(JSON.stringify({ suite, settings: all, metrics }));
 }

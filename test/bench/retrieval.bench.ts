@@ -74,5 +74,15 @@ export async function run(quick: boolean): Promise<void> {
     metrics[`${k}_peak_rss_mb`] = r.peakRssMB;
     metrics[`${k}_disk_mb`] = r.diskMB;
   }
-  reportMetrics("retrieval", metrics, { rows, skipped });
+  reportMetrics(
+    "retrieval",
+    {
+      sizes: sizes.join(","),
+      candidates: (process.env.BEDSIDE_BENCH_RETRIEVAL_CANDIDATES?.split(",") ?? ["sqlite", "sqlite_builtin", "minisearch"]).join(","),
+      skipped: skipped.length,
+      quick,
+    },
+    metrics,
+    { rows, skipped },
+  );
 }

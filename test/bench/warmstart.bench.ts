@@ -119,5 +119,5 @@ export async function run(quick: boolean): Promise<void> {
     model: kind,
     threads,
   };
-  reportMetrics("warmstart", metrics, { cold, warm, saves });
+  reportMetrics("warmstart", { model: kind, threads, context_size: 2048, flash_attention: true, reps, note_tokens: noteTokens, max_tokens: 8, quick }, metrics, { cold, warm, saves });
 }
