@@ -2,8 +2,9 @@
  * Parity suite: Bedside's engine (through the worker process) against llama.cpp's own `llama-bench`, same
  * GGUF file and the same settings pinned on both sides: threads, flash attention on, batch and micro-batch
  * (node-llama-cpp always runs its micro-batch at the batch size, so llama-bench gets `-b B -ub B`), the CPU
- * only (`-ngl 0`), and a context that holds the work (llama-bench sizes its context to prompt + generated
- * tokens and has no flag for it; the engine gets the same number per sequence).
+ * only (`-ngl 0`), and the context: llama-bench sizes its context to prompt + generated tokens (288) and has
+ * no flag for it, llama.cpp pads every context to a multiple of 256 (512); the engine asks for the same 288 per
+ * sequence and must report the same 512.
  *
  * Both sides are timed the same way, from outside, around the same amount of work:
  * - pp: a fresh prompt of PROMPT_TOKENS tokens evaluated in one batch.
@@ -23,6 +24,7 @@
 import { execFile } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import { LANES } from "../../src/engine/protocol";
 import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
 import type { EngineClient } from "../../src/engine/client/engineClient";
 import { ensureTestModel } from "../support/gguf/testModels";
@@ -53,7 +55,10 @@ interface Pinned {
   batch: number;
   ubatch: number;
   flashAttention: true;
-  /** Tokens of context: llama-bench's (prompt + generated), and the engine's per sequence. */
+  /**
+   * Tokens of context per sequence. llama-bench asks for prompt + generated tokens and llama.cpp pads every
+   * context to a multiple of 256; the engine asks for the same and reports what it got, which must match.
+   */
   context: number;
 }
 
@@ -88,7 +93,7 @@ function llamaBenchArgs(model: string, pinned: Pinned, test: "pp" | "tg", reps: 
   return [
     "-m", model,
     "-t", String(pinned.threads),
-    "-fa", "1",
+    "-fa", "on",
     "-b", String(pinned.batch),
     "-ub", String(pinned.ubatch),
     "-ngl", "0",
@@ -175,7 +180,7 @@ export async function run(quick: boolean): Promise<void> {
   const reps = Number(argValue("--reps") ?? (quick ? 2 : 3));
   const k = Number(argValue("--k") ?? 3);
   const kind = quick ? "medium" : "7b";
-  const pinned: Pinned = { threads, batch, ubatch: batch, flashAttention: true, context: PROMPT_TOKENS + GEN_TOKENS };
+  const pinned: Pinned = { threads, batch, ubatch: batch, flashAttention: true, context: Math.ceil((PROMPT_TOKENS + GEN_TOKENS) / 256) * 256 };
   const tools = ensureLlamaCppTools();
   const modelPath = await ensureTestModel(kind);
   console.log(
@@ -184,10 +189,10 @@ export async function run(quick: boolean): Promise<void> {
   );
 
   const { engine } = startTestEngine();
-  engine.configure(cpuChoice(modelPath, { threads, contextSize: pinned.context, flashAttention: true, batchSize: batch, lookupDecoding: false }));
+  engine.configure(cpuChoice(modelPath, { threads, contextSize: PROMPT_TOKENS + GEN_TOKENS, flashAttention: true, batchSize: batch, lookupDecoding: false }));
   const info = await engine.ensureReady();
   console.log(`engine: flash attention ${info.flashAttention ? "on" : "off"}, ${info.threads} threads, context ${info.contextSize}, loaded in ${info.loadMs} ms`);
-  if (!info.flashAttention || info.threads !== threads) throw new Error(`the engine did not take the pinned settings: ${JSON.stringify(info)}`);
+  if (!info.flashAttention || info.threads !== threads || info.contextSize !== pinned.context) throw new Error(`the engine did not take the pinned settings: ${JSON.stringify(info)}`);
   const notes = readSampleNotes(reps + 1).map((n) => n.text);
   const source = (i: number): string => (notes[i] ?? "The patient presents with chest pain radiating to the left arm. ".repeat(40)).repeat(3);
   await engine.complete({ prompt: "Warm-up.", maxTokens: 4, lane: "general" });
@@ -246,6 +251,7 @@ export async function run(quick: boolean): Promise<void> {
     llamabench_ubatch: record.n_ubatch,
     llamabench_gpu_layers: record.n_gpu_layers ?? 0,
     llamabench_context: pinned.context,
+    llamabench_context_asked: PROMPT_TOKENS + GEN_TOKENS,
     llamabench_commit: record.build_commit ?? tools.commit,
     engine_threads: info.threads,
     engine_flash_attn: info.flashAttention,
@@ -253,6 +259,8 @@ export async function run(quick: boolean): Promise<void> {
     engine_ubatch: batch,
     engine_gpu_layers: info.gpuLayers ?? 0,
     engine_context: info.contextSize,
+    engine_context_asked: PROMPT_TOKENS + GEN_TOKENS,
+    engine_sequences: LANES.length,
     engine_lane: "general",
     engine_lookup_decoding: false,
     timing: "wall clock from outside: llama-bench process time difference (-r 1 vs -r 1+k); engine time around complete()",

@@ -89,7 +89,8 @@ export async function openWorkbench(server: CodeServerHandle, options: Workbench
       if (message.type() === 'error') pageErrors.push(message.text());
     });
     const url = workbenchUrl(server, options);
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    // Under load (a shared 2-core machine) the first page can take longer than Playwright's default 30 s.
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120_000 });
     return { context, page, url, pageErrors, close };
   } catch (error) {
     await close();
