@@ -10,7 +10,8 @@
  * - pp: a fresh prompt of PROMPT_TOKENS tokens evaluated in one batch.
  * - tg: GEN_TOKENS tokens generated one at a time after (next to) nothing.
  * llama-bench: the wall clock around the whole process, run once with `-r 1` and once with `-r 1+K`; the
- * difference is K repetitions of the work with the model load, warm-up and start-up cancelled out.
+ * difference is K repetitions of the work (4K for the short tg32), with the model load, warm-up and start-up
+ * cancelled out.
  * Engine: the wall clock in this process around each `complete()` (IPC, tokenizing and sampling included:
  * what a feature pays). The engine's own timings from the worker (prompt evaluation, decoding) and
  * llama-bench's own figure (avg_ts) are reported next to the wall-clock ones, never instead of them.
@@ -36,6 +37,8 @@ import { median, printTable, reportMetrics, type Metrics, type Settings } from "
 const execFileAsync = promisify(execFile);
 const PROMPT_TOKENS = 256;
 const GEN_TOKENS = 32;
+/** llama-bench's tg difference runs k x this many extra repetitions. */
+const TG_REPS_FACTOR = 4;
 
 interface LlamaBenchRecord {
   n_prompt: number;
@@ -117,12 +120,15 @@ async function llamaBenchOnce(bench: string, args: string[]): Promise<{ ms: numb
 
 async function llamaBenchRep(bench: string, model: string, pinned: Pinned, k: number): Promise<LlamaBenchSide> {
   const timed = async (test: "pp" | "tg"): Promise<{ wall: number; own: number; record: LlamaBenchRecord }> => {
+    // tg32 is short next to a process start: more repetitions keep the difference well above the noise.
+    const extra = test === "pp" ? k : k * TG_REPS_FACTOR;
     const one = await llamaBenchOnce(bench, llamaBenchArgs(model, pinned, test, 1));
-    const more = await llamaBenchOnce(bench, llamaBenchArgs(model, pinned, test, 1 + k));
+    const more = await llamaBenchOnce(bench, llamaBenchArgs(model, pinned, test, 1 + extra));
     const tokens = test === "pp" ? PROMPT_TOKENS : GEN_TOKENS;
-    // k more repetitions of the same work; load, warm-up and start-up are in both runs and cancel out.
-    const extraMs = Math.max(1e-6, more.ms - one.ms);
-    return { wall: (k * tokens) / (extraMs / 1000), own: more.record.avg_ts, record: more.record };
+    // `extra` more repetitions of the same work; load, warm-up and start-up are in both runs and cancel out.
+    const extraMs = more.ms - one.ms;
+    if (extraMs <= 0) throw new Error(`llama-bench -r ${1 + extra} took no longer than -r 1 (${Math.round(more.ms)} vs ${Math.round(one.ms)} ms): the machine is too noisy to time it from outside; raise --k`);
+    return { wall: (extra * tokens) / (extraMs / 1000), own: more.record.avg_ts, record: more.record };
   };
   const pp = await timed("pp");
   const tg = await timed("tg");
@@ -245,6 +251,8 @@ export async function run(quick: boolean): Promise<void> {
     gen_tokens: GEN_TOKENS,
     reps,
     k_per_rep: k,
+    llamabench_extra_reps_pp: k,
+    llamabench_extra_reps_tg: k * TG_REPS_FACTOR,
     llamabench_threads: record.n_threads,
     llamabench_flash_attn: String(record.flash_attn),
     llamabench_batch: record.n_batch,

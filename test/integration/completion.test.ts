@@ -83,7 +83,9 @@ describe("Bedside inline completions in VS Code", () => {
     console.log(`      ghost text: ${JSON.stringify(suggestion.text)}`);
   });
 
-  it("never suggests a digit by default, even where a number belongs", async () => {
+  it("never suggests a digit by default, even where a number belongs", async function () {
+    // Up to 30 s per prompt when none comes: long enough to reach the count below instead of a timeout.
+    this.timeout(6 * 30_000);
     const prompts = ["VITAL SIGNS:\nBlood pressure ", "MEDICATIONS:\n- Metoprolol ", "LABS:\nHemoglobin ", "The patient is a ", "PLAN:\nFollow up in "];
     const shown: string[] = [];
     for (const prompt of prompts) {
