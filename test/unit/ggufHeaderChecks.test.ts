@@ -229,6 +229,29 @@ describe("GGUF header check: values, bounds and messages", function () {
     assert.equal(await message(skipped), `the file ends at byte ${skipped.length} while reading the items of 'a' at byte ${skipped.length - 396}: it is truncated (an incomplete download?)`);
   });
 
+  it("reads a field that ends exactly at the end of the file", async () => {
+    // The header ends right after the tensor's offset: every field is read; only the tensor data is missing.
+    assert.equal(await message(start(1, 0).tensor("t", [8], 0, 0)), "tensor 't' needs bytes up to 96 but the file has 57: the file is truncated (an incomplete download?) or corrupt");
+    // A skipped long array that ends exactly at the end of the file: the next read is what fails.
+    const skipped = start(1, 1).kv("a", 9, (b) => b.u32(4).u64(100).raw(Buffer.alloc(400))).buffer();
+    assert.equal(await message(skipped), `the file ends at byte ${skipped.length} while reading the length of the name of tensor 0 at byte ${skipped.length}: it is truncated (an incomplete download?)`);
+  });
+
+  it("closes the file whatever the verdict", async function () {
+    const fds = "/proc/self/fd";
+    const { existsSync, readdirSync } = await import("node:fs");
+    if (!existsSync(fds)) this.skip();
+    const bad = file(start(0, 0).buffer());
+    const good = file(oneTensor(start(1, 0)).buffer());
+    await readGgufHeader(good);
+    const before = readdirSync(fds).length;
+    for (let i = 0; i < 20; i++) {
+      await readGgufHeader(bad).catch(() => undefined);
+      await readGgufHeader(good);
+    }
+    assert.equal(readdirSync(fds).length, before);
+  });
+
   it("checks each tensor's dimensions, type and place in the file", async () => {
     assert.equal(await message(start(1, 0).tensor("w", [], 0, 0).data(32, 32)), "tensor 'w' claims 0 dimensions; the file is corrupt");
     assert.equal(await message(start(1, 0).tensor("w", [1, 1, 1, 1, 1], 0, 0).data(32, 32)), "tensor 'w' claims 5 dimensions; the file is corrupt");
