@@ -3,12 +3,17 @@
 // One module at a time: `npm run test:mutation -- --mutate src/ddx/grounding.ts`; only the unit tests of the
 // modules being mutated are loaded, so a run stays affordable on a small machine.
 
-/** Each mutated module and the unit test files that test it. */
+/**
+ * Each mutated module and the unit test files that test it. Only quick files that call the module inside
+ * their tests: a file that runs the module while mocha loads it (outside an `it`) makes every mutant it
+ * reaches "static", and Stryker then runs all tests for each of them; slow suites (the 200,000-line PHI note,
+ * the 10,000-file GGUF fuzzing) stay in `npm test`.
+ */
 export const MODULES = {
   "src/completion/suggestionShape.ts": ["test/unit/completion.test.ts", "test/unit/completionShape.test.ts"],
-  "src/ddx/grounding.ts": ["test/unit/ddx.test.ts", "test/unit/ddxGrounding.test.ts"],
+  "src/ddx/grounding.ts": ["test/unit/ddxGrounding.test.ts"],
   "src/qa/citationCheck.ts": ["test/unit/literatureAnswers.test.ts", "test/unit/literatureCitationCheck.test.ts"],
-  "src/privacy/phiDetector.ts": ["test/unit/privacy.test.ts", "test/unit/privacyPhiPatterns.test.ts"],
+  "src/privacy/phiDetector.ts": ["test/unit/privacyPhiPatterns.test.ts"],
   "src/literature/index/bm25.ts": ["test/unit/literatureRanking.test.ts"],
   "src/literature/index/analyzer.ts": ["test/unit/literatureRanking.test.ts"],
   "src/literature/import/pubmedXml.ts": ["test/unit/literatureParsers.test.ts"],
