@@ -55,6 +55,7 @@ describe("suggestion shape: lines, sentences and headers", () => {
     // "ABC-:" matches the inline-header pattern at offset 0 but is not a header line (it ends in "-").
     assert.equal(shapeSuggestion("ABC-: pain", { ...base, linePrefix: "" }), "ABC-: pain");
     assert.equal(shapeSuggestion("ABC-: pain", base), undefined, "mid-line the same text is cut before");
+    assert.equal(shapeSuggestion("ABC-: pain", { ...base, linePrefix: "  \t" }), "ABC-: pain", "indentation is still the start of the line");
   });
 });
 
@@ -80,11 +81,13 @@ describe("suggestion shape: whitespace and repetitions", () => {
     assert.equal(shapeSuggestion(" \tfever", base), "fever");
     assert.equal(shapeSuggestion(" fever", { ...base, linePrefix: "reports" }), " fever");
     assert.equal(shapeSuggestion(" fever", { ...base, linePrefix: "reports\t" }), "fever");
+    assert.equal(shapeSuggestion(" fever", { ...base, linePrefix: "he reports" }), " fever", "only a space right before the cursor counts");
   });
 
   it("leaves out what already follows the cursor on the line", () => {
     assert.equal(shapeSuggestion("chest pain since yesterday", { ...base, lineSuffix: "  since yesterday " }), "chest pain");
     assert.equal(shapeSuggestion("chest pain since", { ...base, lineSuffix: "yesterday" }), "chest pain since");
+    assert.equal(shapeSuggestion("chest pain \t since yesterday", { ...base, lineSuffix: "since yesterday" }), "chest pain");
     assert.equal(shapeSuggestion("since yesterday", { ...base, lineSuffix: "since yesterday" }), undefined);
     assert.equal(shapeSuggestion("chest pain", { ...base, lineSuffix: "   " }), "chest pain");
   });
@@ -94,5 +97,6 @@ describe("suggestion shape: whitespace and repetitions", () => {
     assert.equal(shapeSuggestion("dyspnoea", { ...base, after: "Worse dyspnoea at night." }), undefined);
     assert.equal(shapeSuggestion("dyspnea", { ...base, before: "Known dyspnea.", after: "dyspnea" }), "dyspnea", "seven characters may repeat");
     assert.equal(shapeSuggestion("dyspnoea", { ...base, before: "Known cough.", after: "No fever." }), "dyspnoea");
+    assert.equal(shapeSuggestion(" dyspnoea", { ...base, linePrefix: "(", before: "Known (dyspnoea)" }), undefined, "compared without the leading space");
   });
 });
