@@ -62,6 +62,29 @@ describe("PubMed XML parser", () => {
     assert.equal(y.year, 1980, "a Year wins over a MedlineDate");
   });
 
+  it("takes a DOI from ArticleId, text from CDATA, and ignores what lies outside its place", async () => {
+    const [r] = await parse(set(article(`<MedlineCitation><PMID>8</PMID><DateCompleted><MedlineDate>1970</MedlineDate></DateCompleted><Article><ArticleTitle><![CDATA[Risk <5%]]> in <i>vivo</i></ArticleTitle>
+<AbstractText>Stray, outside an Abstract.</AbstractText><Abstract><AbstractText>Kept.</AbstractText></Abstract><PubDate><MedlineDate>1999 Spring</MedlineDate></PubDate>
+<AuthorList><Author><LastName> </LastName><Initials>J</Initials></Author><Author><CollectiveName> </CollectiveName></Author></AuthorList></Article></MedlineCitation>
+<PubmedData><ArticleIdList><ArticleId IdType="pubmed">8</ArticleId><ArticleId IdType="doi">10.5555/only.here</ArticleId></ArticleIdList></PubmedData>`)));
+    assert.deepEqual([r.title, r.abstract, r.year, r.authors, r.doi], ["Risk <5% in vivo", "Kept.", 1999, [], "10.5555/only.here"]);
+    const outside = await parse("<PubmedArticleSet><DeleteCitation><PMID>5</PMID></DeleteCitation><Other><Author><LastName>X</LastName></Author><Title>T</Title></Other></PubmedArticleSet>");
+    assert.deepEqual(outside, []);
+  });
+
+  it("stops at the first chunk with an error, before reading on", async () => {
+    const a = article(`<MedlineCitation><PMID>1</PMID><Article><ArticleTitle>After</ArticleTitle></Article></MedlineCitation>`);
+    async function* chunks(): AsyncGenerator<string> {
+      yield "<PubmedArticleSet><x></y>";
+      yield `${a}</PubmedArticleSet>`;
+    }
+    const got: string[] = [];
+    await assert.rejects(async () => {
+      for await (const r of parsePubmedXml(chunks())) got.push(r.title);
+    }, ImportFormatError);
+    assert.deepEqual(got, []);
+  });
+
   it("reads book articles with their own PMID and title", async () => {
     const [b] = await parse(set(article(`<BookDocument><PMID>900</PMID><Book><BookTitle>Book <i>title</i></BookTitle></Book><Abstract><AbstractText>About it.</AbstractText></Abstract></BookDocument>`, "PubmedBookArticle")));
     assert.deepEqual([b.key, b.title, b.abstract], ["pmid:900", "Book title", "About it."]);
@@ -132,6 +155,12 @@ describe("MEDLINE parser", () => {
     assert.deepEqual(first.map((r) => [r.pmid, r.title]), [[undefined, "No pmid yet"], ["10", "Ten"]]);
     const noText = await parse("PMID- 11\n\nPMID- 12\nTI  - Twelve\n");
     assert.deepEqual(noText.map((r) => r.pmid), ["12"]);
+    const noTextBeforePmid = await parse("PMID- 20\nPMID- 21\nTI  - T\nPMID- 22\n");
+    assert.deepEqual(noTextBeforePmid.map((r) => r.pmid), ["21"], "records without text are skipped, at a PMID and at the end");
+    const blankSplits = await parse("PMID- 30\nTI  - A\n\nAU  - X\nTI  - B\n");
+    assert.deepEqual(blankSplits.map((r) => [r.pmid, r.title, r.authors]), [["30", "A", []], [undefined, "B", ["X"]]]);
+    assert.deepEqual(await parse("PMID- 31\nTI  - Bare\n"), [{ key: "pmid:31", pmid: "31", title: "Bare", abstract: "", authors: [], publicationTypes: [], origin: "m.nbib" }]);
+    assert.equal((await parse("PMID- 32\nTI  - T\nLID - 10.1000/x[doi]\n"))[0]?.doi, "10.1000/x");
     const tagForms = await parse("PMID-13\nTI  -Compact\nAB  -  spaced  \n");
     assert.deepEqual([tagForms[0]?.pmid, tagForms[0]?.title, tagForms[0]?.abstract], ["13", "Compact", "spaced"]);
   });
