@@ -40,7 +40,10 @@ const spec = [...new Set(modules.flatMap((m) => MODULES[m]))];
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "mocha",
-  checkers: ["typescript"],
+  // The TypeScript checker (leaves out mutants that do not type-check) is opt-in: `--checkers typescript`.
+  // On the shared 2-core machine it made a run about ten times slower (7 mutants in 2 minutes against
+  // about 70 a minute without it), and the tests, loaded by tsx, run a mutant that does not type-check anyway.
+  checkers: [],
   tsconfigFile: "tsconfig.mutation.json",
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: Object.keys(MODULES),
