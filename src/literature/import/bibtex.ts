@@ -18,7 +18,8 @@ const ACCENTS: Record<string, string> = { "'": "\u0301", "`": "\u0300", "^": "\u
 /** LaTeX to plain text: accents composed, commands dropped (keeping their argument), braces removed. */
 export function latexToText(value: string): string {
   return value
-    .replace(/\\([`'^"~=.uvcH])\s*\{?\s*([A-Za-z])\}?/g, (_, accent: string, letter: string) => `${letter}${ACCENTS[accent] ?? ""}`.normalize("NFC"))
+    // A letter-named accent (\u, \v, \c, \H) is a one-letter command: "\url{...}" is no \u on "r".
+    .replace(/\\([`'^"~=.]|[uvcH](?![A-Za-z]))\s*\{?\s*([A-Za-z])\}?/g, (_, accent: string, letter: string) => `${letter}${ACCENTS[accent] ?? ""}`.normalize("NFC"))
     .replace(/\\(?:textit|textbf|emph|textsc|textrm|mathrm|text|url)\s*\{/g, "{")
     .replace(/\\([%&$#_{}])/g, "$1")
     .replace(/\\[a-zA-Z]+\s*/g, "")
