@@ -95,6 +95,15 @@ describe("Bedside soak: a clinic day", function () {
     return children.length === 1 ? children[0] : undefined;
   }
 
+  /** BEDSIDE_SOAK_HEAP_SNAPSHOTS=1: a heap snapshot of the extension host when the warm-up ends and when the day ends (test/soak/heapDiff.ts compares them). */
+  function heapSnapshot(name: string): void {
+    const file = process.env.BEDSIDE_SOAK_SERIES;
+    if (process.env.BEDSIDE_SOAK_HEAP_SNAPSHOTS !== "1" || !file) return;
+    gc();
+    const written = v8.writeHeapSnapshot(file.replace(/\.json$/, `-${name}.heapsnapshot`));
+    console.log(`      heap snapshot: ${written}`);
+  }
+
   let gc: () => void = () => undefined;
   function sample(): void {
     gc();
@@ -359,7 +368,12 @@ describe("Bedside soak: a clinic day", function () {
       await answer();
 
       let nextKill = 0;
+      let snapshotTaken = false;
       for (let i = 0; elapsed() < durationMs; i++) {
+        if (!snapshotTaken && elapsed() >= warmUpMs) {
+          heapSnapshot("after-warm-up");
+          snapshotTaken = true;
+        }
         if (nextKill < killAt.length && elapsed() >= killAt[nextKill]!) await killWorker(++nextKill);
         const note = notes[i % notes.length]!;
         const label = `note ${i + 1} (MTSamples ${note.id})`;
@@ -378,6 +392,7 @@ describe("Bedside soak: a clinic day", function () {
         if (i % 5 === 4) console.log(`      ${Math.round(elapsed() / 1000)} s: ${counts.notes} notes, ${counts.completionsAsked} suggestions asked, ${errors.length} errors; host ${Math.round((samples.at(-1)?.host.rss ?? 0) / 1048576)} MB, worker ${Math.round((samples.at(-1)?.worker?.rss ?? 0) / 1048576)} MB`);
       }
       while (nextKill < killAt.length) await killWorker(++nextKill);
+      heapSnapshot("end");
     } finally {
       clearInterval(sampler);
       sample();

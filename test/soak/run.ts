@@ -6,7 +6,8 @@
  * extension host and writes a time series; this script turns it into figures (test/soak/soakSeries.ts),
  * prints a table and one JSON line, and exits non-zero on any failed step or any growth of 5% or more.
  *
- * Options: --minutes N, --sample-seconds S (default 5). Data: BEDSIDE_SHARED_DATA or ../shared/data
+ * Options: --minutes N, --sample-seconds S (default 5), --heap-snapshots (the extension host's heap when the
+ * warm-up ends and when the day ends, beside the series; compare them with test/soak/heapDiff.ts). Data: BEDSIDE_SHARED_DATA or ../shared/data
  * (MTSamples notes, PubMedQA). The series goes to .cache/soak/series-<time>.json.
  */
 import * as fs from 'node:fs';
@@ -20,7 +21,7 @@ import { projectRoot, sampleNotesDir } from '../support/vscodeHost/paths';
 import { soakFigures, soakVerdict, type SoakSeries } from './soakSeries';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'sample-seconds': { type: 'string', default: '5' } } });
+  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'sample-seconds': { type: 'string', default: '5' }, 'heap-snapshots': { type: 'boolean', default: false } } });
   const minutes = Number(values.minutes);
   const sampleSeconds = Number(values['sample-seconds']);
   if (!(minutes > 0) || !(sampleSeconds > 0)) throw new Error('--minutes and --sample-seconds take positive numbers');
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
     workspace: sampleNotesDir,
     // Typed newlines must not accept VS Code's own word suggestions: only Bedside's inline suggestions are shown.
     settings: { 'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' }, 'editor.wordBasedSuggestions': 'off', 'editor.suggestOnTriggerCharacters': false, 'editor.acceptSuggestionOnEnter': 'off' },
-    env: { BEDSIDE_TEST_MODEL: model, BEDSIDE_SHARED_DATA: data, BEDSIDE_SOAK_MINUTES: String(minutes), BEDSIDE_SOAK_SAMPLE_MS: String(sampleSeconds * 1000), BEDSIDE_SOAK_SERIES: seriesFile },
+    env: { BEDSIDE_TEST_MODEL: model, BEDSIDE_SHARED_DATA: data, BEDSIDE_SOAK_MINUTES: String(minutes), BEDSIDE_SOAK_SAMPLE_MS: String(sampleSeconds * 1000), BEDSIDE_SOAK_SERIES: seriesFile, BEDSIDE_SOAK_HEAP_SNAPSHOTS: values['heap-snapshots'] ? '1' : '0' },
     timeoutMs: (minutes + 15) * 60_000,
   });
   if (result.logsDir) console.log(`[soak] VS Code and code-server logs: ${result.logsDir}`);
