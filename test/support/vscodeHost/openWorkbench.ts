@@ -89,7 +89,8 @@ export async function openWorkbench(server: CodeServerHandle, options: Workbench
       if (message.type() === 'error') pageErrors.push(message.text());
     });
     const url = workbenchUrl(server, options);
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    // Playwright's default 30 s is not enough for the first page load on a busy 2-core machine (seen at load 22).
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120_000 });
     return { context, page, url, pageErrors, close };
   } catch (error) {
     await close();
