@@ -88,7 +88,7 @@ async function main(): Promise<number> {
       worker_rss_growth: figures.worker_rss_growth,
       errors: figures.errors,
       minutes,
-      worker_rss_growth_per_life: figures.worker_rss_growth_per_life,
+      worker_rss_growth_across_lives: figures.worker_rss_growth_across_lives,
       host_fds_growth: figures.host_fds_growth,
       worker_fds_growth: figures.worker_fds_growth,
       host_handles_growth: figures.host_handles_growth,

@@ -40,6 +40,7 @@ describe("soak figures", () => {
     const f = soakFigures(series((t) => (t < 60_000 ? 100 : 200), () => 120));
     assert.equal(f.host_rss_growth, 1);
     assert.equal(f.worker_rss_growth, 1);
+    assert.equal(f.worker_rss_growth_across_lives, 1);
     assert.deepEqual(soakVerdict(f), []);
   });
 
@@ -58,6 +59,7 @@ describe("soak figures", () => {
     const worker = (t: number): number | undefined => (t >= 300_000 && t < 340_000 ? 30 : 120);
     const f = soakFigures(series(() => 200, worker, { kills }));
     assert.equal(f.worker_rss_growth, 1);
+    assert.equal(f.worker_rss_growth_across_lives, 1);
     assert.equal(f.worker_samples_used, 121 - 12 - 8);
     const unrecovered = soakFigures(series(() => 200, worker, { kills: [{ t: 300_000, pid: 2 }] }));
     assert.match(soakVerdict(unrecovered).join(), /without recovery/);
@@ -67,8 +69,16 @@ describe("soak figures", () => {
     // Each life starts at 100 MB and grows 20% over itself; first and last quarters of the day look alike.
     const worker = (t: number): number => 100 * (1 + 0.2 * ((t % 300_000) / 300_000));
     const f = soakFigures(series(() => 200, worker, { kills: [{ t: 300_000, pid: 2, recoveredAt: 300_000, newPid: 3 }], settleMs: 0 }));
-    assert.ok(f.worker_rss_growth_per_life > 1.1, String(f.worker_rss_growth_per_life));
-    assert.match(soakVerdict(f).join(), /worker_rss_growth_per_life/);
+    assert.ok(f.worker_rss_growth > 1.1, String(f.worker_rss_growth));
+    assert.match(soakVerdict(f).join(), /worker_rss_growth/);
+  });
+
+  it("reports a higher last worker than first without judging it, and judges a worker that grows within its life", () => {
+    // Each life flat, the third higher than the first (a different moment of the day), no leak within a life.
+    const flatLives = soakFigures(series(() => 200, (t) => (t < 300_000 ? 100 : 110), { kills: [{ t: 300_000, pid: 2, recoveredAt: 300_000, newPid: 3 }], settleMs: 0 }));
+    assert.equal(flatLives.worker_rss_growth_across_lives, 1.1);
+    assert.equal(flatLives.worker_rss_growth, 1);
+    assert.deepEqual(soakVerdict(flatLives), []);
   });
 
   it("fails on any error", () => {
