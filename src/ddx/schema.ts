@@ -103,14 +103,18 @@ export function keyFindingsSchema(phrases: readonly string[], limits: DdxLimits)
   return object({ findings: phraseArray(phrases, 1, limits.keyFindingsPerSection) });
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+/** Compiled validators live as long as their schema: each differential builds new schemas from its note's phrases. */
 const validators = new WeakMap<DdxSchema, ValidateFunction>();
 
 /** Problems with `value` under `schema`, as readable lines; empty when it is valid. */
 export function schemaErrors(schema: DdxSchema, value: unknown): string[] {
   let validate = validators.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    // One Ajv per schema: an Ajv instance keeps every schema it compiled, with its generated code and the
+    // values it refers to (the note's phrases), for the instance's life (~30 KB a schema, several a
+    // differential, all day long; found by `npm run test:soak`). Alone, the instance goes with its validator.
+    // Our schemas are built here, so they are not checked against the JSON Schema meta-schema.
+    validate = new Ajv({ allErrors: true, strict: false, meta: false, validateSchema: false }).compile(schema);
     validators.set(schema, validate);
   }
   if (validate(value)) return [];

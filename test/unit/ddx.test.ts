@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { formatAssessment } from "../../src/ddx/assessment";
 import { asciiFold, noteChunks, notePhrases, MAX_PHRASE_CHARS } from "../../src/ddx/candidates";
 import { citationSourceFromLibrary, citationsFor } from "../../src/ddx/citations";
@@ -187,6 +189,25 @@ describe("ddx schemas", () => {
     assert.notDeepEqual(schemaErrors(evidence, { findingsFor: ["Fever"], findingsAgainst: [], nextSteps: ["x"] }), []);
     assert.notDeepEqual(schemaErrors(evidence, { findingsFor: [], findingsAgainst: [], nextSteps: ["x"] }), [], "at least one finding for");
     assert.notDeepEqual(schemaErrors(keyFindingsSchema(phrases, DEFAULT_LIMITS), { findings: ["a", "b"] }), []);
+  });
+
+  it("keeps nothing of a differential's schemas once they are gone (each run builds new ones from its note)", async () => {
+    // A full collection on demand; mocha runs without --expose-gc.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const schemas: WeakRef<object>[] = [];
+    (() => {
+      for (let i = 0; i < 5; i++) {
+        const notePhrases = [`Fever for ${i} days`, `Rash on day ${i}`];
+        const schema = evidenceSchema(notePhrases, DEFAULT_LIMITS);
+        assert.deepEqual(schemaErrors(schema, { findingsFor: [notePhrases[0]], findingsAgainst: [], nextSteps: ["Blood cultures"] }), []);
+        schemas.push(new WeakRef(schema));
+      }
+    })();
+    // WeakRefs made in this job hold their targets until it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.deepEqual(schemas.map((r) => r.deref() !== undefined), [false, false, false, false, false], "a compiled schema outlived its differential");
   });
 
   it("bounds the longest answer: a maximal valid answer fits the worst-case estimate", () => {
