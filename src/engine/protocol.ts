@@ -179,6 +179,8 @@ export interface TokenizeParams {
 export interface TokenizeResult {
   tokens: number[];
   count: number;
+  /** The server has no tokenizer to ask (Ollama): `count` is an upper estimate and `tokens` is empty. */
+  estimated?: boolean;
 }
 
 export interface SaveStateParams {
