@@ -72,6 +72,10 @@ export interface ModelInfo {
   threads: number;
   flashAttention: boolean;
   loadMs: number;
+  /** The local worker's peak resident memory once the model and its contexts are in place (process.resourceUsage().maxRSS). */
+  peakRssBytes?: number;
+  /** The weights were read into memory instead of memory-mapped (bedside.engine.lowMemory). */
+  lowMemory?: boolean;
 }
 
 export interface GenerationLimits {

@@ -103,7 +103,7 @@ export interface WorkerMemoryInput extends WorkerModel {
 }
 
 /** The worker process itself: Node, node-llama-cpp's addon and llama.cpp's CPU backend, before a model. */
-export const WORKER_BASE_BYTES = 140 * MiB;
+export const WORKER_BASE_BYTES = 96 * MiB;
 
 /**
  * What the engine worker's resident memory peaks at with this model (src/engine/worker/llamaRuntime.ts):
@@ -132,10 +132,13 @@ export function estimateWorkerMemory(input: WorkerMemoryInput): MemoryNeed {
   };
 }
 
-/** llama.cpp's CPU compute buffer: a 512-token batch's activations (and attention scores over the context). */
+/**
+ * llama.cpp's CPU compute buffer: a 512-token batch's activations. With flash attention the scores over the
+ * context are not materialised, so it hardly grows with the context (measured: 7B and medium, see docs/models.md).
+ */
 export function computeBufferBytes(shape: ModelShape, contextSize: number): number {
   const batch = 512;
-  return Math.round(batch * shape.embeddingLength * 4 * 6 + batch * contextSize * 4 * 0.25 + 32 * MiB);
+  return Math.round(batch * shape.embeddingLength * 4 * 2 + batch * Math.min(contextSize, 512) * 4 * 0.05 + 8 * MiB);
 }
 
 export function formatBytes(bytes: number): string {
