@@ -50,7 +50,7 @@ export interface LoadParams {
   /**
    * Read the weights into memory instead of memory-mapping the file. On a CPU llama.cpp repacks Q4_0
    * weights into a second buffer, so a mapped file stays resident beside its repacked copy (peak RSS about
-   * twice the file); read in, the peak is about the file (7B Q4_0: 9.3 -> 5.8 GB, same speed).
+   * twice the file); read in, the peak is about the file (7B Q4_0: 9.7 -> 6.1 GB, `npm run bench -- memory`).
    */
   lowMemory?: boolean;
 }

@@ -359,7 +359,9 @@ export class RemoteEngine implements Engine {
   private async calibrate(model: { name: string; contextSize: number }, signal: AbortSignal | undefined): Promise<void> {
     const limits: GenerationLimits = { maxTokens: 1 };
     const { path, body, ndjson } = this.generationCall(CALIBRATION_TEXT, limits, undefined, model);
-    const req = await this.request(path, { ...body, stream: false }, signal);
+    // Not streamed: OpenAI-style servers refuse stream_options without stream.
+    const single = Object.fromEntries(Object.entries(body).filter(([k]) => k !== "stream_options"));
+    const req = await this.request(path, { ...single, stream: false }, signal);
     try {
       const value = (await req.response.json()) as unknown;
       const piece = ndjson ? ollamaPiece(value as OllamaGenerateLine) : completionPiece(value as CompletionChunk);
