@@ -111,8 +111,10 @@ function completionPiece(c: CompletionChunk): StreamPiece {
 
 function llamaNativePiece(c: LlamaNativeChunk): StreamPiece {
   const piece: StreamPiece = { text: c.content ?? "" };
-  if (c.stop) piece.finish = c.stopped_eos ? "eos" : c.stop_type === "limit" ? "length" : "stop";
+  // Older llama-servers say stopped_eos / stopped_word; newer ones stop_type: "eos" | "word" | "limit".
+  if (c.stop) piece.finish = c.stopped_eos || c.stop_type === "eos" ? "eos" : c.stop_type === "limit" ? "length" : "stop";
   if (c.stopped_word !== undefined) piece.stoppedWord = c.stopped_word;
+  else if (c.stop && c.stop_type) piece.stoppedWord = c.stop_type === "word";
   if (c.timings?.predicted_n !== undefined) piece.generatedTokens = c.timings.predicted_n;
   if (c.timings?.prompt_n !== undefined) piece.promptEvaluated = c.timings.prompt_n;
   if (c.tokens_evaluated !== undefined) piece.promptTokens = c.tokens_evaluated;
