@@ -128,12 +128,12 @@ describe("remote engine", function () {
         assert.equal(info.infillSupported, false);
         const counted = await engine.tokenize("Patient has chest pain.");
         assert.ok(counted.count > 0 && counted.estimated === undefined);
-        const json = await engine.json({ prompt: "Likelihood:", schema, maxTokens: 20, lane: "general" });
+        const json = await engine.json({ prompt: "Likelihood:", schema, maxTokens: 80, lane: "general", asciiOnly: true });
         assert.ok(["high", "low"].includes((json.value as { likelihood: string }).likelihood));
         const sent = vllm.generationBodies.at(-1)!;
         assert.deepEqual(sent.response_format, { type: "json_schema", json_schema: { name: "bedside", schema } });
         assert.equal(sent.json_schema, undefined, "llama-server's field is not sent to vLLM");
-        await assert.rejects(engine.infill({ prefix: "BP ", suffix: " mmHg", maxTokens: 4, lane: "completion" }), isEngineError("unsupported", /vLLM cannot fill in the middle/));
+        await assert.rejects(engine.infill({ prefix: "BP ", suffix: " mmHg", maxTokens: 4, lane: "completion" }), isEngineError("unsupported", /\(vLLM\) cannot fill in the middle/));
         await engine.complete({ prompt: "Plan:", maxTokens: 2, lane: "completion" });
         await engine.complete({ prompt: "Plan:", maxTokens: 2, lane: "completion" });
         assert.equal(lines.filter((l) => /no fill-in-the-middle endpoint, so completions send the text before the cursor only/.test(l)).length, 1);
@@ -170,7 +170,7 @@ describe("remote engine", function () {
         const result = await engine.complete({ prompt, maxTokens: 3, lane: "general" });
         assert.ok(estimate.count >= result.promptTokens, `estimated ${estimate.count}, Ollama counted ${result.promptTokens}`);
         assert.ok(estimate.count < Buffer.byteLength(prompt) + 3, "calibrated: tighter than one token per byte");
-        const json = await engine.json({ prompt: "Likelihood:", schema, maxTokens: 20, lane: "general" });
+        const json = await engine.json({ prompt: "Likelihood:", schema, maxTokens: 80, lane: "general", asciiOnly: true });
         assert.ok(["high", "low"].includes((json.value as { likelihood: string }).likelihood));
         const sent = ollama.generationBodies.at(-1)!;
         assert.equal(sent.raw, true, "no template around Bedside's prompt");

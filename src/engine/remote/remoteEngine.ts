@@ -509,9 +509,22 @@ export class RemoteEngine implements Engine {
     if (this.info && !this.disposed) this.setState(this.activeRequests > 0 ? { kind: "busy", info: this.info, requests: this.activeRequests } : { kind: "ready", info: this.info });
   }
 
+  /**
+   * vLLM refuses (HTTP 400) a request whose prompt plus `max_tokens` exceeds `max_model_len`, where llama-server
+   * and Ollama just stop at the end of the context; so for vLLM `max_tokens` is cut to what the context has
+   * left, counted with its own tokenizer when the prompt could be long enough to matter.
+   */
+  private async fitMaxTokens<T extends GenerationLimits>(prompt: string, limits: T): Promise<T> {
+    const context = this.info?.contextSize ?? 0;
+    if (this.kind !== "vllm" || !context || Buffer.byteLength(prompt, "utf8") + 3 + limits.maxTokens <= context) return limits;
+    const { count } = await this.serverTokenize(prompt, true);
+    return { ...limits, maxTokens: Math.max(1, Math.min(limits.maxTokens, context - count)) };
+  }
+
   async complete(request: CompletionRequest, options: RequestOptions = {}): Promise<GenerationResult> {
     await this.ensureReady(options.signal ? { signal: options.signal } : {});
-    return this.generate(request.prompt, this.generationCall(request.prompt, request, undefined), request, options);
+    const limits = await this.fitMaxTokens(request.prompt, request);
+    return this.generate(request.prompt, this.generationCall(request.prompt, limits, undefined), limits, options);
   }
 
   async infill(request: InfillRequest, options: RequestOptions = {}): Promise<GenerationResult> {
@@ -538,7 +551,8 @@ export class RemoteEngine implements Engine {
 
   async json(request: JsonRequest, options: RequestOptions = {}): Promise<JsonResult> {
     await this.ensureReady(options.signal ? { signal: options.signal } : {});
-    const result = await this.generate(request.prompt, this.generationCall(request.prompt, request, request.schema), request, options);
+    const limits = await this.fitMaxTokens(request.prompt, request);
+    const result = await this.generate(request.prompt, this.generationCall(request.prompt, limits, request.schema), limits, options);
     if (result.stopReason === "aborted") return { ...result, value: undefined };
     try {
       return { ...result, value: JSON.parse(result.text) as unknown };
