@@ -111,7 +111,8 @@ export function describeEngineConformance(name: string, setup: () => Promise<Con
     });
 
     it("counts a prompt at no fewer tokens than the model evaluates (one allowed for BOS)", async () => {
-      const prompt = `${FILLER}${FILLER}Assessment:`;
+      // Prose and dense vitals/labs (digits and symbols take more tokens per character).
+      const prompt = `${FILLER}Vitals: BP 162/94, HR 112, RR 24, SpO2 88%, T 37.9°C; Na 131, K 5.4, Cr 2.1 (1.6), BNP 1,840. Assessment:`;
       const counted = await s.engine.tokenize(prompt);
       const result = await s.engine.complete({ prompt, maxTokens: 2, lane: "general" });
       assert.ok(result.promptTokens > 0, "the engine reports the prompt's size");
@@ -122,7 +123,8 @@ export function describeEngineConformance(name: string, setup: () => Promise<Con
       const info = await s.engine.ensureReady();
       const maxTokens = 4;
       let prompt = "";
-      for (;;) {
+      // Bounded: an engine that undercounts would otherwise grow the prompt for ever (each sentence is at least one token).
+      for (let i = 0; i < info.contextSize; i++) {
         const candidate = `${prompt}${FILLER}`;
         if ((await s.engine.tokenize(`${candidate}Plan:`)).count + 1 + maxTokens > info.contextSize) break;
         prompt = candidate;
