@@ -56,10 +56,12 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
     }
     const model = process.env.BEDSIDE_TEST_MODEL;
     assert.ok(model, "the runner passes BEDSIDE_TEST_MODEL (a generated GGUF)");
-    llama = await startLlamaServer(model, ["-c", "512"], 120_000, binary);
-    const backend = { url: llama.url, contextSize: 512 };
+    // 2,048 tokens, more than the generated model's own 512: Ollama's prompt sizes are estimates that err
+    // high (one token per byte at worst), and a differential's prompt does not fit 512 estimated tokens.
+    llama = await startLlamaServer(model, ["-c", "2048"], 120_000, binary);
+    const backend = { url: llama.url, contextSize: 2048 };
     const vllm = await startVllmShapedServer({ backend, model: "bedside/tiny" });
-    const ollama = await startOllamaShapedServer({ models: [{ name: "bedside-tiny:latest", backend, architecture: "llama", trainContext: 512 }] });
+    const ollama = await startOllamaShapedServer({ models: [{ name: "bedside-tiny:latest", backend, architecture: "llama", trainContext: 2048 }] });
     shaped.push(vllm, ollama);
     servers.push({ kind: "llama-server", url: llama.url }, { kind: "vllm", url: `${vllm.url}/v1`, model: "bedside/tiny" }, { kind: "ollama", url: ollama.url, model: "bedside-tiny:latest" });
 
