@@ -50,7 +50,7 @@ export interface LoadParams {
   /**
    * Read the weights into memory instead of memory-mapping the file. On a CPU llama.cpp repacks Q4_0
    * weights into a second buffer, so a mapped file stays resident beside its repacked copy (peak RSS about
-   * twice the file); read in, the peak is about the file (7B Q4_0: 9.3 -> 5.8 GB, same speed).
+   * twice the file); read in, the peak is about the file (7B Q4_0: 9.7 -> 6.1 GB, `npm run bench -- memory`).
    */
   lowMemory?: boolean;
 }
@@ -72,6 +72,10 @@ export interface ModelInfo {
   threads: number;
   flashAttention: boolean;
   loadMs: number;
+  /** The local worker's peak resident memory once the model and its contexts are in place (process.resourceUsage().maxRSS). */
+  peakRssBytes?: number;
+  /** The weights were read into memory instead of memory-mapped (bedside.engine.lowMemory). */
+  lowMemory?: boolean;
 }
 
 export interface GenerationLimits {
@@ -179,6 +183,8 @@ export interface TokenizeParams {
 export interface TokenizeResult {
   tokens: number[];
   count: number;
+  /** The server has no tokenizer to ask (Ollama): `count` is an upper estimate and `tokens` is empty. */
+  estimated?: boolean;
 }
 
 export interface SaveStateParams {

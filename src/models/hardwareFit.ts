@@ -5,8 +5,44 @@
 import type { ModelShape } from "./catalog";
 import { ggufNumber, ggufArchitecture, type GgufHeader } from "./ggufHeader";
 
+/**
+ * ggml types llama.cpp's CPU backend repacks into an interleaved copy on x86-64 with AVX2 (ggml-cpu/repack.cpp,
+ * `ggml_repack_get_optimal_repack_type`, in the llama.cpp node-llama-cpp ships): Q4_0 (2), Q4_K (12),
+ * IQ4_NL (20), MXFP4 (39). Only weights multiplied by matrices are repacked (`token_embd` is looked up by row).
+ */
+export const CPU_REPACKED_TYPES: ReadonlySet<number> = new Set([2, 12, 20, 39]);
+
+/** Bytes of a GGUF's weights that llama.cpp's CPU backend repacks (a second copy when the file is mapped). */
+export function weightsRepackedOnCpu(header: GgufHeader): number {
+  let bytes = 0;
+  for (const t of header.tensors) {
+    if (!CPU_REPACKED_TYPES.has(t.type) || t.dims.length < 2 || t.name === "token_embd.weight") continue;
+    if (Number(t.dims[1]) % 8 !== 0) continue;
+    bytes += Number(t.bytes);
+  }
+  return bytes;
+}
+
+/**
+ * For a catalog file not downloaded yet: the share of its bytes that is in repacked types, by quantization
+ * (llama.cpp's quantize recipes: Q4_K_M keeps attn_v, half of ffn_down and the output in Q6_K, about a fifth
+ * of a 7B's bytes; Q4_0 keeps only the output in Q6_K). Q5/Q6/Q8/F16 are not repacked on x86.
+ */
+export function repackedShare(quantization: string): number {
+  const q = quantization.toUpperCase();
+  if (q === "Q4_0") return 0.94;
+  if (q === "Q4_K_S") return 0.9;
+  if (q === "Q4_K_M") return 0.75;
+  if (q.startsWith("IQ4_NL")) return 0.94;
+  return 0;
+}
+
 export interface MemoryNeed {
   weightsBytes: number;
+  /** llama.cpp's CPU-repacked copy of the weights while the file is also mapped; 0 in low-memory mode or on a GPU. */
+  repackedCopyBytes?: number;
+  /** A draft model and an embedding model, when set (weights, their repacked copy and their cache). */
+  extraModelsBytes?: number;
   kvCacheBytes: number;
   /** Compute buffers and runtime overhead. */
   overheadBytes: number;
@@ -20,7 +56,7 @@ export interface MachineMemory {
   freeVramBytes?: number;
 }
 
-export type FitVerdict = "gpu" | "partialGpu" | "cpu" | "tight" | "tooBig";
+export type FitVerdict = "gpu" | "partialGpu" | "cpu" | "lowMemoryOnly" | "tight" | "tooBig";
 
 export interface HardwareFit {
   verdict: FitVerdict;
@@ -46,6 +82,63 @@ export function estimateMemory(weightsBytes: number, shape: ModelShape, contextS
   // reports for 1-8B models at 2-8K contexts to within a few hundred MB.
   const overhead = Math.round(256 * MiB + 0.05 * weightsBytes + contextSize * shape.embeddingLength * 4 * 2);
   return { weightsBytes, kvCacheBytes: kv, overheadBytes: overhead, totalBytes: weightsBytes + kv + overhead };
+}
+
+export interface WorkerModel {
+  weightsBytes: number;
+  shape: ModelShape;
+  /** Bytes of the weights in types the CPU backend repacks (`weightsRepackedOnCpu`, or a share by quantization). */
+  repacked: number;
+}
+
+export interface WorkerMemoryInput extends WorkerModel {
+  /** Tokens per lane (bedside.engine.contextSize, capped at the trained context). */
+  contextSize: number;
+  /** Sequences the worker gives the generation model: 2 (completion and general lanes). */
+  lanes: number;
+  lowMemory: boolean;
+  backend: "cpu" | "gpu";
+  draft?: WorkerModel;
+  embedding?: WorkerModel;
+}
+
+/** The worker process itself: Node, node-llama-cpp's addon and llama.cpp's CPU backend, before a model. */
+export const WORKER_BASE_BYTES = 96 * MiB;
+
+/**
+ * What the engine worker's resident memory peaks at with this model (src/engine/worker/llamaRuntime.ts):
+ * the weights (the mapped file, or read in with lowMemory), on the CPU the repacked copy llama.cpp makes of
+ * Q4_0/Q4_K weights, which sits beside the mapped file unless lowMemory reads the file straight into it, the
+ * f16 KV cache of every lane, the compute buffers (a 512-token batch: its logits and activations), a draft
+ * model with its one-lane cache, an embedding model, and the worker itself. Calibrated against measured peak
+ * RSS by `npm run bench -- memory` (docs/models.md).
+ */
+export function estimateWorkerMemory(input: WorkerMemoryInput): MemoryNeed {
+  const copyOf = (m: WorkerModel): number => (input.backend === "cpu" && !input.lowMemory ? m.repacked : 0);
+  const kv = kvCacheBytes(input.shape, input.contextSize * input.lanes);
+  const compute = computeBufferBytes(input.shape, input.contextSize);
+  let extra = 0;
+  if (input.draft) extra += input.draft.weightsBytes + copyOf(input.draft) + kvCacheBytes(input.draft.shape, input.contextSize) + computeBufferBytes(input.draft.shape, input.contextSize);
+  if (input.embedding) extra += input.embedding.weightsBytes + copyOf(input.embedding) + computeBufferBytes(input.embedding.shape, 512);
+  const repackedCopy = copyOf(input);
+  const overhead = compute + WORKER_BASE_BYTES;
+  return {
+    weightsBytes: input.weightsBytes,
+    repackedCopyBytes: repackedCopy,
+    extraModelsBytes: extra,
+    kvCacheBytes: kv,
+    overheadBytes: overhead,
+    totalBytes: input.weightsBytes + repackedCopy + extra + kv + overhead,
+  };
+}
+
+/**
+ * llama.cpp's CPU compute buffer: a 512-token batch's activations. With flash attention the scores over the
+ * context are not materialised, so it hardly grows with the context (measured: 7B and medium, see docs/models.md).
+ */
+export function computeBufferBytes(shape: ModelShape, contextSize: number): number {
+  const batch = 512;
+  return Math.round(batch * shape.embeddingLength * 4 * 2 + batch * Math.min(contextSize, 512) * 4 * 0.05 + 8 * MiB);
 }
 
 export function formatBytes(bytes: number): string {
@@ -82,6 +175,37 @@ export function fitModel(need: MemoryNeed, layers: number, machine: MachineMemor
     return { verdict: "tight", need, gpuLayers, label: `tight: needs ${formatBytes(ramNeed)} of ${formatBytes(machine.totalRamBytes)} RAM` };
   }
   return { verdict: "tooBig", need, gpuLayers, label: `too big: needs ${formatBytes(ramNeed)}, this machine has ${formatBytes(machine.totalRamBytes)}` };
+}
+
+/** RAM a model may take: all of it less 20% (at least 1.5 GB) kept for the editor and the system. */
+export function usableRamBytes(machine: MachineMemory): number {
+  return machine.totalRamBytes - Math.max(1.5 * GB, machine.totalRamBytes * 0.2);
+}
+
+/**
+ * Select Model's verdict for the worker as it would run this model: "fits", "fits only in low-memory mode"
+ * (the mapped file and llama.cpp's repacked copy do not both fit, the read-in weights do), or "too big". On a
+ * GPU with enough free memory, `fitModel`'s layer split applies.
+ */
+export function fitWorker(input: Omit<WorkerMemoryInput, "lowMemory" | "backend">, lowMemorySetting: boolean, machine: MachineMemory): HardwareFit {
+  if ((machine.freeVramBytes ?? 0) > 0) {
+    const fit = fitModel(estimateWorkerMemory({ ...input, lowMemory: lowMemorySetting, backend: "gpu" }), input.shape.layers, machine);
+    if (fit.verdict === "gpu" || fit.verdict === "partialGpu") return fit;
+  }
+  const usable = usableRamBytes(machine);
+  const mapped = estimateWorkerMemory({ ...input, lowMemory: false, backend: "cpu" });
+  const readIn = estimateWorkerMemory({ ...input, lowMemory: true, backend: "cpu" });
+  const of = `of ${formatBytes(machine.totalRamBytes)}`;
+  if (lowMemorySetting) {
+    return readIn.totalBytes <= usable
+      ? { verdict: "cpu", need: readIn, gpuLayers: 0, label: `fits (CPU, low-memory mode, ${formatBytes(readIn.totalBytes)} ${of})` }
+      : { verdict: "tooBig", need: readIn, gpuLayers: 0, label: `too big: needs ${formatBytes(readIn.totalBytes)} even in low-memory mode, this machine has ${formatBytes(machine.totalRamBytes)}` };
+  }
+  if (mapped.totalBytes <= usable) return { verdict: "cpu", need: mapped, gpuLayers: 0, label: `fits (CPU, ${formatBytes(mapped.totalBytes)} ${of})` };
+  if (readIn.totalBytes <= usable) {
+    return { verdict: "lowMemoryOnly", need: readIn, gpuLayers: 0, label: `fits only in low-memory mode (${formatBytes(readIn.totalBytes)} instead of ${formatBytes(mapped.totalBytes)} ${of})` };
+  }
+  return { verdict: "tooBig", need: readIn, gpuLayers: 0, label: `too big: needs ${formatBytes(readIn.totalBytes)} even in low-memory mode, this machine has ${formatBytes(machine.totalRamBytes)}` };
 }
 
 /** The shape of an installed GGUF from its header (for files not in the catalog). */

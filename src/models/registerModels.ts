@@ -15,7 +15,7 @@ import { RemoteEngine } from "../engine/remote/remoteEngine";
 import type { Log } from "../log/log";
 import { catalogFileName, findCatalogFile, parseCatalog, resolveModelUri, type CatalogFile, type CatalogModel, type ModelCatalog } from "./catalog";
 import { readGgufHeader } from "./ggufHeader";
-import { estimateMemory, fitModel, formatBytes, shapeFromGguf, type HardwareFit } from "./hardwareFit";
+import { fitWorker, formatBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu, type HardwareFit, type WorkerModel } from "./hardwareFit";
 import { DownloadError, downloadModelFile, partialBytes, type DownloadProgress } from "./modelDownload";
 import { describeProgress } from "./registerModelsText";
 
@@ -62,15 +62,30 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
     engine.retry();
   };
 
-  const fitFor = (weightsBytes: number, shape: CatalogModel["shape"] | undefined, trainContext: number): HardwareFit | undefined => {
+  /** The draft model (bedside.engine.draftModelPath) the worker would load beside the chosen one. */
+  const draftModel = async (): Promise<WorkerModel | undefined> => {
+    const file = config.engine.draftModelPath;
+    if (!file) return undefined;
+    try {
+      const header = await readGgufHeader(file);
+      const shape = shapeFromGguf(header);
+      return shape ? { weightsBytes: header.fileBytes, shape, repacked: weightsRepackedOnCpu(header) } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  // What the worker would allocate (both lanes, the repacked copy unless low-memory mode, a draft model).
+  const fitFor = (weightsBytes: number, shape: CatalogModel["shape"] | undefined, trainContext: number, repacked: number, draft: WorkerModel | undefined): HardwareFit | undefined => {
     if (!shape) return undefined;
     const context = Math.min(config.engine.contextSize, trainContext || config.engine.contextSize);
-    return fitModel(estimateMemory(weightsBytes, shape, context), shape.layers, { totalRamBytes: os.totalmem(), freeRamBytes: os.freemem() });
+    return fitWorker({ weightsBytes, shape, repacked, contextSize: context, lanes: 2, ...(draft ? { draft } : {}) }, config.engine.lowMemory, { totalRamBytes: os.totalmem(), freeRamBytes: os.freemem() });
   };
 
   const picks = async (): Promise<ModelPick[]> => {
     const items: ModelPick[] = [];
     const current = config.modelPath;
+    const draft = await draftModel();
     const installed = new Map<string, string>();
     try {
       for (const name of await fs.readdir(folder())) if (name.endsWith(".gguf")) installed.set(name, path.join(folder(), name));
@@ -90,7 +105,7 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
         const shape = shapeFromGguf(header) ?? known?.shape;
         const arch = header.metadata.get("general.architecture");
         const ctx = header.metadata.get(`${String(arch)}.context_length`);
-        fit = fitFor(stat.size, shape, typeof ctx === "number" ? ctx : (known?.contextLength ?? 0));
+        fit = fitFor(stat.size, shape, typeof ctx === "number" ? ctx : (known?.contextLength ?? 0), weightsRepackedOnCpu(header), draft);
         facts = `${String(arch)}`;
       } catch (error) {
         facts = `not usable: ${(error as Error).message}`;
@@ -111,7 +126,7 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
       }
       for (const file of model.files) {
         if (installed.has(catalogFileName(file))) continue;
-        const fit = fitFor(file.sizeBytes, model.shape, model.contextLength);
+        const fit = fitFor(file.sizeBytes, model.shape, model.contextLength, file.sizeBytes * repackedShare(file.quantization), draft);
         const partial = await partialBytes(path.join(folder(), catalogFileName(file)));
         items.push({
           label: `$(cloud-download) ${model.name} ${file.quantization}${model.id === catalog.defaultModel && file.recommended ? " (recommended)" : ""}`,
@@ -136,6 +151,16 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
     });
     const action = picked?.action;
     if (!action) return;
+    if (picked.fit?.verdict === "lowMemoryOnly" && (action.kind === "use" || action.kind === "download")) {
+      const turnOn = "Turn On Low-Memory Mode";
+      const answer = await vscode.window.showWarningMessage(
+        `${picked.label.replace(/^\$\([^)]*\)\s*/, "")} ${picked.fit.label}: with the file memory-mapped, llama.cpp's repacked copy of the weights sits beside it and the machine would swap. Low-memory mode reads the file in instead (same speed; each load reads the whole file).`,
+        turnOn,
+        "Use As Is",
+      );
+      if (answer === undefined) return;
+      if (answer === turnOn) await settings().update("engine.lowMemory", true, vscode.ConfigurationTarget.Global);
+    }
     if (action.kind === "use") await useModel(action.path);
     else if (action.kind === "download") await downloadModel({ modelId: action.modelId, quantization: action.quantization });
     else if (action.kind === "chooseFile") await vscode.commands.executeCommand("bedside.chooseModelFile");

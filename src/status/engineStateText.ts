@@ -33,7 +33,28 @@ export function describeModel(info: ModelInfo): string {
   return `${info.name ?? path.basename(info.path)} (${info.architecture}) on ${backendLabel(info)}, ${info.threads} threads, context ${info.contextSize} tokens`;
 }
 
-export function describeEngineState(state: EngineState): EngineStateView {
+/** A loaded model whose worker peaked above this share of the machine's RAM gets a warning. */
+export const CLOSE_TO_RAM = 0.8;
+
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+/**
+ * `totalRamBytes`: the machine's RAM; with it, a loaded local model whose worker's peak memory is close to it
+ * (the worker reports `peakRssBytes` after loading) is shown as a warning that says what to do.
+ */
+export function describeEngineState(state: EngineState, totalRamBytes?: number): EngineStateView {
+  if ((state.kind === "ready" || state.kind === "busy") && totalRamBytes && state.info.backend !== "remote" && (state.info.peakRssBytes ?? 0) > CLOSE_TO_RAM * totalRamBytes) {
+    const base = describeEngineState(state);
+    return {
+      ...base,
+      text: `$(warning) Bedside: ${backendLabel(state.info)}, memory`,
+      tooltip: `${base.tooltip} The model takes ${gb(state.info.peakRssBytes!)} of this machine's ${gb(totalRamBytes)} of RAM, so other programs may make it swap and suggestions slow down. ${state.info.lowMemory ? "Choose a smaller model or a shorter bedside.engine.contextSize." : "Turn on bedside.engine.lowMemory, or choose a smaller model or a shorter bedside.engine.contextSize."}`,
+      severity: "warning",
+      actions: [...base.actions, { title: "Select model…", command: "bedside.selectModel" }],
+    };
+  }
   switch (state.kind) {
     case "noModel":
       return { text: "$(circle-slash) Bedside: no model", tooltip: "Bedside has no model. Choose a GGUF model file to start.", severity: "warning", actions: [CHOOSE, SHOW_LOG] };

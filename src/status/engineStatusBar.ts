@@ -1,4 +1,5 @@
 /** The status-bar item that says what the engine is doing; a click shows the log. */
+import * as os from "node:os";
 import * as vscode from "vscode";
 import type { EngineState } from "../engine/engine";
 import { describeEngineState } from "./engineStateText";
@@ -19,7 +20,7 @@ export class EngineStatusBar implements vscode.Disposable {
   }
 
   update(state: EngineState): void {
-    const view = describeEngineState(state);
+    const view = describeEngineState(state, os.totalmem());
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(`${view.tooltip}\n\n${view.actions.map((a) => `[${a.title}](command:${a.command})`).join(" · ")}`, true);
     tooltip.isTrusted = { enabledCommands: view.actions.map((a) => a.command) };

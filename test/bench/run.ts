@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ run(quick: boolean): Promise<void> 
   retrieval: () => import("./retrieval.bench"),
   threads: () => import("./threads.bench"),
   context: () => import("./context.bench"),
+  memory: () => import("./memory.bench"),
 };
 
 async function main(): Promise<void> {

@@ -10,7 +10,12 @@ export interface ConformanceSubject {
   engine: Engine;
   /** The engine that embeds (the same one locally; a server started with --embeddings remotely). */
   embedder: Engine;
+  /** Prompts the server cut to fit its context without an error (Ollama does), where that can be seen. */
+  promptsCut?: () => number;
 }
+
+/** A clinical sentence to fill prompts with. */
+const FILLER = "Patient reports chest pain radiating to the left arm, worse on exertion, with shortness of breath. ";
 
 export interface ConformanceExpectations {
   /**
@@ -122,9 +127,37 @@ export function describeEngineConformance(
 
     it("counts tokens", async () => {
       const tokens = await s.engine.tokenize("Patient has chest pain.");
-      assert.ok(tokens.count > 0 && tokens.count === tokens.tokens.length);
+      // A server without a tokenizer (Ollama) gives an estimate and no token ids.
+      assert.ok(tokens.count > 0 && (tokens.estimated === true ? tokens.tokens.length === 0 : tokens.count === tokens.tokens.length), JSON.stringify(tokens));
       const longer = await s.engine.tokenize("Patient has chest pain and shortness of breath.");
       assert.ok(longer.count > tokens.count);
+    });
+
+    it("counts a prompt at no fewer tokens than the model evaluates (one allowed for BOS)", async () => {
+      // Prose and dense vitals/labs (digits and symbols take more tokens per character).
+      const prompt = `${FILLER}Vitals: BP 162/94, HR 112, RR 24, SpO2 88%, T 37.9°C; Na 131, K 5.4, Cr 2.1 (1.6), BNP 1,840. Assessment:`;
+      const counted = await s.engine.tokenize(prompt);
+      const result = await s.engine.complete({ prompt, maxTokens: 2, lane: "general" });
+      assert.ok(result.promptTokens > 0, "the engine reports the prompt's size");
+      assert.ok(counted.count + 1 >= result.promptTokens, `counted ${counted.count}, the model evaluated ${result.promptTokens}`);
+    });
+
+    it("completes a prompt filled to the context by its own count, without the server refusing or cutting it", async () => {
+      const info = await s.engine.ensureReady();
+      const maxTokens = 4;
+      let prompt = "";
+      // Bounded: an engine that undercounts would otherwise grow the prompt for ever (each sentence is at least one token).
+      for (let i = 0; i < info.contextSize; i++) {
+        const candidate = `${prompt}${FILLER}`;
+        if ((await s.engine.tokenize(`${candidate}Plan:`)).count + 1 + maxTokens > info.contextSize) break;
+        prompt = candidate;
+      }
+      assert.ok(prompt.length > 0, "at least one sentence fits");
+      const cutBefore = s.promptsCut?.() ?? 0;
+      const result = await s.engine.complete({ prompt: `${prompt}Plan:`, maxTokens, lane: "general" });
+      assert.equal(result.generatedTokens, maxTokens);
+      assert.ok(result.promptTokens + maxTokens <= info.contextSize, `${result.promptTokens} + ${maxTokens} > ${info.contextSize}`);
+      assert.equal(s.promptsCut?.() ?? 0, cutBefore, "the server cut the prompt");
     });
 
     it("embeds texts into vectors of one length that tell texts apart", async () => {

@@ -21,6 +21,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('../resilience/editor.vscode'),
   () => import('./chat.test'),
   () => import('./literature.test'),
+  () => import('./remote.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */

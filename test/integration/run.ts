@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestModel } from '../support/gguf/testModels';
+import { ensureLlamaCppTools, llamaCppToolsBuilt } from '../support/llamaCppTools';
 import { makeScratchDir, quietSettings } from '../support/vscodeHost/codeServer';
 import { runExtensionTests } from '../support/vscodeHost/extensionTests';
 import { projectRoot, sampleNotesDir } from '../support/vscodeHost/paths';
@@ -113,7 +114,9 @@ export async function runIntegrationSuite(options: IntegrationSuiteOptions = {})
   const workspace = ensureWorkspace();
   // The engine suite loads a generated GGUF (~2 MB, cached in .cache/models) unless the caller names one.
   const testModel = options.env?.BEDSIDE_TEST_MODEL ?? process.env.BEDSIDE_TEST_MODEL ?? (await ensureTestModel('tiny'));
-  const withModel: IntegrationSuiteOptions = { ...options, env: { ...options.env, BEDSIDE_TEST_MODEL: testModel } };
+  // The team-server suite runs llama.cpp's own llama-server when it is built (.cache/llama.cpp); it skips, saying so, otherwise.
+  const llamaServer: Record<string, string> = llamaCppToolsBuilt() ? { BEDSIDE_LLAMA_SERVER: ensureLlamaCppTools().server } : {};
+  const withModel: IntegrationSuiteOptions = { ...options, env: { ...llamaServer, ...options.env, BEDSIDE_TEST_MODEL: testModel } };
   if (host === 'electron') return runInElectron(withModel, workspace);
   const result = await runExtensionTests({
     extensionDevelopmentPath: projectRoot,

@@ -24,6 +24,18 @@ describe("engine state in words", () => {
     assert.equal(describeEngineState({ kind: "busy", info: { ...info, backend: "cpu", gpuLayers: 0 }, requests: 1 }).text, "$(sync~spin) Bedside: CPU");
   });
 
+  it("warns when a loaded model's worker peaked close to the machine's RAM, and says what to do", () => {
+    const cpu = { ...info, backend: "cpu" as const, gpuLayers: 0 };
+    const close = describeEngineState({ kind: "ready", info: { ...cpu, peakRssBytes: 7.2e9 } }, 8e9);
+    assert.equal(close.severity, "warning");
+    assert.equal(close.text, "$(warning) Bedside: CPU, memory");
+    assert.match(close.tooltip, /takes 7\.2 GB of this machine's 8\.0 GB of RAM.*Turn on bedside\.engine\.lowMemory/);
+    assert.ok(close.actions.some((a) => a.command === "bedside.selectModel"));
+    assert.match(describeEngineState({ kind: "ready", info: { ...cpu, peakRssBytes: 7.2e9, lowMemory: true } }, 8e9).tooltip, /Choose a smaller model/);
+    assert.equal(describeEngineState({ kind: "ready", info: { ...cpu, peakRssBytes: 3e9 } }, 8e9).severity, "normal");
+    assert.equal(describeEngineState({ kind: "ready", info: { ...cpu, peakRssBytes: 7.2e9 } }).severity, "normal", "without the machine's RAM, no judgement");
+  });
+
   it("shows errors as errors, with the message", () => {
     const view = describeEngineState({ kind: "error", message: "the file is truncated" });
     assert.equal(view.severity, "error");

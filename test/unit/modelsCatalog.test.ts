@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CatalogError, catalogFileName, findCatalogFile, parseCatalog, resolveModelUri, type ModelCatalog } from "../../src/models/catalog";
-import { estimateMemory, fitModel, kvCacheBytes, shapeFromGguf } from "../../src/models/hardwareFit";
+import { estimateMemory, estimateWorkerMemory, fitModel, fitWorker, kvCacheBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu } from "../../src/models/hardwareFit";
 import { readGgufHeader } from "../../src/models/ggufHeader";
 import { ensureTestModel } from "../support/gguf/testModels";
 
@@ -90,6 +90,48 @@ describe("hardware fit", () => {
     assert.equal(partial.verdict, "partialGpu");
     assert.ok(partial.gpuLayers > 5 && partial.gpuLayers < 32, String(partial.gpuLayers));
     assert.equal(fitModel(need, 32, { totalRamBytes: 6.5 * GB, freeRamBytes: 5 * GB }).verdict, "tight");
+  });
+
+  describe("what the worker really allocates (Select Model's labels)", () => {
+    const catalogFile = JSON.parse(readFileSync(join(__dirname, "..", "..", "models", "catalog.json"), "utf8")) as { models: { id: string; shape: typeof meditron; files: { quantization: string; sizeBytes: number }[] }[] };
+    const entry = catalogFile.models.find((m) => m.id === "meditron-7b")!;
+    const q4km = entry.files.find((f) => f.quantization === "Q4_K_M")!;
+    const input = { weightsBytes: q4km.sizeBytes, shape: entry.shape, repacked: q4km.sizeBytes * repackedShare("Q4_K_M"), contextSize: 2048, lanes: 2 };
+    const laptop8 = { totalRamBytes: 8 * 1024 ** 3, freeRamBytes: 5 * 1024 ** 3 };
+
+    it("counts both lanes' KV cache and, with the file mapped on the CPU, llama.cpp's repacked copy", () => {
+      const mapped = estimateWorkerMemory({ ...input, lowMemory: false, backend: "cpu" });
+      const readIn = estimateWorkerMemory({ ...input, lowMemory: true, backend: "cpu" });
+      assert.equal(mapped.kvCacheBytes, 2 * kvCacheBytes(entry.shape, 2048), "two lanes");
+      assert.ok(mapped.repackedCopyBytes! > 0.7 * q4km.sizeBytes);
+      assert.equal(readIn.repackedCopyBytes, 0);
+      assert.equal(estimateWorkerMemory({ ...input, lowMemory: false, backend: "gpu" }).repackedCopyBytes, 0);
+      const withDraft = estimateWorkerMemory({ ...input, lowMemory: false, backend: "cpu", draft: { weightsBytes: 100e6, shape: { layers: 8, embeddingLength: 1024, heads: 16, kvHeads: 16 }, repacked: 90e6 } });
+      assert.ok(withDraft.totalBytes > mapped.totalBytes + 190e6, "a draft model adds its weights, copy and cache");
+    });
+
+    it("labels Meditron-7B Q4_K_M on an 8 GB laptop as needing low-memory mode or too big, not fits", () => {
+      const fit = fitWorker(input, false, laptop8);
+      assert.ok(fit.verdict === "lowMemoryOnly" || fit.verdict === "tooBig", `${fit.verdict}: ${fit.label}`);
+      assert.doesNotMatch(fit.label, /^fits \(/);
+      // Low-memory mode already on: the read-in estimate decides.
+      assert.ok(["cpu", "tooBig"].includes(fitWorker(input, true, laptop8).verdict));
+    });
+
+    it("says fits only in low-memory mode where only the read-in weights fit, and fits where both do", () => {
+      const middle = fitWorker(input, false, { totalRamBytes: 10 * 1024 ** 3, freeRamBytes: 6 * 1024 ** 3 });
+      assert.equal(middle.verdict, "lowMemoryOnly", middle.label);
+      assert.match(middle.label, /^fits only in low-memory mode \(\d+\.\d GB instead of \d+\.\d GB of 11 GB\)/);
+      const roomy = fitWorker(input, false, { totalRamBytes: 16 * 1024 ** 3, freeRamBytes: 10 * 1024 ** 3 });
+      assert.equal(roomy.verdict, "cpu", roomy.label);
+      assert.match(roomy.label, /^fits \(CPU/);
+      assert.equal(fitWorker({ ...input, weightsBytes: 41.4e9, repacked: 31e9 }, false, { totalRamBytes: 16 * 1024 ** 3, freeRamBytes: 10 * 1024 ** 3 }).verdict, "tooBig");
+    });
+
+    it("finds the repacked weights in a GGUF's tensor types (Q4_0 matrices, not the token embeddings)", async () => {
+      const header = await readGgufHeader(await ensureTestModel("tiny"));
+      assert.equal(weightsRepackedOnCpu(header), 0, "the tiny model is F16: nothing is repacked");
+    });
   });
 
   it("reads the shape of an installed file from its GGUF header", async () => {

@@ -243,6 +243,8 @@ export class LlamaRuntime {
       threads: params.threads,
       flashAttention: loaded.context ? loaded.context.flashAttention === true : params.flashAttention,
       loadMs: Math.round(performance.now() - started),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...(params.lowMemory ? { lowMemory: true } : {}),
     };
     this.slots.set(params.slot, loaded);
     this.log("info", `Loaded ${loaded.info.architecture} model (${(fileBytes / 1e6).toFixed(1)} MB) on ${backend} with ${params.threads} threads in ${loaded.info.loadMs} ms.`);
