@@ -42,7 +42,7 @@ export function scoreRankings(rankings: Map<string, string[]>, qrels: Map<string
   return { recall1: r1 / d, recall10: r10 / d, mrr: mrr / d, ndcg10: ndcg / d, queries: n };
 }
 
-function readQrels(dir: string, split: string | undefined): { split: string; qrels: Map<string, Map<string, number>> } {
+export function readQrels(dir: string, split: string | undefined): { split: string; qrels: Map<string, Map<string, number>> } {
   const candidates = (s: string): string[] => [join(dir, "qrels", `${s}.tsv`), join(dir, `qrels_${s}.tsv`)];
   const splits = split ? [split] : ["test", "dev", "train"];
   for (const s of splits) {
@@ -60,7 +60,7 @@ function readQrels(dir: string, split: string | undefined): { split: string; qre
   throw new Error(`no qrels for split ${splits.join("/")} in ${dir}`);
 }
 
-function readQueries(dir: string, split: string): Map<string, string> {
+export function readQueries(dir: string, split: string): Map<string, string> {
   const file = [join(dir, `queries_${split}.jsonl`), join(dir, "queries.jsonl")].find(existsSync) ?? readdirSync(dir).map((f) => join(dir, f)).find((f) => /queries.*\.jsonl$/.test(f));
   if (!file) throw new Error(`no queries*.jsonl in ${dir}`);
   const queries = new Map<string, string>();

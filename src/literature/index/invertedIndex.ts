@@ -201,31 +201,62 @@ export class InvertedIndex {
     if (changes.pending.size > 0) {
       const ids = Int32Array.from(changes.pending.keys()).sort();
       const lengths = new Int32Array(ids.length);
-      const lists = new Map<string, { ids: number[]; tfs: number[]; lengths: number[] }>();
+      // Every (term, document, tf) of the batch in flat arrays, then grouped by term (counting sort,
+      // documents stay in id order): far less garbage than a list per term.
+      const termIds = new Map<string, number>();
+      const names: string[] = [];
+      let size = 0;
+      for (const id of ids) size += changes.pending.get(id)!.tf.size;
+      const postTerm = new Int32Array(size);
+      const postDoc = new Int32Array(size);
+      const postTf = new Int32Array(size);
+      let n = 0;
       ids.forEach((id, i) => {
         const doc = changes.pending.get(id)!;
         lengths[i] = doc.length;
         lengthDelta += doc.length;
         for (const [term, tf] of doc.tf) {
-          let list = lists.get(term);
-          if (!list) lists.set(term, (list = { ids: [], tfs: [], lengths: [] }));
-          list.ids.push(id);
-          list.tfs.push(tf);
-          list.lengths.push(doc.length);
+          let t = termIds.get(term);
+          if (t === undefined) {
+            t = names.length;
+            termIds.set(term, t);
+            names.push(term);
+          }
+          postTerm[n] = t;
+          postDoc[n] = i;
+          postTf[n++] = tf;
         }
       });
+      const start = new Int32Array(names.length + 1);
+      for (let p = 0; p < n; p++) start[postTerm[p] + 1]++;
+      for (let t = 0; t < names.length; t++) start[t + 1] += start[t];
+      const fill = start.slice(0, names.length);
+      const groupedId = new Int32Array(n);
+      const groupedTf = new Int32Array(n);
+      const groupedLength = new Int32Array(n);
+      for (let p = 0; p < n; p++) {
+        const at = fill[postTerm[p]]++;
+        groupedId[at] = ids[postDoc[p]];
+        groupedTf[at] = postTf[p];
+        groupedLength[at] = lengths[postDoc[p]];
+      }
       const seg = state.nextSegment;
       const insert = this.statement("INSERT INTO postings VALUES (?, ?, ?)");
-      for (const [term, list] of lists) {
-        insert.run([seg, term, encodePostings(list.ids, list.tfs, list.lengths)]);
-        dfDelta.set(term, (dfDelta.get(term) ?? 0) + list.ids.length);
+      // In key order: the rows append to the table's B-tree.
+      const order = names.map((_, t) => t).sort((a, b) => compareTerms(names[a], names[b]));
+      for (const t of order) {
+        const from = start[t];
+        const to = start[t + 1];
+        insert.run([seg, names[t], encodePostings(groupedId.subarray(from, to), groupedTf.subarray(from, to), groupedLength.subarray(from, to))]);
+        dfDelta.set(names[t], (dfDelta.get(names[t]) ?? 0) + (to - from));
       }
       this.statement("INSERT INTO segments VALUES (?, ?, ?)").run([seg, bytesOf(ids), bytesOf(lengths)]);
       this.setMeta("nextSegment", seg + 1);
     }
     const upsert = this.statement("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df");
     const drop = this.statement("DELETE FROM terms WHERE term = ? AND df <= 0");
-    for (const [term, delta] of dfDelta) {
+    for (const term of [...dfDelta.keys()].sort(compareTerms)) {
+      const delta = dfDelta.get(term)!;
       if (delta === 0) continue;
       upsert.run([term, delta]);
       if (delta < 0) drop.run(term);

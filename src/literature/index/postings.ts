@@ -30,7 +30,21 @@ class ByteWriter {
   bytes(): Uint8Array {
     return this.buffer.slice(0, this.length);
   }
+
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** Appends the written bytes to `out` at `at`. */
+  copyTo(out: Uint8Array, at: number): void {
+    out.set(this.buffer.subarray(0, this.length), at);
+  }
 }
+
+// Reused by every encoding (an import encodes tens of thousands of lists per batch).
+const headerWriter = new ByteWriter();
+const payloadWriter = new ByteWriter();
 
 /**
  * One posting list, ids ascending: header (count, blocks; per block the last id as a delta, the payload's
@@ -38,8 +52,8 @@ class ByteWriter {
  */
 export function encodePostings(ids: ArrayLike<number>, tfs: ArrayLike<number>, lengths: ArrayLike<number>): Uint8Array {
   const n = ids.length;
-  const header = new ByteWriter();
-  const payload = new ByteWriter();
+  const header = headerWriter.reset();
+  const payload = payloadWriter.reset();
   const blocks = Math.ceil(n / BLOCK);
   header.uint(n);
   header.uint(blocks);
@@ -61,10 +75,9 @@ export function encodePostings(ids: ArrayLike<number>, tfs: ArrayLike<number>, l
     header.uint(maxTf);
     header.uint(minLength);
   }
-  const head = header.bytes();
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head);
-  out.set(payload.bytes(), head.length);
+  const out = new Uint8Array(header.length + payload.length);
+  header.copyTo(out, 0);
+  payload.copyTo(out, header.length);
   return out;
 }
 
