@@ -153,6 +153,9 @@ describe("Bedside literature library in VS Code", () => {
     const report = await Promise.race([rendered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the panel did not render the answer")), 30_000))]);
     assert.equal(report.cardPmids[0], ownPmid, "the first source card is the question's own abstract");
     assert.ok(report.citedNumbers.includes(1), "the rendered answer links to source card [1]");
+    // The support check ran on the done answer, and the panel marks exactly the sentences it flagged.
+    assert.ok(view.answer.sentences.filter((s) => !s.uncited).every((s) => s.support !== undefined), "every cited sentence was checked against its source");
+    assert.equal(report.unsupportedSentences, view.answer.sentences.filter((s) => !s.uncited && s.unsupported !== undefined).length, "the panel marks every sentence its source may not support");
   });
 
   it("says the library has no relevant source instead of answering from memory", async function () {
