@@ -20,7 +20,7 @@ export interface AnswerView {
   status: "retrieving" | "writing" | "done" | "noSource" | "error" | "cancelled";
   sources: SourceCard[];
   /** Sentences so far while writing; the checked answer when done (with the support check of each cited sentence). */
-  answer?: CheckedAnswer & { sentences: SupportedSentence[] };
+  answer?: Omit<CheckedAnswer, "sentences"> & { sentences: SupportedSentence[] };
   message?: string;
 }
 
