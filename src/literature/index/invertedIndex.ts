@@ -289,7 +289,11 @@ export class InvertedIndex {
       }
       state.segments.set(seg, { seg, ids, live: ids.length, dead: new Set() });
     }
-    for (const segment of [...state.segments.values()]) if (segment.live === 0) this.dropEmpty(segment);
+    try {
+      for (const segment of [...state.segments.values()]) if (segment.live === 0) this.dropEmpty(segment);
+    } catch {
+      // Left for a later write (a full disk): an empty segment only costs a lookup.
+    }
   }
 
   private ensureCapacity(maxId: number): void {
@@ -334,8 +338,20 @@ export class InvertedIndex {
     }
   }
 
-  /** Merges segments of the same size class, ten at a time, until none has ten (each merge one transaction). */
+  /**
+   * Merges segments of the same size class, ten at a time, until none has ten (each merge one transaction).
+   * A merge that fails (a full disk) is rolled back and left for the next write: the records are already
+   * committed and searchable without it, so the write that triggered it still succeeded.
+   */
   mergeSegments(): void {
+    try {
+      this.mergeAll();
+    } catch {
+      this.invalidate();
+    }
+  }
+
+  private mergeAll(): void {
     for (;;) {
       const state = this.load();
       const classes = new Map<number, Segment[]>();
