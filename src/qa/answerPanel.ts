@@ -15,6 +15,9 @@ import type { AnswerView, HostMessage, PanelMessage, RenderedReport, SourceCard 
 import { checkCitations } from "./citationCheck";
 import { checkSupport } from "./citationSupport";
 
+/** Shown with an answer while `bedside.literature.ranking` is `hybrid` (issue 15: embedding model not wired yet). */
+export const HYBRID_UNAVAILABLE = "Ranked by BM25 only: hybrid ranking needs an embedding model, which Bedside does not run yet (bedside.literature.ranking).";
+
 export interface AnswerSettings {
   /** Sources retrieved per question. */
   sources: number;
@@ -124,9 +127,11 @@ export class AnswerPanel implements vscode.Disposable {
       );
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: cards, message: "Stopped.", ...(this.view?.answer ? { answer: this.view.answer } : {}) }, true);
       const sentences = parseAnswer(result.value) ?? partialSentences(result.text);
+      // No embedding model runs in the product yet: say so rather than rank by BM25 silently.
+      const rankingNote = settings.ranking === "hybrid" ? { message: HYBRID_UNAVAILABLE } : {};
       // Each cited sentence against the passages the model was given (the sources as the prompt held them).
       const checked = checkSupport(checkCitations(sentences, fitted.sources.length), fitted.sources.map((s) => s.passage));
-      return this.update({ question, status: "done", sources: cards, answer: checked }, true);
+      return this.update({ question, status: "done", sources: cards, answer: checked, ...rankingNote }, true);
     } catch (error) {
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: this.view?.sources ?? [], message: "Stopped." }, true);
       // An answer cut at the token limit keeps what was written, checked like a whole one.

@@ -158,6 +158,21 @@ describe("Bedside literature library in VS Code", () => {
     assert.equal(report.unsupportedSentences, view.answer.sentences.filter((s) => !s.uncited && s.unsupported !== undefined).length, "the panel marks every sentence its source may not support");
   });
 
+  it("says an answer was ranked by BM25 only while the ranking setting asks for hybrid (no embedding model runs yet)", async function () {
+    this.timeout(300_000);
+    const config = vscode.workspace.getConfiguration("bedside.literature");
+    await config.update("ranking", "hybrid", vscode.ConfigurationTarget.Global);
+    try {
+      const view = await vscode.commands.executeCommand("bedside.askLiterature", "mammography use HMO women tailored interventions").then(() => api.literature.answers.current!);
+      assert.equal(view.status, "done", view.message);
+      assert.match(view.message ?? "", /Ranked by BM25 only: hybrid ranking needs an embedding model/);
+    } finally {
+      await config.update("ranking", undefined, vscode.ConfigurationTarget.Global);
+    }
+    const plain = await vscode.commands.executeCommand("bedside.askLiterature", "mammography use HMO women tailored interventions").then(() => api.literature.answers.current!);
+    assert.doesNotMatch(plain.message ?? "", /hybrid/, "with bm25 ranking there is no such note");
+  });
+
   it("says the library has no relevant source instead of answering from memory", async function () {
     this.timeout(60_000);
     const before = api.engine.requestLog.recent().at(-1)?.id ?? 0;
