@@ -191,5 +191,15 @@ describe("literature ranking: exact top k with MaxScore pruning", function () {
     );
     assert.equal(reopened.index.describe().live, 2);
     reopened.close();
+    // A record an earlier version added to a file of this layout (outside the index) is indexed too.
+    const older = openSqlDatabase(path);
+    older.run("INSERT INTO docs (key, pmid, title, abstract, authors, pubtypes) VALUES ('pmid:3', '3', 'Warfarin bleeding', 'Warfarin and bleeding risk in the elderly.', '[]', '[]')");
+    older.close();
+    const third = new SqliteLiteratureLibrary(path);
+    assert.deepEqual(
+      third.rankBm25("warfarin", 2).map((r) => r.row.key),
+      ["pmid:3"],
+    );
+    third.close();
   });
 });

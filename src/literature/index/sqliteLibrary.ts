@@ -121,7 +121,8 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       const row = this.statement("SELECT title, abstract FROM docs WHERE id = ?").get(id);
       return row ? { title: String(row.title), abstract: String(row.abstract) } : undefined;
     });
-    if (!this.index.isCurrent()) this.rebuildIndex();
+    // Indexed again when made by an earlier version, or written by one since (its records not in the index).
+    if (!this.index.isCurrent() || this.index.describe().live !== Number(this.db.get("SELECT count(*) AS n FROM docs")?.n ?? 0)) this.rebuildIndex();
     this.refreshStats();
   }
 
