@@ -135,9 +135,20 @@ export class InvertedIndex {
     return this.db.get("SELECT value FROM meta WHERE name = 'index'")?.value === INDEX_VERSION;
   }
 
-  /** Forgets the in-memory state (after a failed write: it is read again from the file). */
+  /**
+   * Forgets the in-memory state after a failed write (it is read again from the file), and the prepared
+   * statements (one that failed mid-write, on a full disk, is prepared afresh).
+   */
   invalidate(): void {
     this.state = undefined;
+    for (const statement of this.statements.values()) {
+      try {
+        statement.finalize();
+      } catch {
+        // already finalized
+      }
+    }
+    this.statements.clear();
   }
 
   private load(): State {
