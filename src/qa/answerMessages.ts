@@ -1,5 +1,6 @@
 /** Messages between the answer panel's host side and its webview. Pure types. */
 import type { CheckedAnswer } from "./citationCheck";
+import type { SupportedSentence } from "./citationSupport";
 
 export interface SourceCard {
   number: number;
@@ -18,8 +19,8 @@ export interface AnswerView {
   question: string;
   status: "retrieving" | "writing" | "done" | "noSource" | "error" | "cancelled";
   sources: SourceCard[];
-  /** Sentences so far while writing; the checked answer when done. */
-  answer?: CheckedAnswer;
+  /** Sentences so far while writing; the checked answer when done (with the support check of each cited sentence). */
+  answer?: Omit<CheckedAnswer, "sentences"> & { sentences: SupportedSentence[] };
   message?: string;
 }
 
@@ -32,6 +33,8 @@ export interface RenderedReport {
   /** PMIDs of the source cards, in order. */
   cardPmids: string[];
   uncitedSentences: number;
+  /** Cited sentences marked "source may not support this". */
+  unsupportedSentences: number;
   sentences: number;
 }
 

@@ -13,6 +13,10 @@ import { showWebviewPage, webviewOptions } from "../webview/webviewPanel";
 import { answerSchema, buildAnswerPrompt, estimateTokens, parseAnswer, partialSentences, selectAnswerSources } from "./answerPrompt";
 import type { AnswerView, HostMessage, PanelMessage, RenderedReport, SourceCard } from "./answerMessages";
 import { checkCitations } from "./citationCheck";
+import { checkSupport } from "./citationSupport";
+
+/** Shown with an answer while `bedside.literature.ranking` is `hybrid` (issue 15: embedding model not wired yet). */
+export const HYBRID_UNAVAILABLE = "Ranked by BM25 only: hybrid ranking needs an embedding model, which Bedside does not run yet (bedside.literature.ranking).";
 
 export interface AnswerSettings {
   /** Sources retrieved per question. */
@@ -123,14 +127,17 @@ export class AnswerPanel implements vscode.Disposable {
       );
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: cards, message: "Stopped.", ...(this.view?.answer ? { answer: this.view.answer } : {}) }, true);
       const sentences = parseAnswer(result.value) ?? partialSentences(result.text);
-      const checked = checkCitations(sentences, fitted.sources.length);
-      return this.update({ question, status: "done", sources: cards, answer: checked }, true);
+      // No embedding model runs in the product yet: say so rather than rank by BM25 silently.
+      const rankingNote = settings.ranking === "hybrid" ? { message: HYBRID_UNAVAILABLE } : {};
+      // Each cited sentence against the passages the model was given (the sources as the prompt held them).
+      const checked = checkSupport(checkCitations(sentences, fitted.sources.length), fitted.sources.map((s) => s.passage));
+      return this.update({ question, status: "done", sources: cards, answer: checked, ...rankingNote }, true);
     } catch (error) {
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: this.view?.sources ?? [], message: "Stopped." }, true);
       // An answer cut at the token limit keeps what was written, checked like a whole one.
       const partial = this.view?.status === "writing" ? this.view.answer : undefined;
       if (partial && partial.sentences.length > 0) {
-        const checked = checkCitations(partial.sentences.map((s) => ({ text: s.text, citations: s.citations })), this.view!.sources.length);
+        const checked = checkSupport(checkCitations(partial.sentences.map((s) => ({ text: s.text, citations: s.citations })), this.view!.sources.length), this.view!.sources.map((s) => s.passage));
         return this.update({ question, status: "done", sources: this.view!.sources, answer: checked, message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut." }, true);
       }
       return this.update({ question, status: "error", sources: this.view?.sources ?? [], message: (error as Error).message }, true);

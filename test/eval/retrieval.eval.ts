@@ -1,9 +1,10 @@
 /**
- * `npm run eval -- retrieval [--data DIR] [--split dev] [--hybrid-model FILE] [--limit N]`: retrieval
+ * `npm run eval -- retrieval [--data DIR] [--split dev] [--hybrid-model FILE|test|none] [--limit N]`: retrieval
  * quality of the literature library on a BEIR-format folder (corpus.jsonl, queries*.jsonl,
- * qrels/<split>.tsv or qrels_<split>.tsv). Default: ../shared/data/pubmedqa. Prints Recall@1,
- * Recall@10, MRR and nDCG@10 for BM25 and, when an embedding model is given (default: the generated
- * bert test model, whose random weights make the dense half meaningless), for hybrid ranking (RRF).
+ * qrels/<split>.tsv or qrels_<split>.tsv). Default: PubMedQA (dev), NFCorpus (dev) and SciFact (train)
+ * from ../shared/data in turn. Prints Recall@1, Recall@10, MRR and nDCG@10 for BM25 and, when an
+ * embedding model is given (`test`: the generated bert test model, whose random weights make the dense
+ * half meaningless; default none), for hybrid ranking (RRF).
  */
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +43,7 @@ export function scoreRankings(rankings: Map<string, string[]>, qrels: Map<string
   return { recall1: r1 / d, recall10: r10 / d, mrr: mrr / d, ndcg10: ndcg / d, queries: n };
 }
 
-function readQrels(dir: string, split: string | undefined): { split: string; qrels: Map<string, Map<string, number>> } {
+export function readQrels(dir: string, split: string | undefined): { split: string; qrels: Map<string, Map<string, number>> } {
   const candidates = (s: string): string[] => [join(dir, "qrels", `${s}.tsv`), join(dir, `qrels_${s}.tsv`)];
   const splits = split ? [split] : ["test", "dev", "train"];
   for (const s of splits) {
@@ -60,7 +61,7 @@ function readQrels(dir: string, split: string | undefined): { split: string; qre
   throw new Error(`no qrels for split ${splits.join("/")} in ${dir}`);
 }
 
-function readQueries(dir: string, split: string): Map<string, string> {
+export function readQueries(dir: string, split: string): Map<string, string> {
   const file = [join(dir, `queries_${split}.jsonl`), join(dir, "queries.jsonl")].find(existsSync) ?? readdirSync(dir).map((f) => join(dir, f)).find((f) => /queries.*\.jsonl$/.test(f));
   if (!file) throw new Error(`no queries*.jsonl in ${dir}`);
   const queries = new Map<string, string>();
@@ -80,7 +81,26 @@ export async function run(args: string[]): Promise<void> {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const shared = sharedDataDir();
-  const dir = option("data") ?? (shared ? join(shared, "pubmedqa") : undefined);
+  if (!option("data") && shared) {
+    // No folder given: PubMedQA (dev), NFCorpus (dev) and SciFact (train) from ../shared/data, in turn.
+    const sets: Array<[string, string]> = [["pubmedqa", "dev"], ["beir/nfcorpus", "dev"], ["beir/scifact", "train"]];
+    for (const [folder, split] of sets) {
+      if (!existsSync(join(shared, folder, "corpus.jsonl"))) {
+        console.log(`retrieval eval: ${folder} skipped (not in ${shared})`);
+        continue;
+      }
+      await runOne(join(shared, folder), [...args, ...(option("split") ? [] : ["--split", split])]);
+    }
+    return;
+  }
+  await runOne(option("data"), args);
+}
+
+async function runOne(dir: string | undefined, args: string[]): Promise<void> {
+  const option = (name: string): string | undefined => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   if (!dir || !existsSync(join(dir, "corpus.jsonl"))) {
     console.log(`retrieval eval skipped: no BEIR folder (looked for ${dir ?? "../shared/data/pubmedqa"}; give --data DIR)`);
     return;
@@ -123,11 +143,13 @@ export async function run(args: string[]): Promise<void> {
     };
     console.log(`BM25    ${fmt(await evaluate({ ranking: "bm25" }))}`);
 
-    const hybridModel = option("hybrid-model");
+    // Hybrid only when asked for: a GGUF embedding model, or `test` for the generated bert model (random
+    // weights: plumbing only, and 15 minutes on NFCorpus).
+    const hybridModel = option("hybrid-model") ?? "none";
     if (hybridModel !== "none") {
       const { ensureTestModel } = await import("../support/gguf/testModels");
       const { cpuChoice, startTestEngine } = await import("../support/engineFixture");
-      const modelPath = hybridModel ?? (await ensureTestModel("bert"));
+      const modelPath = hybridModel === "test" ? await ensureTestModel("bert") : hybridModel;
       const { engine } = startTestEngine();
       try {
         engine.configure(cpuChoice(modelPath, { threads: 2 }));
@@ -136,7 +158,7 @@ export async function run(args: string[]): Promise<void> {
         const t = Date.now();
         await library.embedMissing(library.embedder, { batch: 32 });
         console.log(`embedded ${library.vectorCount()} documents with ${modelPath} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-        console.log(`hybrid  ${fmt(await evaluate({ ranking: "hybrid" }))}${hybridModel ? "" : "  (dense half: the generated bert test model, random weights; give --hybrid-model FILE for a real embedding GGUF)"}`);
+        console.log(`hybrid  ${fmt(await evaluate({ ranking: "hybrid" }))}${hybridModel === "test" ? "  (dense half: the generated bert test model, random weights; give --hybrid-model FILE for a real embedding GGUF)" : ""}`);
       } finally {
         await engine.dispose();
       }

@@ -6,6 +6,7 @@ const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }
   phi: () => import("./phi.eval"),
   ddx: () => import("./ddx.eval"),
   lm: () => import("./lm.eval"),
+  citations: () => import("./citations.eval"),
 };
 
 async function main(): Promise<void> {

@@ -151,6 +151,24 @@ describe("Bedside literature library in VS Code", () => {
     const report = await Promise.race([rendered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the panel did not render the answer")), 30_000))]);
     assert.equal(report.cardPmids[0], ownPmid, "the first source card is the question's own abstract");
     assert.ok(report.citedNumbers.includes(1), "the rendered answer links to source card [1]");
+    // The support check ran on the done answer, and the panel marks exactly the sentences it flagged.
+    assert.ok(view.answer.sentences.filter((s) => !s.uncited).every((s) => s.support !== undefined), "every cited sentence was checked against its source");
+    assert.equal(report.unsupportedSentences, view.answer.sentences.filter((s) => !s.uncited && s.unsupported !== undefined).length, "the panel marks every sentence its source may not support");
+  });
+
+  it("says an answer was ranked by BM25 only while the ranking setting asks for hybrid (no embedding model runs yet)", async function () {
+    this.timeout(300_000);
+    const config = vscode.workspace.getConfiguration("bedside.literature");
+    await config.update("ranking", "hybrid", vscode.ConfigurationTarget.Global);
+    try {
+      const view = await vscode.commands.executeCommand("bedside.askLiterature", "mammography use HMO women tailored interventions").then(() => api.literature.answers.current!);
+      assert.equal(view.status, "done", view.message);
+      assert.match(view.message ?? "", /Ranked by BM25 only: hybrid ranking needs an embedding model/);
+    } finally {
+      await config.update("ranking", undefined, vscode.ConfigurationTarget.Global);
+    }
+    const plain = await vscode.commands.executeCommand("bedside.askLiterature", "mammography use HMO women tailored interventions").then(() => api.literature.answers.current!);
+    assert.doesNotMatch(plain.message ?? "", /hybrid/, "with bm25 ranking there is no such note");
   });
 
   it("says the library has no relevant source instead of answering from memory", async function () {

@@ -27,13 +27,18 @@ export function termCounts(docTerms: readonly string[]): { tf: Map<string, numbe
   return { tf, length: docTerms.length };
 }
 
+/** One term's share of a document's score (what `bm25Score` adds up; the index's pruning bounds use it too). */
+export function bm25TermScore(termIdf: number, f: number, length: number, avgLength: number, params: Bm25Params = LUCENE_BM25): number {
+  const norm = params.k1 * (1 - params.b + (params.b * length) / Math.max(1, avgLength));
+  return termIdf * ((f * (params.k1 + 1)) / (f + norm));
+}
+
 export function bm25Score(queryTerms: readonly string[], doc: { tf: Map<string, number>; length: number }, stats: CorpusStats, params: Bm25Params = LUCENE_BM25): number {
   let score = 0;
-  const norm = params.k1 * (1 - params.b + (params.b * doc.length) / Math.max(1, stats.avgLength));
   for (const term of queryTerms) {
     const f = doc.tf.get(term);
     if (!f) continue;
-    score += idf(stats.docCount, stats.df(term)) * ((f * (params.k1 + 1)) / (f + norm));
+    score += bm25TermScore(idf(stats.docCount, stats.df(term)), f, doc.length, stats.avgLength, params);
   }
   return score;
 }

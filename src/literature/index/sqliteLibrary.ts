@@ -1,15 +1,18 @@
 /**
  * The library on disk: one SQLite file (Node's built-in SQLite where the runtime has it, else SQLite in
- * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, an FTS5
- * index over title and abstract (Porter stems, column detail), and optional embedding vectors. Ranking: FTS5 finds candidates
- * (on a large library only through the query's rarer terms), which are scored by Lucene BM25 here;
+ * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, the
+ * library's own inverted index over title and abstract (invertedIndex.ts: segments of block posting lists,
+ * exact document frequencies and lengths), and optional embedding vectors. Ranking: the exact top k by
+ * Lucene BM25 (MaxScore with block-max bounds, which skips only documents that cannot enter the top k);
  * with vectors, BM25 and cosine rankings are fused by RRF. Node only; no vscode.
  */
 import { utimesSync } from "node:fs";
 import { openSqlDatabase, type SqlDatabase, type SqliteDriver, type SqlRow, type SqlStatement } from "./sqlDatabase";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "../library";
 import { queryTerms, terms } from "./analyzer";
-import { bm25Score, coverage, idf, reciprocalRankFusion, termCounts, type CorpusStats } from "./bm25";
+import { coverage, idf, reciprocalRankFusion, termCounts, type CorpusStats } from "./bm25";
+import { InvertedIndex } from "./invertedIndex";
+import type { SearchCounters } from "./postings";
 import { selectPassage } from "./passage";
 
 export type Embedder = (texts: string[]) => Promise<number[][]>;
@@ -36,8 +39,6 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_pmid ON docs(pmid) WHERE pmid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS docs_doi ON docs(doi) WHERE doi IS NOT NULL;
 CREATE INDEX IF NOT EXISTS docs_origin ON docs(origin) WHERE origin IS NOT NULL;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, abstract, content='docs', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, dim INTEGER NOT NULL, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
@@ -91,10 +92,8 @@ export function mergeRecords(old: LiteratureRecord, incoming: LiteratureRecord):
 }
 
 export interface SqliteLibraryOptions {
-  /** Above this many records, FTS5 candidates come from the query's rarer terms only (default 50,000). */
-  pruneAbove?: number;
-  /** Candidates scored by BM25 per query (default 50, at least twice the results asked for). */
-  candidates?: number;
+  /** false: score every posting instead of MaxScore pruning (the exhaustive reference in tests; same ranking). */
+  pruning?: boolean;
 }
 
 export class SqliteLiteratureLibrary implements LiteratureLibrary {
@@ -103,24 +102,80 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   private avgLength = 0;
   private readonly dfCache = new Map<string, number>();
   private vectorCache: { ids: Int32Array; dim: number; data: Float32Array } | undefined;
-  private readonly pruneAbove: number;
-  private readonly candidates: number;
+  private readonly pruning: boolean;
+  readonly index: InvertedIndex;
+  /** Documents fully scored by the last ranking (how much the pruning left to do). */
+  lastScored = 0;
 
   constructor(
     readonly path: string,
     options: SqliteLibraryOptions = {},
   ) {
     this.db = openSqlDatabase(path);
-    this.pruneAbove = options.pruneAbove ?? 50_000;
-    this.candidates = options.candidates ?? 50;
+    this.pruning = options.pruning ?? true;
     // 16 KiB pages for a new library (an existing file keeps its own): a quarter of the page reads and
     // writes through node-sqlite3-wasm's JavaScript file layer; import ~10% less CPU, ~10% smaller at 100k.
     this.db.exec("PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
     this.db.exec(SCHEMA);
+    this.index = new InvertedIndex(this.db, (id) => {
+      const row = this.statement("SELECT title, abstract FROM docs WHERE id = ?").get(id);
+      return row ? { title: String(row.title), abstract: String(row.abstract) } : undefined;
+    });
+    // Indexed again when made by an earlier version, or written by one since (its records not in the index).
+    if (!this.index.isCurrent() || this.index.describe().live !== Number(this.db.get("SELECT count(*) AS n FROM docs")?.n ?? 0)) this.rebuildIndex();
     this.refreshStats();
   }
 
+  /**
+   * Indexes every record again (a library made before this index layout, which used SQLite FTS5): in
+   * transactions of 10,000 records, then drops the FTS5 tables it no longer reads.
+   */
+  private rebuildIndex(): void {
+    this.db.exec("BEGIN");
+    this.index.clear();
+    this.db.exec("COMMIT");
+    const page = this.statement("SELECT id, title, abstract FROM docs WHERE id > ? ORDER BY id LIMIT 10000");
+    for (let last = -1; ; ) {
+      const rows = page.all(last);
+      if (rows.length === 0) break;
+      const changes = this.index.changes();
+      for (const row of rows) changes.put(Number(row.id), String(row.title), String(row.abstract));
+      this.writeIndex(changes);
+      last = Number(rows[rows.length - 1].id);
+    }
+    this.index.mergeSegments();
+    this.db.exec("BEGIN");
+    this.db.exec("DROP TABLE IF EXISTS fts_vocab; DROP TABLE IF EXISTS fts;");
+    this.db.run("DELETE FROM meta WHERE name IN ('avgLength', 'avgLengthCount')");
+    this.index.markCurrent();
+    this.db.exec("COMMIT");
+  }
+
+  private writeIndex(changes: ReturnType<InvertedIndex["changes"]>): void {
+    this.db.exec("BEGIN");
+    try {
+      this.index.write(changes);
+      this.db.exec("COMMIT");
+    } catch (error) {
+      this.rollback();
+      throw error;
+    }
+    this.index.applied(changes);
+  }
+
+  private rollback(): void {
+    this.index.invalidate();
+    // SQLite has already rolled back after some errors (a full disk): a second ROLLBACK would throw
+    // "no transaction is active" and hide the cause.
+    try {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+    } catch {
+      // no transaction left to roll back
+    }
+  }
+
   close(): void {
+    this.index.close();
     for (const statement of this.statements.values()) statement.finalize();
     this.statements.clear();
     if (this.db.isOpen) this.db.close();
@@ -130,22 +185,12 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     return this.docCount;
   }
 
-  /** Recounts documents and re-estimates the average length (from a sample on a large library). */
+  /** Recounts documents and the average length (exact: the index keeps the total length). */
   refreshStats(): void {
     this.dfCache.clear();
     this.vectorCache = undefined;
     this.docCount = Number(this.db.get("SELECT count(*) AS n FROM docs")?.n ?? 0);
-    const stored = this.db.get("SELECT value FROM meta WHERE name = 'avgLength'");
-    const storedCount = this.db.get("SELECT value FROM meta WHERE name = 'avgLengthCount'");
-    if (stored && Number(storedCount?.value) === this.docCount) {
-      this.avgLength = Number(stored.value);
-      return;
-    }
-    const sample = this.docCount <= 5000 ? this.db.all("SELECT title, abstract FROM docs") : this.db.all("SELECT title, abstract FROM docs WHERE id IN (SELECT id FROM docs ORDER BY random() LIMIT 2000)");
-    let total = 0;
-    for (const row of sample) total += terms(`${String(row.title)} ${String(row.abstract)}`).length;
-    this.avgLength = sample.length ? total / sample.length : 0;
-    this.db.run("INSERT OR REPLACE INTO meta VALUES ('avgLength', ?), ('avgLengthCount', ?)", [String(this.avgLength), String(this.docCount)]);
+    this.avgLength = this.docCount ? this.index.totalLength() / this.docCount : 0;
   }
 
   private statements = new Map<string, SqlStatement>();
@@ -201,7 +246,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     let added = 0;
     let updated = 0;
     const insert = this.statement("INSERT INTO docs (key, pmid, doi, title, abstract, journal, year, authors, pubtypes, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    const insertFts = this.statement("INSERT INTO fts (rowid, title, abstract) VALUES (?, ?, ?)");
+    const changes = this.index.changes();
     this.db.exec("BEGIN");
     try {
       for (const incoming of records) {
@@ -209,29 +254,26 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
         const record = existing ? mergeRecords(toRecord(existing), incoming) : incoming;
         const values = [record.key, record.pmid ?? null, record.doi ?? null, record.title, record.abstract, record.journal ?? null, record.year ?? null, JSON.stringify(record.authors), JSON.stringify(record.publicationTypes), record.origin ?? null];
         if (existing) {
-          this.db.run("INSERT INTO fts (fts, rowid, title, abstract) VALUES ('delete', ?, ?, ?)", [existing.id, existing.title, existing.abstract]);
+          // Before the row changes: the index reads the text it indexed for it.
+          changes.put(existing.id, record.title, record.abstract);
           this.db.run("UPDATE docs SET key = ?, pmid = ?, doi = ?, title = ?, abstract = ?, journal = ?, year = ?, authors = ?, pubtypes = ?, origin = ? WHERE id = ?", [...values, existing.id]);
-          insertFts.run([existing.id, record.title, record.abstract]);
           this.db.run("DELETE FROM vectors WHERE id = ?", existing.id);
           updated++;
         } else {
-          const id = insert.run(values).lastInsertRowid;
-          insertFts.run([id, record.title, record.abstract]);
+          const id = Number(insert.run(values).lastInsertRowid);
+          changes.put(id, record.title, record.abstract);
           added++;
         }
       }
+      this.index.write(changes);
       this.db.exec("COMMIT");
     } catch (error) {
-      // SQLite has already rolled back after some errors (a full disk): a second ROLLBACK would throw
-      // "no transaction is active" and hide the cause.
-      try {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      } catch {
-        // no transaction left to roll back
-      }
+      this.rollback();
       throw error;
     }
+    this.index.applied(changes);
     if (added + updated > 0) this.dfCache.clear();
+    this.index.mergeSegments();
     return { added, updated };
   }
 
@@ -241,14 +283,27 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       ...(which.keys ?? []).map((key) => this.db.get("SELECT * FROM docs WHERE key = ?", key)).filter((r): r is SqlRow => r !== null),
       ...(which.origin ? this.db.all("SELECT * FROM docs WHERE origin = ?", which.origin) : []),
     ].map(asDoc);
+    const changes = this.index.changes();
+    const seen = new Set<number>();
     this.db.exec("BEGIN");
-    for (const row of rows) {
-      this.db.run("INSERT INTO fts (fts, rowid, title, abstract) VALUES ('delete', ?, ?, ?)", [row.id, row.title, row.abstract]);
-      this.db.run("DELETE FROM docs WHERE id = ?", row.id);
-      this.db.run("DELETE FROM vectors WHERE id = ?", row.id);
+    try {
+      for (const row of rows) {
+        if (seen.has(row.id)) continue;
+        seen.add(row.id);
+        changes.delete(row.id);
+        this.db.run("DELETE FROM docs WHERE id = ?", row.id);
+        this.db.run("DELETE FROM vectors WHERE id = ?", row.id);
+      }
+      this.index.write(changes);
+      this.db.exec("COMMIT");
+    } catch (error) {
+      this.rollback();
+      throw error;
     }
-    this.db.exec("COMMIT");
-    return rows.length;
+    this.index.applied(changes);
+    this.dfCache.clear();
+    this.index.mergeSegments();
+    return seen.size;
   }
 
   /** The files records were imported from, with how many records each gave. */
@@ -261,12 +316,11 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     return row ? toRecord(asDoc(row)) : undefined;
   }
 
-  /** Documents holding `term` (a Porter stem), read from the FTS5 vocabulary. */
+  /** Documents holding `term` (a Porter stem), kept exact by the index. */
   df(term: string): number {
     const cached = this.dfCache.get(term);
     if (cached !== undefined) return cached;
-    const row = this.db.get("SELECT doc FROM fts_vocab WHERE term = ?", term);
-    const value = Number(row?.doc ?? 0);
+    const value = this.index.df(term);
     if (this.dfCache.size > 50_000) this.dfCache.clear();
     this.dfCache.set(term, value);
     return value;
@@ -282,43 +336,25 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     if (qTerms.length === 0 || this.docCount === 0) return [];
     this.touchLock();
     const stats = this.stats();
-    let probe = qTerms.filter((t) => stats.df(t.term) > 0);
-    if (probe.length === 0) return [];
-    if (this.docCount > this.pruneAbove) {
-      // On a large library, common terms add little to the ranking but cost a long posting list each:
-      // find candidates through the rarer terms, then score the candidates with every term.
-      const rare = probe.filter((t) => stats.df(t.term) <= this.docCount * 0.02);
-      probe = rare.length > 0 ? rare : [...probe].sort((a, b) => stats.df(a.term) - stats.df(b.term)).slice(0, 2);
-    }
-    const match = probe.map((t) => `"${t.word.replace(/"/g, '""')}"`).join(" OR ");
-    const where: string[] = ["fts MATCH ?"];
-    const values: Array<string | number> = [match];
-    if (options.yearFrom !== undefined) {
-      where.push("d.year >= ?");
-      values.push(options.yearFrom);
-    }
-    if (options.yearTo !== undefined) {
-      where.push("d.year <= ?");
-      values.push(options.yearTo);
-    }
-    if (options.publicationTypes?.length) {
-      where.push(`(${options.publicationTypes.map(() => "lower(d.pubtypes) LIKE ?").join(" OR ")})`);
-      for (const type of options.publicationTypes) values.push(`%"${type.toLowerCase().replace(/[%_"]/g, "")}"%`);
-    }
-    values.push(Math.max(this.candidates, limit * 2));
-    // Only ids through the sorter (carrying whole rows through it costs more than the ranking).
-    const join = where.length > 1 ? "JOIN docs d ON d.id = fts.rowid " : "";
-    const ids = this.statement(`SELECT fts.rowid AS id FROM fts ${join}WHERE ${where.join(" AND ")} ORDER BY rank LIMIT ?`).all(values).map((r) => Number(r.id));
-    const fetch = this.statement("SELECT * FROM docs WHERE id = ?");
-    const rows = ids.map((id) => fetch.get(id)).filter((r): r is SqlRow => r !== null).map(asDoc);
     const termList = qTerms.map((t) => t.term);
-    return rows
-      .map((row) => {
-        const counts = termCounts(terms(`${row.title} ${row.abstract}`));
-        return { row, score: bm25Score(termList, counts, stats), coverage: coverage(termList, counts, stats) };
-      })
-      .sort((a, b) => b.score - a.score || a.row.id - b.row.id)
-      .slice(0, limit);
+    const filtered = options.yearFrom !== undefined || options.yearTo !== undefined || (options.publicationTypes?.length ?? 0) > 0;
+    const fetch = this.statement("SELECT * FROM docs WHERE id = ?");
+    const fetched = new Map<number, DocRow | undefined>();
+    const row = (id: number): DocRow | undefined => {
+      if (!fetched.has(id)) {
+        const found = fetch.get(id);
+        fetched.set(id, found ? asDoc(found) : undefined);
+      }
+      return fetched.get(id);
+    };
+    const accept = filtered ? (id: number): boolean => { const r = row(id); return r !== undefined && this.passesFilters(r, options); } : () => true;
+    const counters: SearchCounters = { scored: 0 };
+    const hits = this.index.search(termList, limit, stats.docCount, stats.avgLength, (t) => stats.df(t), accept, this.pruning, counters);
+    this.lastScored = counters.scored;
+    return hits.flatMap((hit) => {
+      const r = row(hit.id);
+      return r ? [{ row: r, score: hit.score, coverage: coverage(termList, termCounts(terms(`${r.title} ${r.abstract}`)), stats) }] : [];
+    });
   }
 
   async search(query: string, k: number, options: LiteratureSearchOptions = {}): Promise<LiteratureSource[]> {

@@ -70,16 +70,22 @@ function render(view: AnswerView): void {
 
   const cited = new Set<number>();
   let uncited = 0;
+  let unsupported = 0;
   if (view.answer) {
     const answer = el("div", "answer");
     const paragraph = el("p");
     for (const sentence of view.answer.sentences) {
-      const span = el("span", sentence.uncited ? "sentence uncited" : "sentence");
+      const doubtful = view.status === "done" && !sentence.uncited && sentence.unsupported !== undefined;
+      const span = el("span", sentence.uncited || doubtful ? "sentence uncited" : "sentence");
       span.innerHTML = inlineMarkdown(sentence.text);
       if (sentence.uncited && view.status === "done") {
         uncited++;
         span.title = "No source cited for this sentence: check it yourself.";
         span.append(el("sup", "no-citation", "no source"));
+      } else if (doubtful) {
+        unsupported++;
+        span.title = sentence.unsupported === "numbers" ? "A number in this sentence is not in the source it cites: check it yourself." : sentence.unsupported === "otherSource" ? "Another retrieved source matches this sentence better than the one cited: check it yourself." : "The cited source may not support this sentence: check it yourself.";
+        span.append(el("sup", "no-citation", "source may not support this"));
       }
       for (const n of sentence.citations) {
         cited.add(n);
@@ -115,6 +121,7 @@ function render(view: AnswerView): void {
     citedNumbers: [...cited].sort((a, b) => a - b),
     cardPmids: view.sources.map((s) => s.pmid ?? ""),
     uncitedSentences: uncited,
+    unsupportedSentences: unsupported,
     sentences: view.answer?.sentences.length ?? 0,
   });
 }
