@@ -13,7 +13,7 @@ export const DRUG_STEMS: readonly string[] = [
   "zepam", "azolam", "barbital", "codone", "morphone", "phine", "profen", "oxetine", "triptyline", "pramine", "xaban", "gatran",
   "sone", "olone", "asone", "tropium", "lukast", "setron", "fungin", "conazole", "tinib", "platin",
   "rubicin", "glutide", "gliptin", "formin", "tadine", "zosin", "nidine", "dronate", "tretin", "navir", "buvir", "lamide", "pamil",
-  "tiazem", "arone", "apine", "idone", "peridol", "ipramine", "quine", "dazole", "penem", "sulfa",
+  "tiazem", "oxicam", "pram", "azodone", "benzaprine", "thyroxine", "proxen", "setron", "thazine", "mazine", "perazine", "arone", "apine", "idone", "peridol", "ipramine", "quine", "dazole", "penem", "sulfa",
 ];
 
 /** Medicines (and medicine classes) that are common English words, so the plain-English list holds them. */

@@ -72,7 +72,11 @@ export function expandAllergyShorthand(text: string): string {
   return text.replace(/\bNKDA\b/gi, "no known drug allergies").replace(/\bNKA\b/gi, "no known allergies");
 }
 
-const stemOf = (word: string): string => stemmer(word.toLowerCase().replace(/'/g, ""));
+/** A word's stem; "allergy", "allergies" and "allergic" share one. */
+const stemOf = (word: string): string => {
+  const w = word.toLowerCase().replace(/'/g, "");
+  return /^allerg/.test(w) ? "allerg" : stemmer(w);
+};
 
 interface NoteSentence extends Span {
   section: string;
@@ -90,6 +94,8 @@ export class NoteFacts {
   /** Upper-case shorthand in the note (CHF, HTN, SOB), for expansions of it. */
   readonly abbreviations = new Set<string>();
   readonly sentences: NoteSentence[];
+  /** Stems of what the note says the patient is allergic to ("allergic to sulfa", "ALLERGIES: Penicillin."). */
+  readonly allergens = new Map<string, NoteSentence>();
   /** Stems of the medicines the note lists (in a medications section, or medicine names anywhere). */
   readonly medicines = new Set<string>();
 
@@ -108,9 +114,13 @@ export class NoteFacts {
     for (const s of findSentences(text)) {
       const header = /^([A-Z][A-Z /&()-]{1,60}):/.exec(s.text);
       if (header) section = header[1]!;
-      const expanded = expandAllergyShorthand(s.text);
-      const stems = new Set(contentStems(`${expanded} ${header ? "" : section}`));
-      this.sentences.push({ ...s, section, stems, negated: NEGATION.test(expanded), stopping: STOPPING.test(expanded) });
+      const expanded = expandAllergyShorthand(header ? s.text.slice(header[0].length) : s.text);
+      // A header on its own line says nothing of its own.
+      if (!/\p{L}|\d/u.test(expanded)) continue;
+      const stems = new Set(contentStems(`${expanded} ${section}`));
+      const sentence: NoteSentence = { ...s, section, stems, negated: NEGATION.test(expanded), stopping: STOPPING.test(expanded) };
+      this.sentences.push(sentence);
+      if (!sentence.negated) for (const allergen of allergensIn(expanded, ALLERGY_SECTION.test(section))) this.allergens.set(allergen, sentence);
       for (const w of findWords(s.text)) {
         const lower = w.text.toLowerCase();
         if (lower.length < 3 || STOP.has(lower)) continue;
@@ -122,6 +132,15 @@ export class NoteFacts {
   hasWord(word: string): boolean {
     return this.words.has(word.toLowerCase()) || this.stems.has(stemOf(word));
   }
+}
+
+/** Stems of the allergens a statement names: after "allergic to", before "allergy", or a whole line under ALLERGIES. */
+function allergensIn(text: string, inAllergySection: boolean): string[] {
+  const named: string[] = [];
+  for (const m of text.matchAll(/\ballerg\w*\s+to\s+([\w ,/-]{2,60})/gi)) named.push(...findWords(m[1]!).slice(0, 4).map((w) => w.text));
+  for (const m of text.matchAll(/\b([A-Za-z][\w-]{2,})\s+allerg/gi)) named.push(m[1]!);
+  if (inAllergySection && !ALLERGY.test(text)) named.push(...findWords(text).map((w) => w.text));
+  return named.map((w) => w.toLowerCase()).filter((w) => !STOP.has(w) && !NEGATION.test(w) && (!isPlainWord(w) || isMedicineWord(w))).map(stemOf);
 }
 
 function contentStems(text: string): string[] {
@@ -240,8 +259,11 @@ export function editDistance(a: string, b: string): number {
 function expandsAbbreviation(words: readonly Span[], index: number, abbreviations: ReadonlySet<string>): boolean {
   if (abbreviations.size === 0) return false;
   const word = words[index]!.text.toLowerCase();
+  // A medicine's name is never excused as an expansion: "morphine" holds the letters of MRI.
+  if (isMedicineWord(word)) return false;
   for (const abbreviation of abbreviations) {
-    if (abbreviation.length >= 3 && word[0] === abbreviation[0] && isSubsequence(abbreviation, word)) return true;
+    const long = abbreviation.length >= 3 || word.length >= 8;
+    if (long && word[0] === abbreviation[0] && isSubsequence(abbreviation, word)) return true;
   }
   for (let from = Math.max(0, index - 5); from <= index; from++) {
     for (let to = index; to < Math.min(words.length, from + 7); to++) {
@@ -274,17 +296,25 @@ function flippedNegations(facts: NoteFacts, draft: string): NewFact[] {
     if (ALLERGY.test(text)) {
       const stems = new Set(contentStems(text));
       if (stems.size === 0) continue;
+      // A named allergen the note records, said here not to be one.
+      const denied = negated ? [...stems].map((s) => facts.allergens.get(s)).find((n) => n !== undefined) : undefined;
+      if (denied) {
+        out.push({ kind: "negation", start: sentence.start, end: sentence.end, text: sentence.text, message: "The note does not say this: it records this allergy", near: span(denied) });
+        continue;
+      }
       let best = 0;
       let matches: NoteSentence[] = [];
       for (const n of facts.sentences) {
         if (!ALLERGY.test(expandAllergyShorthand(n.text)) && !ALLERGY_SECTION.test(n.section)) continue;
-        const shared = [...stems].filter((s) => n.stems.has(s)).length / stems.size;
+        const common = [...stems].filter((s) => n.stems.has(s)).length;
+        // Jaccard similarity: the note's sentence most like this one, not any that contains its words.
+        const shared = common / (stems.size + n.stems.size - common);
         if (shared > best + 1e-9) {
           best = shared;
           matches = [n];
         } else if (shared > 0 && Math.abs(shared - best) < 1e-9) matches.push(n);
       }
-      if (best >= 0.5 && matches.length > 0 && matches.every((n) => n.negated !== negated)) {
+      if (best >= 0.3 && matches.length > 0 && matches.every((n) => n.negated !== negated)) {
         const n = matches[0]!;
         out.push({
           kind: "negation",

@@ -103,7 +103,9 @@ export function findQuantities(text: string): Quantity[] {
   const found: Quantity[] = [];
   for (const m of text.matchAll(QUANTITY)) {
     const groups = m.groups ?? {};
-    const unitInfo = groups.unit ? unitOf(groups.unit) : undefined;
+    // "5 x 3 cm" is a size, not five times.
+    const dimension = groups.unit?.toLowerCase() === "x" && /^\s*\d/.test(text.slice(m.index + m[0].length));
+    const unitInfo = groups.unit && !dimension ? unitOf(groups.unit) : undefined;
     let value: string | undefined;
     if (groups.digits) value = normaliseValue(groups.digits);
     else if (groups.words && unitInfo) {

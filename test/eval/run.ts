@@ -5,6 +5,7 @@ const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }
   mcqa: () => import("./mcqa.eval"),
   phi: () => import("./phi.eval"),
   ddx: () => import("./ddx.eval"),
+  documents: () => import("./documents.eval"),
 };
 
 async function main(): Promise<void> {
