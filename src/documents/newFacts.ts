@@ -37,6 +37,8 @@ interface PlainWords {
   capitalised: Set<string>;
 }
 let plainWords: PlainWords | undefined;
+/** Capitalised everywhere, yet plain: titles before a name (the name itself is checked). */
+const TITLES = new Set(["dr", "mr", "mrs", "ms", "mx", "i"]);
 function plain(): PlainWords {
   if (!plainWords) {
     const all = PLAIN_WORDS.split(" ");
@@ -56,7 +58,7 @@ export function isPlainWord(word: string, options: { name?: boolean } = {}): boo
   if (isMedicineWord(w)) return false;
   const p = plain();
   const stem = stemmer(w);
-  if (p.lower.has(w) || p.lower.has(stem)) return true;
+  if (p.lower.has(w) || p.lower.has(stem) || TITLES.has(w)) return true;
   return !options.name && (p.capitalised.has(w) || p.capitalised.has(stem));
 }
 
