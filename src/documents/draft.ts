@@ -176,7 +176,12 @@ export async function draftDocument(engine: JsonEngine, note: string, template: 
   };
 
   const cancel = (): DraftResult => {
-    for (const f of Object.values(fields)) if (f.state === "pending" || f.state === "writing") f.state = "cancelled";
+    for (const f of Object.values(fields)) {
+      if (f.state !== "pending" && f.state !== "writing") continue;
+      // A field cut off mid-way is not kept: its text is unfinished.
+      f.state = "cancelled";
+      f.value = undefined;
+    }
     result.cancelled = true;
     return result;
   };

@@ -102,8 +102,9 @@ export class NoteFacts {
   readonly medicines = new Set<string>();
 
   constructor(readonly text: string) {
-    this.quantities = findQuantities(text);
     this.dates = findDates(text);
+    // The numbers of a date ("March 3") are the date's, not a count of anything.
+    this.quantities = findQuantities(text).filter((q) => !this.dates.some((d) => q.start < d.end && q.end > d.start));
     for (const w of findWords(text)) {
       this.words.add(w.text.toLowerCase());
       this.stems.add(stemOf(w.text));
