@@ -38,6 +38,8 @@ export class DraftPanel implements vscode.Disposable {
   private error: string | undefined;
   private step: DraftView["step"];
   private readonly checked = new Set<string>();
+  /** Field values streamed since the draft was last checked. */
+  private pendingValues: Record<string, string | readonly string[] | undefined> | undefined;
   private lastPostAt = 0;
   private postTimer: NodeJS.Timeout | undefined;
   private readonly renderedEmitter = new vscode.EventEmitter<DraftRendered>();
@@ -105,7 +107,8 @@ export class DraftPanel implements vscode.Disposable {
           else {
             this.states[p.field.name] = p.field.state;
             values[p.field.name] = p.field.value;
-            this.reviewed = reviewDraft(this.noteFacts!, template, values);
+            // Checked when the view is next drawn, not at every streamed token.
+            this.pendingValues = values;
           }
           this.postView(p.kind === "step" || p.field.state !== "writing");
         },
@@ -116,6 +119,7 @@ export class DraftPanel implements vscode.Disposable {
     if (this.running === controller) {
       this.running = undefined;
       this.step = undefined;
+      this.pendingValues = undefined;
       if (result) {
         this.result = result;
         for (const f of Object.values(result.fields)) this.states[f.name] = f.state;
@@ -280,6 +284,10 @@ export class DraftPanel implements vscode.Disposable {
   }
 
   view(): DraftView {
+    if (this.pendingValues && this.noteFacts && this.template) {
+      this.reviewed = reviewDraft(this.noteFacts, this.template, this.pendingValues);
+      this.pendingValues = undefined;
+    }
     const review = this.reviewed ?? { text: "", fields: [], flags: [] };
     const stale = this.result !== undefined && this.document !== undefined && this.result.noteText !== this.document.getText();
     const failed = Object.values(this.result?.fields ?? {})

@@ -49,11 +49,11 @@ export function partialJsonStrings(raw: string): PartialString[] {
         value += c;
         j++;
       }
-      // A key is a string followed by a colon.
-      const rest = raw.slice(j).trimStart();
-      if (complete && rest.startsWith(":")) pendingKey = value;
+      // A key is a string where an object expects one (after "{" or ","), finished or not.
+      const top = stack[stack.length - 1];
+      const before = raw.slice(0, i).trimEnd().slice(-1);
+      if (top?.kind === "object" && (before === "{" || before === ",")) pendingKey = complete ? value : "";
       else {
-        const top = stack[stack.length - 1];
         out.push({ key: top?.kind === "array" ? top.key : pendingKey, value, complete });
       }
       i = j;

@@ -15,6 +15,7 @@ import { allTemplates } from "../../src/documents/templateFiles";
 import { composeDraft, parseTemplate, TemplateError } from "../../src/documents/templates";
 import { findDates, findQuantities, readingGrade } from "../../src/documents/textFacts";
 import { partialJsonStrings } from "../../src/engine/partialJson";
+import { readableProgress } from "../../src/ddx/panelMessages";
 
 const root = join(__dirname, "..", "..");
 
@@ -162,6 +163,13 @@ describe("documents: templates", () => {
 });
 
 describe("documents: streamed JSON", () => {
+  it("shows the differential's diagnoses by name while it ranks, never its raw JSON", () => {
+    const raw = '{"diagnoses": [{"name": "Myasthenia gravis", "likelihood": "high", "cantMiss": false}, {"name": "Lambert-Ea';
+    assert.equal(readableProgress(raw), "Diagnoses so far: Myasthenia gravis, Lambert-Ea…");
+    assert.equal(readableProgress('{"findingsFor": ["Ptosis of the right upper eyelid"], "nextSteps": ["Acetylcholine receptor anti'), "Ptosis of the right upper eyelid · Acetylcholine receptor anti…");
+    assert.equal(readableProgress('{"diagn'), "");
+  });
+
   it("reads the string values written so far, unfinished last one included", () => {
     assert.deepEqual(partialJsonStrings('{"items": ["Take 5 mg", "Call \\"us'), [
       { key: "items", value: "Take 5 mg", complete: true },
