@@ -90,7 +90,10 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
 export function registerDocuments(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers): DocumentsParts {
   const panel = new DraftPanel(context.extensionUri, engine, markers);
   /** The command: from the editor title or context menu a file's URI comes first; tests pass a template id. */
-  const draftFromNote = async (uri?: vscode.Uri, templateId?: string): Promise<unknown> => {
+  const draftFromNote = async (uriArgument?: unknown, templateArgument?: unknown): Promise<unknown> => {
+    // Menus pass the file's URI (and the editor title a context object after it); tests pass a template id.
+    const uri = uriArgument instanceof vscode.Uri ? uriArgument : undefined;
+    const templateId = typeof templateArgument === "string" ? templateArgument : undefined;
     const editor = uri ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString()) : vscode.window.activeTextEditor;
     const document = editor?.document ?? (uri ? await vscode.workspace.openTextDocument(uri) : undefined);
     if (!document) {

@@ -173,11 +173,17 @@ export function findDates(text: string): DateFact[] {
   return found.sort((a, b) => a.start - b.start);
 }
 
-/** Whether two dates can name the same day: every part both state agrees. */
-export function sameDate(a: DateFact, b: DateFact): boolean {
-  if (a.weekday || b.weekday) return a.weekday === b.weekday;
-  const agree = (x: number | undefined, y: number | undefined): boolean => x === undefined || y === undefined || x === y;
-  return agree(a.month, b.month) && agree(a.day, b.day) && agree(a.year, b.year) && (a.month !== undefined || a.day !== undefined || a.year === b.year);
+/**
+ * Whether the draft's date is the note's: the same weekday, or the same day and month wherever the draft states
+ * them, and the same year when both state one ("March 3" is the note's "March 3, 2026"; "December 27" is not
+ * its "December 2007").
+ */
+export function sameDate(note: DateFact, draft: DateFact): boolean {
+  if (note.weekday || draft.weekday) return note.weekday === draft.weekday;
+  if (draft.day !== undefined && note.day !== draft.day) return false;
+  if (draft.month !== undefined && note.month !== draft.month) return false;
+  if (draft.year !== undefined && note.year !== undefined && note.year !== draft.year) return false;
+  return draft.day !== undefined || draft.month !== undefined || note.year === draft.year;
 }
 
 export function dateText(d: DateFact): string {

@@ -68,6 +68,11 @@ describe('Bedside Draft from Note in the browser', function () {
     const workspace = path.join(scratch, 'notes');
     fs.mkdirSync(workspace);
     fs.writeFileSync(path.join(workspace, 'cough.note'), NOTE);
+    // The XSS note and template are there from the start (quick open finds files it has indexed).
+    trapServer = await startTrapServer();
+    fs.writeFileSync(path.join(workspace, 'portal-paste.note'), payloadNote(loadXssVectors(trapServer.url)));
+    fs.mkdirSync(path.join(workspace, '.bedside', 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, '.bedside', 'templates', 'portal-summary.md'), '---\ntitle: Portal Summary\n---\n# Portal summary\n{{messages: The portal messages, as written.}}\n');
     const model = await writeScriptedChatModel(path.join(scratch, 'invents-a-dose.gguf'), { script: INVENTED, width: 64, layers: 2, ffn: 64, contextLength: 2048, chatTemplate: false, name: 'bedside-scripted-draft' });
     dev = await startDevWorkbench({ folder: workspace, settings: { ...cpuModelSettings(model, 2048), 'bedside.completion.enabled': false }, viewport: { width: 1440, height: 900 } });
     dev.page.on('dialog', (dialog) => {
@@ -115,15 +120,12 @@ describe('Bedside Draft from Note in the browser', function () {
 
   it('shows XSS vectors a model copies from the note as text, and runs none of them', async function () {
     const { page } = dev;
-    trapServer = await startTrapServer();
+    assert.ok(trapServer);
     const vectors = loadXssVectors(trapServer.url);
-    fs.writeFileSync(path.join(scratch, 'notes', 'portal-paste.note'), payloadNote(vectors));
     const groups = vectorGroups(vectors);
     const covered = groups.flat();
     assert.ok(covered.length >= 40, `most vectors fit a field (${covered.length} of ${vectors.length})`);
-    // One template with one field: each model copies its group of vectors into it.
-    fs.mkdirSync(path.join(scratch, 'notes', '.bedside', 'templates'), { recursive: true });
-    fs.writeFileSync(path.join(scratch, 'notes', '.bedside', 'templates', 'portal-summary.md'), '---\ntitle: Portal Summary\n---\n# Portal summary\n{{messages: The portal messages, as written.}}\n');
+    // One template with one field (written in before()): each model copies its group of vectors into it.
     await openFileInEditor(page, 'portal-paste.note', 'HPI');
     const machineSettings = path.join(dev.server.userDataDir, 'Machine', 'settings.json');
     const shownText: string[] = [];

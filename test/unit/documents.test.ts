@@ -68,6 +68,9 @@ describe("documents: the no-new-facts check", () => {
   it("flags a new date, a changed number, a new drug and a new name", () => {
     assert.deepEqual(texts(flagsOf("Follow up on April 14, 2026.")), ["date:April 14, 2026"]);
     assert.deepEqual(texts(flagsOf("Follow up on 4/14/2026.")), ["date:4/14/2026"]);
+    // A day the note never gives is new, even in a month and year it does give.
+    assert.deepEqual(texts(findNewFacts("Seen in December 2007.", "Return on December 27.")), ["date:December 27"]);
+    assert.deepEqual(texts(findNewFacts("Seen on December 27, 2007.", "Return on December 27.")), []);
     assert.deepEqual(texts(flagsOf("Your temperature was 39.4 C.")), ["number:39.4 C"]);
     assert.deepEqual(texts(flagsOf("Start metoprolol each morning.")), ["word:metoprolol"]);
     // Medicines common enough to be plain English still count.
