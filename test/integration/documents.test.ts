@@ -226,15 +226,16 @@ describe("Bedside Draft from Note in VS Code", () => {
   });
 
   it("cancels a draft and keeps the fields already written", async () => {
-    // The scripted model loops its answer until maxTokens: each field takes long enough to cancel mid-way.
-    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "More ", "words ", "again "], loop: true, width: 512, layers: 4, ffn: 2048, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
+    // The scripted model loops one letter a token until a field's 400 characters are full: each field takes
+    // 400 tokens, long enough for the Cancel click to arrive while the second one is being written.
+    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "N", "o", "t", "e", "s", " "], loop: true, width: 256, layers: 4, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
     await settings().update("model.path", looping, global);
     await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
     await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
     const done = finished();
-    const firstDone = when("the first field to be written", (l) => api.documents.panel.onDidRender(l), () => api.documents.panel.view().runs.some((r) => r.field === "reason" && r.state === "done"));
+    const secondWriting = when("the second field to be written", (l) => api.documents.panel.onDidRender(l), () => api.documents.panel.view().runs.some((r) => r.field === "findings" && r.state === "writing"));
     void vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, AVS);
-    await firstDone;
+    await secondWriting;
     assert.ok(await api.documents.panel.clickInPanel("cancel"));
     const result = await done;
     assert.ok(result, "the run ended with what it had");
@@ -249,6 +250,6 @@ describe("Bedside Draft from Note in VS Code", () => {
       else assert.equal(f.value, undefined, `${f.name}, cut off, is not kept`);
     }
     const view = await until("the view to stop running", () => api.documents.panel.lastRendered && !api.documents.panel.lastRendered.running && api.documents.panel.lastRendered);
-    assert.ok(view.text.includes("More words again"), "what was written stays in the view");
+    assert.ok(view.text.includes("Notes Notes"), "what was written stays in the view");
   });
 });
