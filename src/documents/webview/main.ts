@@ -90,7 +90,7 @@ function render(): void {
 
   const meta = el("p", "muted meta");
   if (view.audience === "patient") meta.append(el("span", "grade", view.grade !== undefined ? `Reading grade ${view.grade.toFixed(1)} (Flesch-Kincaid; aim for 6 to 8)` : "Reading grade: not enough text yet"));
-  if (view.mode === "keyFacts") meta.append(el("span", undefined, " · The note was long: it was read section by section for its key facts first."));
+  if (view.mode === "keyFacts") meta.append(el("span", undefined, `${meta.childNodes.length > 0 ? " · " : ""}The note was long: it was read section by section for its key facts first.`));
   if (meta.childNodes.length > 0) app.append(meta);
 
   const draft = el("article", "draft");
