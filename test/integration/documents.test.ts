@@ -225,6 +225,11 @@ describe("Bedside Draft from Note in VS Code", () => {
     }
   });
 
+  it("word-wraps .note files by default (a language default from the package)", () => {
+    assert.equal(vscode.workspace.getConfiguration("editor", { languageId: "note" }).get("wordWrap"), "on");
+    assert.equal(vscode.workspace.getConfiguration("editor", { languageId: "markdown" }).get("wordWrap"), vscode.workspace.getConfiguration("editor").get("wordWrap"), "other languages keep theirs");
+  });
+
   it("cancels a draft and keeps the fields already written", async () => {
     // The scripted model loops one letter a token until a field's 400 characters are full: each field takes
     // 400 tokens, long enough for the Cancel click to arrive while the second one is being written.
