@@ -230,7 +230,9 @@ describe("Bedside Draft from Note in VS Code", () => {
     assert.equal(vscode.workspace.getConfiguration("editor").get("wordWrap"), "off", "only notes: the editor's own default stays");
   });
 
-  it("cancels a draft and keeps the fields already written", async () => {
+  it("cancels a draft and keeps the fields already written", async function () {
+    // 400 tokens a field on a busy 2-core machine: more than the suite's default minute.
+    this.timeout(240_000);
     // The scripted model loops one letter a token until a field's 400 characters are full: each field takes
     // 400 tokens, long enough for the Cancel click to arrive while the second one is being written.
     const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "N", "o", "t", "e", "s", " "], loop: true, width: 256, layers: 4, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
