@@ -236,6 +236,7 @@ describe("Bedside Draft from Note in VS Code", () => {
     // The scripted model loops one letter a token until a field's 400 characters are full: each field takes
     // 400 tokens, long enough for the Cancel click to arrive while the second one is being written.
     const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "N", "o", "t", "e", "s", " "], loop: true, width: 256, layers: 4, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
+    await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", looping, global);
     await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
     await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
