@@ -313,11 +313,13 @@ export class DraftPanel implements vscode.Disposable {
 
   private postView(force: boolean): void {
     const now = Date.now();
-    clearTimeout(this.postTimer);
     if (!force && now - this.lastPostAt < RENDER_EVERY_MS) {
-      this.postTimer = setTimeout(() => this.postView(true), RENDER_EVERY_MS);
+      // One render at most every RENDER_EVERY_MS while text streams: a pending one is kept, not pushed back.
+      this.postTimer ??= setTimeout(() => this.postView(true), RENDER_EVERY_MS - (now - this.lastPostAt));
       return;
     }
+    clearTimeout(this.postTimer);
+    this.postTimer = undefined;
     this.lastPostAt = now;
     void this.post({ type: "view", view: this.view() });
   }
