@@ -233,9 +233,8 @@ describe("Bedside Draft from Note in VS Code", () => {
   it("cancels a draft and keeps the fields already written", async function () {
     // 400 tokens a field on a busy 2-core machine: more than the suite's default minute.
     this.timeout(240_000);
-    // The scripted model loops one letter a token until a field's 400 characters are full: each field takes
-    // 400 tokens, long enough for the Cancel click to arrive while the second one is being written.
-    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "N", "o", "t", "e", "s", " "], loop: true, width: 256, layers: 4, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
+    // The scripted model loops its answer until a field's 400 characters are full.
+    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "More ", "words ", "again "], loop: true, width: 64, layers: 2, ffn: 64, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
     await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", looping, global);
     await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
@@ -260,7 +259,7 @@ describe("Bedside Draft from Note in VS Code", () => {
     // What was written stays in the view (a render of this run, once it stopped).
     await until("the view to show the kept field after the cancel", () => {
       const r = api.documents.panel.lastRendered;
-      return r && !r.running && r.text.includes("Notes Notes") && r;
+      return r && !r.running && r.text.includes("More words again") && r;
     });
   });
 });
