@@ -10,6 +10,7 @@ import { EngineView } from "./views/engineView";
 import { registerCompletions, type CompletionParts } from "./completion/registerCompletions";
 import { registerChat, type ChatParts } from "./chat/registerChat";
 import { registerDifferential } from "./ddx/registerDifferential";
+import { registerDocuments, type DocumentsParts } from "./documents/registerDocuments";
 import { registerIdentifierCheck } from "./privacy/checkNote";
 import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
@@ -29,6 +30,8 @@ export interface BedsideApi {
   completions: CompletionParts;
   chat: ChatParts;
   differential: DifferentialPanel;
+  /** "Draft from Note…": the draft view and the templates on offer. */
+  documents: DocumentsParts;
   /** Catalog, Select/Download Model, and the engine switch (local worker or bedside.engine.endpoint). */
   models: ModelsParts;
   /** The local literature library (LiteratureLibrary: search(query, k)), its import, and the answer panel. */
@@ -88,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const completions = registerCompletions(context, engineSwitch, config, log);
   const chat = registerChat(context, engineSwitch, completions.markers);
   const differential = registerDifferential(context, engineSwitch, completions.markers);
+  const documents = registerDocuments(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);
   const literature = registerLiterature(context, engineSwitch);
   chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
@@ -103,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   } else {
     void offerModelChoice();
   }
-  return { engine, statusBar, config, completions, differential, chat, models, literature, firstRun: { walkthrough, acceleration } };
+  return { engine, statusBar, config, completions, differential, documents, chat, models, literature, firstRun: { walkthrough, acceleration } };
 }
 
 export async function deactivate(): Promise<void> {

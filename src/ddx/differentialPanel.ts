@@ -10,7 +10,7 @@ import { showWebviewPage, webviewOptions } from "../webview/webviewPanel";
 import { formatAssessment } from "./assessment";
 import type { CitationSource } from "./citations";
 import { buildDifferential, type DifferentialResult } from "./differential";
-import { findingById, panelView, type HostMessage, type PanelMessage, type PanelView } from "./panelMessages";
+import { findingById, panelView, readableProgress, type HostMessage, type PanelMessage, type PanelView } from "./panelMessages";
 import { isStale, relocateFinding } from "./stale";
 
 export interface RenderedReport {
@@ -22,7 +22,9 @@ export interface RenderedReport {
   running: boolean;
 }
 
-const TAIL_CHARS = 160;
+const TAIL_CHARS = 240;
+/** The streamed answer kept per step, to parse (answers are bounded by their grammar well below this). */
+const RAW_CHARS = 16_000;
 const PROGRESS_EVERY_MS = 100;
 
 export class DifferentialPanel implements vscode.Disposable {
@@ -32,6 +34,7 @@ export class DifferentialPanel implements vscode.Disposable {
   private running: AbortController | undefined;
   private error: string | undefined;
   private streamTail = "";
+  private streamRaw = "";
   private lastProgressAt = 0;
   private lastStep = { message: "Starting the model", step: 0, steps: 1 };
   private citationSource: CitationSource | undefined;
@@ -83,6 +86,7 @@ export class DifferentialPanel implements vscode.Disposable {
     this.result = undefined;
     this.error = undefined;
     this.streamTail = "";
+    this.streamRaw = "";
     this.lastStep = { message: "Starting the model", step: 0, steps: 1 };
     this.show(besideColumn);
     this.postView();
@@ -100,9 +104,11 @@ export class DifferentialPanel implements vscode.Disposable {
           if (p.kind === "step") {
             this.lastStep = { message: p.message, step: p.step, steps: p.steps };
             this.streamTail = "";
+            this.streamRaw = "";
             this.postProgress(true);
           } else if (p.kind === "text") {
-            this.streamTail = (this.streamTail + p.text).slice(-TAIL_CHARS);
+            this.streamRaw = (this.streamRaw + p.text).slice(-RAW_CHARS);
+            this.streamTail = readableProgress(this.streamRaw).slice(-TAIL_CHARS);
             this.postProgress(false);
           } else {
             this.result = p.result;

@@ -5,6 +5,7 @@
  */
 import type { DifferentialResult } from "./differential";
 import type { Likelihood } from "./schema";
+import { partialJsonStrings } from "../engine/partialJson";
 
 export interface PanelFinding {
   id: string;
@@ -43,8 +44,20 @@ export interface PanelProgress {
   message: string;
   step: number;
   steps: number;
-  /** The end of what the model is writing now. */
+  /** What the model is writing now, as a clinician reads it: the diagnoses' names parsed so far, never raw JSON. */
   tail: string;
+}
+
+/**
+ * The readable part of a streamed answer: while ranking, the diagnoses' names written so far; while writing
+ * evidence, the findings and next steps so far. Raw JSON (braces, keys, likelihood codes) is never shown.
+ */
+export function readableProgress(raw: string): string {
+  const strings = partialJsonStrings(raw);
+  const names = strings.filter((s) => s.key === "name" && s.value.trim());
+  if (names.length > 0) return `Diagnoses so far: ${names.map((s) => s.value.trim() + (s.complete ? "" : "…")).join(", ")}`;
+  const items = strings.filter((s) => s.key !== "likelihood" && s.value.trim());
+  return items.length > 0 ? items.map((s) => s.value.trim() + (s.complete ? "" : "…")).join(" · ") : "";
 }
 
 export type HostMessage =

@@ -7,6 +7,7 @@ const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }
   ddx: () => import("./ddx.eval"),
   lm: () => import("./lm.eval"),
   citations: () => import("./citations.eval"),
+  documents: () => import("./documents.eval"),
 };
 
 async function main(): Promise<void> {

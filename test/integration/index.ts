@@ -16,6 +16,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./engine.test'),
   () => import('./completion.test'),
   () => import('./ddx.test'),
+  () => import('./documents.test'),
   () => import('./models.test'),
   () => import('./privacy.test'),
   () => import('../resilience/editor.vscode'),

@@ -3,7 +3,7 @@
  * --install-extension on a fresh profile): the extension VS Code runs is the copy in the extensions
  * folder with only linux-x64's binaries, it activates, the worker from the package loads a generated
  * model and completes (through the engine and as ghost text in a note), and the chat view opens with the
- * webview script from the package; Bedside: Install GPU Acceleration Pack fetches the CUDA build from a
+ * webview script from the package; Draft from Note… drafts an after-visit summary in the packaged draft view; Bedside: Install GPU Acceleration Pack fetches the CUDA build from a
  * registry (a real HTTP server on 127.0.0.1 serving a stand-in tarball), checks it and installs it beside
  * the installed copy's node-llama-cpp, and the engine comes back.
  */
@@ -53,7 +53,7 @@ describe("Bedside installed from its .vsix", () => {
     api = await extension.activate();
     assert.equal(extension.isActive, true);
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ["bedside.selectModel", "bedside.differentialDiagnosis", "bedside.chat.new", "bedside.importLiterature"]) assert.ok(commands.includes(id), id);
+    for (const id of ["bedside.selectModel", "bedside.differentialDiagnosis", "bedside.draftFromNote", "bedside.chat.new", "bedside.importLiterature"]) assert.ok(commands.includes(id), id);
   });
 
   it("loads a generated model in the packaged worker and completes", async () => {
@@ -95,6 +95,28 @@ describe("Bedside installed from its .vsix", () => {
     await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
     const suggestion = await Promise.race([provided, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no suggestion within 30 s")), 30_000))]);
     assert.equal(suggestion.uri, uri);
+  });
+
+  it("drafts an after-visit summary from a note (Draft from Note…), shown by the packaged draft view", async () => {
+    const document = await vscode.workspace.openTextDocument({ language: "note", content: "HPI:\nCough and fever for 3 days. No chest pain.\n\nMEDICATIONS:\nLisinopril 5 mg daily.\n\nPLAN:\nChest x-ray. Follow up in two weeks.\n" });
+    await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const panel = api.documents.panel;
+    const finished = new Promise<unknown>((resolve) => {
+      const sub = panel.onDidFinish((result) => {
+        sub.dispose();
+        resolve(result);
+      });
+    });
+    await vscode.commands.executeCommand("bedside.draftFromNote", undefined, "builtin:after-visit-summary");
+    const result = (await finished) as { cancelled: boolean; fields: Record<string, { state: string }> } | undefined;
+    assert.ok(result && !result.cancelled, "the draft finished");
+    assert.ok(Object.values(result.fields).every((f) => f.state === "done"), "every field written");
+    // The view's script (media/webview/documents.js from the package) drew the draft.
+    const shown = await until("the draft view to show the draft", () => {
+      const r = panel.lastRendered;
+      return r && !r.running && r.text.startsWith("# After-Visit Summary") && r;
+    });
+    assert.equal(shown.text, panel.review?.text);
   });
 
   it("opens the chat view, whose script from the package starts", async () => {
