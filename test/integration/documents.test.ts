@@ -238,13 +238,29 @@ describe("Bedside Draft from Note in VS Code", () => {
     await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", looping, global);
     await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
-    await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
-    const done = finished();
-    const secondWriting = when("the second field to be written", (l) => api.documents.panel.onDidRender(l), () => api.documents.panel.view().runs.some((r) => r.field === "findings" && r.state === "writing"));
-    void vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, AVS);
-    await secondWriting;
-    assert.ok(await api.documents.panel.clickInPanel("cancel"));
-    const result = await done;
+    // A template of 40 fields, so the run is surely still going when the click comes back from the webview
+    // (with the 5 fields of the after-visit summary a fast machine could finish before it: the race that
+    // failed the differential's cancel test on CI).
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    assert.ok(folder, "the runners open a workspace folder");
+    const templates = vscode.Uri.joinPath(folder, ".bedside", "templates");
+    await vscode.workspace.fs.createDirectory(templates);
+    const fieldLines = Array.from({ length: 40 }, (_, i) => `{{part${i + 1}: Part ${i + 1} of the letter, from the note.}}`).join("\n");
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(templates, "long-letter.md"), new TextEncoder().encode(`---\ntitle: Long Letter\n---\n# Long letter\n${fieldLines}\n`));
+    let result: Awaited<ReturnType<typeof finished>>;
+    try {
+      const long = (await api.documents.templates()).templates.find((t) => t.title === "Long Letter");
+      assert.ok(long, "the 40-field template is offered");
+      await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
+      const done = finished();
+      const secondWriting = when("the second field to be written", (l) => api.documents.panel.onDidRender(l), () => api.documents.panel.view().runs.some((r) => r.field === "part2" && r.state === "writing"));
+      void vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, long.id);
+      await secondWriting;
+      assert.ok(await api.documents.panel.clickInPanel("cancel"));
+      result = await done;
+    } finally {
+      await vscode.workspace.fs.delete(vscode.Uri.joinPath(folder, ".bedside"), { recursive: true });
+    }
     assert.ok(result, "the run ended with what it had");
     assert.equal(result.cancelled, true);
     const states = result.template.fields.map((f) => result.fields[f.name]!.state);
