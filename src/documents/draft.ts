@@ -74,6 +74,33 @@ export const FIELD_LIMIT_LADDER: readonly FieldLimits[] = [
 ];
 const KEY_FACTS_PER_PART = 6;
 
+/** Text cut to at most `max` characters (code points): at the last sentence end that fits, else the last word. */
+export function clipText(text: string, max: number): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const head = chars.slice(0, max).join("");
+  const sentence = Math.max(head.lastIndexOf(". "), head.lastIndexOf("! "), head.lastIndexOf("? "));
+  if (sentence > 0) return head.slice(0, sentence + 1);
+  if (/[.!?]$/.test(head)) return head;
+  const word = head.lastIndexOf(" ");
+  return (word > 0 ? head.slice(0, word) : head).trimEnd();
+}
+
+/** A field's answer with every string over its schema's maxLength clipped (clipText) and every list over maxItems cut. */
+export function clipToMaxLengths(schema: DdxSchema, value: unknown): unknown {
+  if (typeof value === "string" && typeof schema.maxLength === "number") return clipText(value, schema.maxLength);
+  if (Array.isArray(value)) {
+    const items = (schema.items ?? {}) as DdxSchema;
+    const kept = typeof schema.maxItems === "number" ? value.slice(0, schema.maxItems) : value;
+    return kept.map((v: unknown) => clipToMaxLengths(items, v));
+  }
+  if (value && typeof value === "object" && schema.properties && typeof schema.properties === "object") {
+    const properties = schema.properties as Record<string, DdxSchema>;
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, properties[k] ? clipToMaxLengths(properties[k], v) : v]));
+  }
+  return value;
+}
+
 export function fieldSchema(field: TemplateField, limits: FieldLimits): DdxSchema {
   const value = field.list
     ? { type: "array", minItems: 0, maxItems: limits.items, items: { type: "string", minLength: 1, maxLength: limits.itemChars } }
@@ -170,9 +197,12 @@ export async function draftDocument(engine: JsonEngine, note: string, template: 
       throw error;
     }
     if (answer.stopReason === "aborted" || signal?.aborted) return undefined;
-    const errors = schemaErrors(schema, answer.value);
+    // A server whose structured output does not hold to maxLength (seen with the vLLM- and Ollama-shaped
+    // servers) still gives a usable field: its text is cut at the last sentence (else word) that fits.
+    const value = clipToMaxLengths(schema, answer.value);
+    const errors = schemaErrors(schema, value);
     if (errors.length > 0) throw new DraftError(`The model's ${what} did not follow its schema: ${errors.slice(0, 3).join("; ")}`);
-    return answer.value;
+    return value;
   };
 
   const cancel = (): DraftResult => {

@@ -12,7 +12,9 @@ import { plainWordsModule, readSubtlex, selectPlainWords } from "../../src/docum
 import { findNewFacts, isPlainWord, NoteFacts, type NewFact } from "../../src/documents/newFacts";
 import { reviewDraft } from "../../src/documents/review";
 import { allTemplates } from "../../src/documents/templateFiles";
-import { composeDraft, parseTemplate, TemplateError } from "../../src/documents/templates";
+import { composeDraft, parseTemplate, TemplateError, type TemplateField } from "../../src/documents/templates";
+import { clipText, clipToMaxLengths, fieldSchema } from "../../src/documents/draft";
+import { schemaErrors } from "../../src/ddx/schema";
 import { findDates, findQuantities, readingGrade } from "../../src/documents/textFacts";
 import { partialJsonStrings } from "../../src/engine/partialJson";
 import { readableProgress } from "../../src/ddx/panelMessages";
@@ -182,5 +184,22 @@ describe("documents: streamed JSON", () => {
       partialJsonStrings('{"diagnoses": [{"name": "Myasthenia gravis", "likelihood": "high"}, {"name": "Lambert').filter((s) => s.key === "name").map((s) => s.value),
       ["Myasthenia gravis", "Lambert"],
     );
+  });
+});
+
+describe("a field longer than its schema allows (a server that does not hold to maxLength)", () => {
+  it("is cut at the last sentence that fits, else at the last word, never mid-word", () => {
+    assert.equal(clipText("Take it daily. Call if worse.", 40), "Take it daily. Call if worse.");
+    assert.equal(clipText("Take it daily. Call us if the pain gets worse.", 20), "Take it daily.");
+    assert.equal(clipText("Take lisinopril every morning with water", 20), "Take lisinopril");
+    assert.equal([...clipText("é".repeat(30), 10)].length, 10, "counts code points, as the schema check does");
+  });
+
+  it("clips strings and lists through the field's schema, and then the answer follows it", () => {
+    const schema = fieldSchema({ name: "medicines", list: true, instruction: "x" } satisfies TemplateField, { textChars: 400, items: 2, itemChars: 12 });
+    const clipped = clipToMaxLengths(schema, { items: ["aspirin 81 mg daily with food", "metoprolol", "extra"] });
+    assert.deepEqual(clipped, { items: ["aspirin 81", "metoprolol"] });
+    assert.deepEqual(schemaErrors(schema, clipped), []);
+    assert.notDeepEqual(schemaErrors(schema, { items: ["aspirin 81 mg daily with food"] }), [], "unclipped it breaks the schema (the check can fail)");
   });
 });
