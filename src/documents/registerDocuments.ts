@@ -6,6 +6,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { readSetting } from "../config";
 import type { Engine } from "../engine/engine";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { SAMPLE_TEMPLATE } from "./builtinTemplates";
@@ -21,7 +22,8 @@ export interface DocumentsParts {
 
 /** The user-level templates folder: the setting, with ~ expanded, else ~/.bedside/templates. */
 export function userTemplatesFolder(): string {
-  const configured = vscode.workspace.getConfiguration("bedside.documents").get<string>("templatesFolder", "").trim();
+  // A restricted setting: an untrusted workspace cannot point Bedside at a folder of its choosing.
+  const configured = (readSetting<string>("documents.templatesFolder") ?? "").trim();
   if (!configured) return path.join(os.homedir(), ".bedside", "templates");
   return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
 }

@@ -16,6 +16,7 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "models.folder",
   "log.includeNoteText",
   "literature.onlinePubMed.baseUrl",
+  "documents.templatesFolder",
 ];
 
 /** The shape of vscode's WorkspaceConfiguration.inspect() result, as far as trust cares. */
