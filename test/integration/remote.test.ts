@@ -46,6 +46,7 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
   const shaped: ShapedServer[] = [];
   const servers: { kind: ServerKind; url: string; model?: string }[] = [];
   let corpusFile = "";
+  let noteDocument: vscode.TextDocument;
   const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
   const global = vscode.ConfigurationTarget.Global;
 
@@ -76,9 +77,9 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
     fs.writeFileSync(corpusFile, CORPUS.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const imported = await api.literature.importPaths([corpusFile]);
     assert.deepEqual(imported.failed, []);
-    const document = await vscode.workspace.openTextDocument({ language: "note", content: NOTE });
-    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
-    editor.selection = new vscode.Selection(document.positionAt(NOTE.length), document.positionAt(NOTE.length));
+    noteDocument = await vscode.workspace.openTextDocument({ language: "note", content: NOTE });
+    const editor = await vscode.window.showTextDocument(noteDocument, vscode.ViewColumn.One);
+    editor.selection = new vscode.Selection(noteDocument.positionAt(NOTE.length), noteDocument.positionAt(NOTE.length));
   });
 
   after(async () => {
@@ -114,8 +115,9 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
     it(`completes a differential, a literature answer, a chat reply and a draft from the note against ${kind}`, async () => {
       const server = servers.find((s) => s.kind === kind)!;
       const engine = await useServer(server);
-      const editor = vscode.window.visibleTextEditors.find((e) => e.document.getText() === NOTE);
-      assert.ok(editor, "the note is open");
+      // Earlier steps open panels beside the note: show the note again in the first column for this server.
+      const editor = await vscode.window.showTextDocument(noteDocument, vscode.ViewColumn.One);
+      assert.equal(editor.document.getText(), NOTE, "the note is open and unchanged");
 
       const differential = await api.differential.run(editor.document);
       assert.ok(differential && !differential.cancelled, "the differential finished");
