@@ -15,7 +15,7 @@ import type { RenderedReport } from "../../src/ddx/differentialPanel";
 import type { DifferentialResult } from "../../src/ddx/differential";
 import { LIKELIHOODS, schemaErrors } from "../../src/ddx/schema";
 import { citationSourceFromLibrary } from "../../src/ddx/citations";
-import { until } from "./until";
+import { until, when } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -36,20 +36,6 @@ const SAMPLE_NOTE = [
   "",
 ].join("\n");
 
-function when<T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    const sub = subscribe((value) => {
-      if (!accept(value)) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(value);
-    });
-  });
-}
 
 
 describe("Bedside differential diagnosis panel in VS Code", () => {

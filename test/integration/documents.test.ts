@@ -17,7 +17,7 @@ import type { DraftRendered } from "../../src/documents/draftPanel";
 import type { DraftResult } from "../../src/documents/draft";
 import { schemaErrors } from "../../src/ddx/schema";
 import { writeScriptedChatModel } from "../e2e/chatScriptedModel";
-import { until } from "./until";
+import { until, when as whenEvent } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 const AVS = "builtin:after-visit-summary";
@@ -44,20 +44,8 @@ export const DRAFT_SAMPLE_NOTE = [
 export const INVENTED_DOSE_ANSWER = '{"text":"Keep taking lisinopril 50 mg daily."}';
 const SCRIPT = ['{"', "text", '":"', "Keep ", "taking ", "lisinopril ", "50 ", "mg ", "daily", '."}'];
 
-function when<T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    const sub = subscribe((value) => {
-      if (!accept(value)) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(value);
-    });
-  });
-}
+/** The draft runs longer than the differential: 90 s to wait for an event. */
+const when = <T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 90_000): Promise<T> => whenEvent(what, subscribe, accept, timeoutMs);
 
 describe("Bedside Draft from Note in VS Code", () => {
   let api: BedsideApi;
