@@ -21,7 +21,7 @@ export const MODULES = {
   "src/literature/import/ris.ts": ["test/unit/literatureParsers.test.ts"],
   "src/literature/import/bibtex.ts": ["test/unit/literatureParsers.test.ts"],
   "src/literature/import/json.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/models/ggufHeader.ts": ["test/unit/ggufHeaderChecks.test.ts"],
+  "src/engine/ggufHeader.ts": ["test/unit/ggufHeaderChecks.test.ts"],
 };
 
 /** The modules named by `--mutate` on the command line (a path, a glob or path:range), else all of them. */

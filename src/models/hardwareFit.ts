@@ -3,7 +3,7 @@
  * chosen context + working buffers) against this machine's RAM and, when known, free GPU memory. Pure.
  */
 import type { ModelShape } from "./catalog";
-import { ggufNumber, ggufArchitecture, type GgufHeader } from "./ggufHeader";
+import { ggufNumber, ggufArchitecture, type GgufHeader } from "../engine/ggufHeader";
 
 /**
  * ggml types llama.cpp's CPU backend repacks into an interleaved copy on x86-64 with AVX2 (ggml-cpu/repack.cpp,

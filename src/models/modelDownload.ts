@@ -14,7 +14,7 @@ import { createReadStream, promises as fs } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { dirname } from "node:path";
-import { GgufFormatError, readGgufHeader } from "./ggufHeader";
+import { GgufFormatError, readGgufHeader } from "../engine/ggufHeader";
 import { formatBytes } from "./hardwareFit";
 
 export interface DownloadProgress {

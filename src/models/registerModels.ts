@@ -14,7 +14,7 @@ import { EngineSwitch } from "../engine/remote/engineSwitch";
 import { RemoteEngine } from "../engine/remote/remoteEngine";
 import type { Log } from "../log/log";
 import { catalogFileName, findCatalogFile, parseCatalog, resolveModelUri, type CatalogFile, type CatalogModel, type ModelCatalog } from "./catalog";
-import { readGgufHeader } from "./ggufHeader";
+import { readGgufHeader } from "../engine/ggufHeader";
 import { fitWorker, formatBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu, type HardwareFit, type WorkerModel } from "./hardwareFit";
 import { DownloadError, downloadModelFile, partialBytes, type DownloadProgress } from "./modelDownload";
 import { describeProgress } from "./registerModelsText";

@@ -10,7 +10,7 @@
  * Last line: `{"medium": {"default": {"estimate_over_measured_peak": x, ...}, "lowMemory": {...}}, "7b": {...}}`.
  */
 import { readFileSync, statSync } from "node:fs";
-import { readGgufHeader } from "../../src/models/ggufHeader";
+import { readGgufHeader } from "../../src/engine/ggufHeader";
 import { estimateWorkerMemory, formatBytes, shapeFromGguf, weightsRepackedOnCpu } from "../../src/models/hardwareFit";
 import { ensureTestModel, type TestModelKind } from "../support/gguf/testModels";
 import { cpuChoice, startTestEngine } from "../support/engineFixture";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { GgufFormatError, ggufArchitecture, ggufContextLength, readGgufHeader } from "../../src/models/ggufHeader";
+import { GgufFormatError, ggufArchitecture, ggufContextLength, readGgufHeader } from "../../src/engine/ggufHeader";
 import { writeLlamaTestModel } from "../support/gguf/testModels";
 
 describe("GGUF header check", function () {

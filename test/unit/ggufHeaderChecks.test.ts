@@ -1,7 +1,7 @@
 /**
  * The GGUF header check, limit by limit: every value type, every bound (at the bound and one past it), every
  * message a clinician may read, on files written byte by byte here. Written so a mutation of
- * src/models/ggufHeader.ts fails one of them (npm run test:mutation -- --mutate src/models/ggufHeader.ts).
+ * src/engine/ggufHeader.ts fails one of them (npm run test:mutation -- --mutate src/engine/ggufHeader.ts).
  */
 import * as assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import {
   readGgufHeader,
   tensorBytes,
   type GgufHeader,
-} from "../../src/models/ggufHeader";
+} from "../../src/engine/ggufHeader";
 
 /** Little-endian GGUF bytes, written field by field (so a test can write what no converter would). */
 class Bytes {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CatalogError, catalogFileName, findCatalogFile, parseCatalog, resolveModelUri, type ModelCatalog } from "../../src/models/catalog";
 import { estimateMemory, estimateWorkerMemory, fitModel, fitWorker, kvCacheBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu } from "../../src/models/hardwareFit";
-import { readGgufHeader } from "../../src/models/ggufHeader";
+import { readGgufHeader } from "../../src/engine/ggufHeader";
 import { ensureTestModel } from "../support/gguf/testModels";
 
 const raw = (): Record<string, unknown> => JSON.parse(readFileSync(join(__dirname, "..", "..", "models", "catalog.json"), "utf8")) as Record<string, unknown>;

@@ -8,7 +8,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { GgufFormatError, readGgufHeader } from "../../src/models/ggufHeader";
+import { GgufFormatError, readGgufHeader } from "../../src/engine/ggufHeader";
 import { writeLlamaTestModel, type TestTensorType } from "../support/gguf/testModels";
 import { invalidValue, walk } from "../engine/ggufMutations";
 

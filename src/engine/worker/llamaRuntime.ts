@@ -18,7 +18,7 @@ import type {
 import { findWindowSlide } from "../windowSlide";
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { readGgufHeader, GgufFormatError } from "../../models/ggufHeader";
+import { readGgufHeader, GgufFormatError } from "../ggufHeader";
 import { NoteStateCache, commonPrefixLength } from "./noteStateCache";
 import {
   ErrorCodes,
