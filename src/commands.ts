@@ -1,10 +1,10 @@
 /** Bedside's commands: small named functions, wired in extension.ts. */
 import * as vscode from "vscode";
-import type { BedsideConfig } from "./config";
 import type { EngineClient } from "./engine/client/engineClient";
+import type { EngineHost } from "./engine/engineHost";
 import { describeModel } from "./status/engineStateText";
 
-export async function chooseModelFile(config: BedsideConfig, engine: EngineClient): Promise<void> {
+export async function chooseModelFile(host: EngineHost): Promise<void> {
   const picked = await vscode.window.showOpenDialog({
     title: "Choose a GGUF model file for Bedside",
     openLabel: "Use this model",
@@ -13,9 +13,8 @@ export async function chooseModelFile(config: BedsideConfig, engine: EngineClien
   });
   const file = picked?.[0];
   if (!file) return;
-  await config.setModelPath(file.fsPath);
-  engine.retry();
-  await showModelReady(engine);
+  await host.useModel(file.fsPath);
+  await showModelReady(host.local);
 }
 
 /** Loads the model now and says how it went (used after choosing a model and by "Show Model Info"). */
@@ -31,10 +30,6 @@ export async function showModelReady(engine: EngineClient): Promise<void> {
       if (choice) void vscode.commands.executeCommand("bedside.showLog");
     });
   }
-}
-
-export async function restartEngine(engine: EngineClient): Promise<void> {
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Restarting Bedside's engine" }, () => engine.restart());
 }
 
 export async function offerModelChoice(): Promise<void> {

@@ -3,7 +3,8 @@
  */
 import * as vscode from "vscode";
 import { BedsideConfig } from "./config";
-import { EngineClient } from "./engine/client/engineClient";
+import type { EngineClient } from "./engine/client/engineClient";
+import { EngineHost } from "./engine/engineHost";
 import { LineLog } from "./log/log";
 import { EngineStatusBar } from "./status/engineStatusBar";
 import { EngineView } from "./views/engineView";
@@ -13,8 +14,7 @@ import { registerDifferential } from "./ddx/registerDifferential";
 import { registerDocuments, type DocumentsParts } from "./documents/registerDocuments";
 import { registerIdentifierCheck } from "./privacy/checkNote";
 import type { DifferentialPanel } from "./ddx/differentialPanel";
-import { chooseModelFile, offerModelChoice, restartEngine, showModelReady } from "./commands";
-import { EngineSwitch } from "./engine/remote/engineSwitch";
+import { chooseModelFile, offerModelChoice, showModelReady } from "./commands";
 import { registerModels, type ModelsParts } from "./models/registerModels";
 import { registerLiterature, type LiteratureParts } from "./literature/registerLiterature";
 import { chatLiteratureSource } from "./literature/featureAdapters";
@@ -40,7 +40,7 @@ export interface BedsideApi {
   firstRun: { walkthrough: WalkthroughParts; acceleration: AccelerationParts };
 }
 
-let engineToDispose: EngineClient | undefined;
+let host: EngineHost | undefined;
 
 export function activate(context: vscode.ExtensionContext): BedsideApi {
   const output = vscode.window.createOutputChannel("Bedside");
@@ -48,46 +48,29 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   config.warmStartDir = vscode.Uri.joinPath(context.globalStorageUri, "note-states").fsPath;
   const log = new LineLog((line) => output.appendLine(line), { debug: () => config.debugLogging, includeNoteText: () => config.logNoteText });
 
-  const engine = new EngineClient({
-    workerPath: context.asAbsolutePath("dist/worker.mjs"),
-    execPath: process.execPath,
-    log,
-    idleUnloadMs: config.engine.idleUnloadMinutes * 60_000,
-  });
-  engineToDispose = engine;
-  // Features talk to the switch: the local worker, or the remote server when bedside.engine.endpoint is set.
-  const engineSwitch = new EngineSwitch(engine);
+  // The engine's one owner: the local worker, the remote server (bedside.engine.endpoint), settings, restarts.
+  const engineHost = new EngineHost({ workerPath: context.asAbsolutePath("dist/worker.mjs"), execPath: process.execPath, config, secrets: context.secrets, log });
+  host = engineHost;
+  const { local: engine, engine: engineSwitch } = engineHost;
   const statusBar = new EngineStatusBar();
   const view = new EngineView();
   const showState = (): void => {
     statusBar.update(engineSwitch.state);
     view.update(engineSwitch.state);
   };
-  context.subscriptions.push(output, config, statusBar, view, engineSwitch.onDidChangeState(showState));
+  context.subscriptions.push(output, config, statusBar, view, engineSwitch.onDidChangeState(showState), { dispose: () => void engineHost.dispose() });
   context.subscriptions.push(vscode.window.registerTreeDataProvider("bedside.engine", view));
-
-  engine.configure(config.modelChoice);
   showState();
-  context.subscriptions.push(
-    config.onDidChange(() => {
-      const choice = config.modelChoice;
-      const changed = engine.configure(choice);
-      engine.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
-      // A new model (or new engine settings) loads in the background, as at activation: the clinician who
-      // picked it expects it ready, and a load that started before the change must not leave it idle.
-      if (choice && changed && engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
-    }),
-  );
 
   context.subscriptions.push(
     vscode.commands.registerCommand("bedside.showLog", () => output.show(true)),
-    vscode.commands.registerCommand("bedside.chooseModelFile", () => chooseModelFile(config, engine)),
+    vscode.commands.registerCommand("bedside.chooseModelFile", () => chooseModelFile(engineHost)),
     vscode.commands.registerCommand("bedside.showModelInfo", () => showModelReady(engine)),
-    vscode.commands.registerCommand("bedside.restartEngine", () => restartEngine(engine)),
+    vscode.commands.registerCommand("bedside.restartEngine", () => engineHost.restart()),
     vscode.commands.registerCommand("bedside.unloadModel", () => engine.unload()),
   );
 
-  const models = registerModels(context, config, engine, engineSwitch, log);
+  const models = registerModels(context, config, engineHost, log);
   const completions = registerCompletions(context, engineSwitch, config, log);
   const chat = registerChat(context, engineSwitch, completions.markers);
   const differential = registerDifferential(context, engineSwitch, completions.markers);
@@ -96,21 +79,18 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const literature = registerLiterature(context, engineSwitch);
   chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
   differential.setCitationSource(citationSourceFromLibrary(literature.library));
-  const acceleration = registerAcceleration(context, () => restartEngine(engine));
+  const acceleration = registerAcceleration(context, engineHost);
   const walkthrough = registerWalkthrough(context, { config, engineSwitch, markers: completions.markers, differential, library: literature.library, acceleration });
 
   const choice = config.modelChoice;
   log.info(`Bedside ${context.extension.packageJSON.version as string} activated; ${choice ? `model ${choice.path}, ${choice.threads} threads` : "no model configured"}.`);
-  if (choice) {
-    // Load in the background so the first completion does not wait for it; activation never does.
-    if (engineSwitch.active === engine) void engine.ensureReady().catch(() => undefined);
-  } else {
-    void offerModelChoice();
-  }
+  // Load in the background so the first completion does not wait for it; activation never does.
+  if (choice) engineHost.loadInBackground();
+  else void offerModelChoice();
   return { engine, statusBar, config, completions, differential, documents, chat, models, literature, firstRun: { walkthrough, acceleration } };
 }
 
 export async function deactivate(): Promise<void> {
-  await engineToDispose?.dispose();
-  engineToDispose = undefined;
+  await host?.dispose();
+  host = undefined;
 }

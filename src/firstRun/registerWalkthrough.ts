@@ -8,7 +8,7 @@ import * as os from "node:os";
 import { readFileSync } from "node:fs";
 import * as vscode from "vscode";
 import type { BedsideConfig } from "../config";
-import type { EngineSwitch } from "../engine/remote/engineSwitch";
+import type { EngineSwitch } from "../engine/engineSwitch";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import type { DifferentialPanel } from "../ddx/differentialPanel";
 import type { LiteratureService } from "../literature/literatureService";

@@ -33,7 +33,12 @@ export interface AccelerationParts {
   install(args?: InstallPackArgs): Promise<boolean>;
 }
 
-export function registerAcceleration(context: vscode.ExtensionContext, restartEngine: () => Promise<void>): AccelerationParts {
+/** The engine's owner (src/engine/engineHost.ts), which restarts the worker onto the new build. */
+export interface RestartableEngine {
+  restart(): Promise<void>;
+}
+
+export function registerAcceleration(context: vscode.ExtensionContext, engine: RestartableEngine): AccelerationParts {
   const nodeModules = context.asAbsolutePath("node_modules");
   const target = currentTarget(process.platform, process.arch);
   const engineVersion = (): string | undefined => {
@@ -89,7 +94,7 @@ export function registerAcceleration(context: vscode.ExtensionContext, restartEn
         },
       );
       void vscode.window.showInformationMessage(`Bedside: the ${pack.label} build is installed (${formatBytes(result.tarballBytes)} downloaded, integrity checked). The engine restarts to use it.`);
-      await restartEngine();
+      await engine.restart();
       return true;
     } catch (error) {
       const message = error instanceof PackError || error instanceof DownloadError ? error.message : error instanceof Error ? error.message : String(error);

@@ -4,8 +4,8 @@
  * Pure: no vscode, no node-llama-cpp.
  */
 import { Emitter, type Disposable } from "vscode-jsonrpc";
-import { EngineError, type ChatRequest, type CompletionRequest, type Engine, type EngineState, type InfillRequest, type JsonRequest, type RequestOptions } from "../engine";
-import type { ChatMessage, ChatPromptSize, EmbedResult, GenerationResult, JsonResult, Lane, ModelInfo, RestoreStateResult, SaveStateResult, TokenizeResult } from "../protocol";
+import { EngineError, type ChatRequest, type CompletionRequest, type Engine, type EngineState, type InfillRequest, type JsonRequest, type RequestOptions } from "./engine";
+import type { ChatMessage, ChatPromptSize, EmbedResult, GenerationResult, JsonResult, Lane, ModelInfo, RestoreStateResult, SaveStateResult, TokenizeResult } from "./protocol";
 
 export class EngineSwitch implements Engine {
   private readonly emitter = new Emitter<EngineState>();

@@ -1,0 +1,113 @@
+/**
+ * The items of "Select Model": installed models and downloadable ones, each with its size, licence and
+ * whether it fits this machine (both lanes, the repacked copy unless low-memory mode, a draft model).
+ */
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { readGgufHeader } from "../engine/ggufHeader";
+import { catalogFileName, type CatalogModel } from "./catalog";
+import { fitWorker, formatBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu, type HardwareFit, type WorkerModel } from "./hardwareFit";
+import { partialBytes } from "./modelDownload";
+import { modelsFolder, type ModelsContext } from "./modelsContext";
+
+export interface ModelPick extends vscode.QuickPickItem {
+  action?: { kind: "use"; path: string } | { kind: "download"; modelId: string; quantization: string } | { kind: "chooseFile" } | { kind: "noFile"; model: CatalogModel };
+  fit?: HardwareFit;
+}
+
+/** The draft model (bedside.engine.draftModelPath) the worker would load beside the chosen one. */
+async function draftModel(m: ModelsContext): Promise<WorkerModel | undefined> {
+  const file = m.config.engine.draftModelPath;
+  if (!file) return undefined;
+  try {
+    const header = await readGgufHeader(file);
+    const shape = shapeFromGguf(header);
+    return shape ? { weightsBytes: header.fileBytes, shape, repacked: weightsRepackedOnCpu(header) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the worker would allocate (both lanes, the repacked copy unless low-memory mode, a draft model). */
+function fitFor(m: ModelsContext, weightsBytes: number, shape: CatalogModel["shape"] | undefined, trainContext: number, repacked: number, draft: WorkerModel | undefined): HardwareFit | undefined {
+  if (!shape) return undefined;
+  const engine = m.config.engine;
+  const context = Math.min(engine.contextSize, trainContext || engine.contextSize);
+  return fitWorker({ weightsBytes, shape, repacked, contextSize: context, lanes: 2, ...(draft ? { draft } : {}) }, engine.lowMemory, { totalRamBytes: os.totalmem(), freeRamBytes: os.freemem() });
+}
+
+async function installedPicks(m: ModelsContext, installed: Map<string, string>, current: string | undefined, draft: WorkerModel | undefined): Promise<ModelPick[]> {
+  const items: ModelPick[] = [];
+  for (const [name, file] of installed) {
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat) continue;
+    const known = m.catalog.models.find((model) => model.files.some((f) => catalogFileName(f) === name));
+    let fit: HardwareFit | undefined;
+    let facts = "";
+    try {
+      const header = await readGgufHeader(file);
+      const shape = shapeFromGguf(header) ?? known?.shape;
+      const arch = header.metadata.get("general.architecture");
+      const ctx = header.metadata.get(`${String(arch)}.context_length`);
+      fit = fitFor(m, stat.size, shape, typeof ctx === "number" ? ctx : (known?.contextLength ?? 0), weightsRepackedOnCpu(header), draft);
+      facts = `${String(arch)}`;
+    } catch (error) {
+      facts = `not usable: ${(error as Error).message}`;
+    }
+    items.push({
+      label: `${file === current ? "$(check) " : ""}${known?.name ?? name}`,
+      description: [formatBytes(stat.size), known?.licence.name].filter(Boolean).join(" · "),
+      detail: [fit?.label, facts, file].filter(Boolean).join(" · "),
+      action: { kind: "use", path: file },
+      ...(fit ? { fit } : {}),
+    });
+  }
+  return items;
+}
+
+async function downloadablePicks(m: ModelsContext, installed: Map<string, string>, draft: WorkerModel | undefined): Promise<ModelPick[]> {
+  const items: ModelPick[] = [];
+  const { catalog } = m;
+  for (const model of catalog.models) {
+    if (model.files.length === 0) {
+      items.push({ label: model.name, description: `no GGUF published · ${model.licence.name}`, detail: model.description, action: { kind: "noFile", model } });
+      continue;
+    }
+    for (const file of model.files) {
+      if (installed.has(catalogFileName(file))) continue;
+      const fit = fitFor(m, file.sizeBytes, model.shape, model.contextLength, file.sizeBytes * repackedShare(file.quantization), draft);
+      const partial = await partialBytes(path.join(modelsFolder(m), catalogFileName(file)));
+      items.push({
+        label: `$(cloud-download) ${model.name} ${file.quantization}${model.id === catalog.defaultModel && file.recommended ? " (recommended)" : ""}`,
+        description: `${formatBytes(file.sizeBytes)} · ${model.licence.name}${partial > 0 ? ` · ${formatBytes(partial)} downloaded, resumes` : ""}`,
+        detail: [fit?.label, model.instructionTuned ? "instruction-tuned" : "base model (few-shot prompts)", `context ${model.contextLength}`, model.description].filter(Boolean).join(" · "),
+        action: { kind: "download", modelId: model.id, quantization: file.quantization },
+        ...(fit ? { fit } : {}),
+      });
+    }
+  }
+  return items;
+}
+
+export async function modelPicks(m: ModelsContext): Promise<ModelPick[]> {
+  const current = m.config.modelPath;
+  const draft = await draftModel(m);
+  const folder = modelsFolder(m);
+  const installed = new Map<string, string>();
+  try {
+    for (const name of await fs.readdir(folder)) if (name.endsWith(".gguf")) installed.set(name, path.join(modelsFolder(m), name));
+  } catch {
+    /* no folder yet */
+  }
+  if (current) installed.set(path.basename(current), current);
+  return [
+    { label: "Installed", kind: vscode.QuickPickItemKind.Separator },
+    ...(await installedPicks(m, installed, current, draft)),
+    { label: "Available to download", kind: vscode.QuickPickItemKind.Separator },
+    ...(await downloadablePicks(m, installed, draft)),
+    { label: "", kind: vscode.QuickPickItemKind.Separator },
+    { label: "$(file-add) Choose a GGUF file…", detail: "Any GGUF model on this machine", action: { kind: "chooseFile" } },
+  ];
+}

@@ -1,0 +1,34 @@
+/** What the model commands share: the catalog, where models go, the recorded hashes, the engine's owner. */
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { readSetting, type BedsideConfig } from "../config";
+import type { EngineHost } from "../engine/engineHost";
+import type { Log } from "../log/log";
+import type { ModelCatalog } from "./catalog";
+
+const HASHES_KEY = "bedside.models.recordedSha256";
+
+export interface ModelsContext {
+  context: vscode.ExtensionContext;
+  config: BedsideConfig;
+  host: EngineHost;
+  log: Log;
+  catalog: ModelCatalog;
+}
+
+/** Where models are downloaded: bedside.models.folder (with ~), or the extension's global storage. */
+export function modelsFolder(m: ModelsContext): string {
+  const configured = readSetting<string>("models.folder")?.trim();
+  if (configured) return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
+  return vscode.Uri.joinPath(m.context.globalStorageUri, "models").fsPath;
+}
+
+/** The SHA-256 of each file recorded at its first verified download (files without a published hash). */
+export function recordedHashes(m: ModelsContext): Record<string, string> {
+  return m.context.globalState.get<Record<string, string>>(HASHES_KEY, {});
+}
+
+export async function recordHash(m: ModelsContext, fileName: string, sha256: string): Promise<void> {
+  await m.context.globalState.update(HASHES_KEY, { ...recordedHashes(m), [fileName]: sha256 });
+}
