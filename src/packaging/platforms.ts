@@ -2,14 +2,14 @@
  * Which of node-llama-cpp's prebuilt binary packages each platform-specific .vsix carries, and which are
  * acceleration packs fetched from the npm registry on demand. Pure data and logic: no vscode, no I/O.
  *
- * The decision (sizes measured on node-llama-cpp 3.22.1, unpacked):
- * - CPU builds ship inside every .vsix: they always work (linux-x64 29 MB).
- * - Vulkan ships inside on Linux and Windows x64 (linux-x64 71 MB): one build serves AMD, Intel and NVIDIA
- *   GPUs with only the graphics driver installed.
+ * The decision (the measured sizes are in docs/benchmarks.md, "Binary sizes per platform"):
+ * - CPU builds ship inside every .vsix: they always work.
+ * - Vulkan ships inside on Linux and Windows x64: one build serves AMD, Intel and NVIDIA GPUs with only the
+ *   graphics driver installed.
  * - Metal ships inside on Apple silicon (the mac-arm64 package is Metal and CPU in one).
- * - CUDA does not ship inside: linux-x64-cuda is 181 MB unpacked (and its -ext fallback with CUDA's own
- *   runtime libraries 358 MB), more than the rest of the .vsix together, and useful only on NVIDIA GPUs,
- *   which Vulkan already drives. It is an acceleration pack: when an NVIDIA GPU is found, Bedside asks
+ * - CUDA does not ship inside: unpacked it (and more so its -ext fallback with CUDA's own runtime libraries)
+ *   is larger than the rest of the .vsix together, and useful only on NVIDIA GPUs, which Vulkan already
+ *   drives. It is an acceleration pack: when an NVIDIA GPU is found, Bedside asks
  *   before fetching it from the npm registry and checks the tarball against the registry's integrity hash.
  */
 
