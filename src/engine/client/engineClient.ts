@@ -4,7 +4,7 @@
  * AbortSignals into JSON-RPC cancellation. Plain Node (no vscode), so tests and benchmarks drive it
  * exactly as the extension does.
  */
-import { Emitter, ResponseError, CancellationTokenSource, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
+import { Emitter, ResponseError, CancellationTokenSource, type CancellationToken, type MessageConnection, type RequestType } from "vscode-jsonrpc/node";
 import type { Engine, EngineState, ChatRequest, CompletionRequest, InfillRequest, JsonRequest, RequestOptions } from "../engine";
 import { abortedResult, EngineError } from "../engine";
 import {
@@ -301,32 +301,39 @@ export class EngineClient implements Engine {
     }
   }
 
+  /**
+   * One streamed generation (complete, infill, chat, json): an already-aborted signal answers at once, the
+   * text streams to `options.onText`, and the kinds the request log counts are logged.
+   */
+  private async generation<P extends { lane: Lane; streamId?: number }, R extends GenerationResult>(
+    type: RequestType<P, R, void>,
+    request: Omit<P, "streamId">,
+    options: RequestOptions,
+    aborted: () => R,
+    logAs?: RequestLogEntry["kind"],
+  ): Promise<R> {
+    if (options.signal?.aborted) return aborted();
+    const send = (): Promise<R> => this.request(options, (c, streamId, token) => c.sendRequest(type, { ...request, ...(streamId ? { streamId } : {}) } as P, token));
+    return logAs ? this.logged(this.requestLog.start(logAs, request.lane), options.signal, send) : send();
+  }
+
   async complete(request: CompletionRequest, options: RequestOptions = {}): Promise<GenerationResult> {
-    if (options.signal?.aborted) return abortedResult();
-    return this.logged(this.requestLog.start("complete", request.lane), options.signal, () =>
-      this.request(options, (c, streamId, token) => c.sendRequest(Requests.complete, { ...request, ...(streamId ? { streamId } : {}) }, token)),
-    );
+    return this.generation(Requests.complete, request, options, abortedResult, "complete");
   }
 
   async infill(request: InfillRequest, options: RequestOptions = {}): Promise<GenerationResult> {
-    if (options.signal?.aborted) return abortedResult();
-    return this.logged(this.requestLog.start("infill", request.lane), options.signal, () =>
-      this.request(options, (c, streamId, token) => c.sendRequest(Requests.infill, { ...request, ...(streamId ? { streamId } : {}) }, token)),
-    );
+    return this.generation(Requests.infill, request, options, abortedResult, "infill");
   }
 
   async chat(request: ChatRequest, options: RequestOptions = {}): Promise<GenerationResult> {
-    if (options.signal?.aborted) return abortedResult();
-    return this.logged(this.requestLog.start("chat", request.lane), options.signal, () =>
-      this.request(options, (c, streamId, token) => c.sendRequest(Requests.chat, { ...request, ...(streamId ? { streamId } : {}) }, token)),
-    );
+    return this.generation(Requests.chat, request, options, abortedResult, "chat");
   }
 
   async chatPromptSize(messages: ChatMessage[]): Promise<ChatPromptSize> {
     return this.request({}, (c) => c.sendRequest(Requests.chatPromptSize, { messages }));
   }
 
-  private async logged(entry: RequestLogEntry, signal: AbortSignal | undefined, run: () => Promise<GenerationResult>): Promise<GenerationResult> {
+  private async logged<R extends GenerationResult>(entry: RequestLogEntry, signal: AbortSignal | undefined, run: () => Promise<R>): Promise<R> {
     try {
       const result = await run();
       this.requestLog.finish(entry, result.stopReason, result.promptTokensEvaluated);
@@ -338,8 +345,7 @@ export class EngineClient implements Engine {
   }
 
   async json(request: JsonRequest, options: RequestOptions = {}): Promise<JsonResult> {
-    if (options.signal?.aborted) return { ...abortedResult(), value: undefined };
-    return this.request(options, (c, streamId, token) => c.sendRequest(Requests.json, { ...request, ...(streamId ? { streamId } : {}) }, token));
+    return this.generation(Requests.json, request, options, () => ({ ...abortedResult(), value: undefined }));
   }
 
   async embed(texts: string[], options: { signal?: AbortSignal } = {}): Promise<EmbedResult> {
