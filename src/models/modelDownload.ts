@@ -10,12 +10,17 @@
  * ESM-only. Pure Node: no vscode.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, promises as fs } from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
+import { promises as fs } from "node:fs";
+import type * as http from "node:http";
 import { dirname } from "node:path";
-import { GgufFormatError, readGgufHeader } from "../engine/ggufHeader";
+import { cancelled, DownloadError } from "./downloadErrors";
+import { finishPartial, hashExisting, partPath, recordPartInfo, resumePoint, resumeState } from "./downloadResume";
+import { catchEarlyErrors, delay, open, receiveBody, SpeedMeter, type Opened } from "./downloadTransfer";
+import { verifyDownload } from "./downloadVerify";
 import { formatBytes } from "./hardwareFit";
+
+export { DownloadError, type DownloadErrorKind } from "./downloadErrors";
+export { partialBytes, partPath } from "./downloadResume";
 
 export interface DownloadProgress {
   receivedBytes: number;
@@ -54,114 +59,24 @@ export interface DownloadResult {
   resumedBytes: number;
 }
 
-export type DownloadErrorKind = "cancelled" | "network" | "http" | "noSpace" | "checksum" | "invalidFile";
-
-export class DownloadError extends Error {
-  constructor(
-    readonly kind: DownloadErrorKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = "DownloadError";
-  }
-}
-
-interface PartInfo {
-  url: string;
-  totalBytes: number;
-  etag?: string;
-  lastModified?: string;
-}
-
-export const partPath = (dest: string): string => `${dest}.part`;
-const partInfoPath = (dest: string): string => `${dest}.part.json`;
-
-/** Bytes of a partial download of `dest` already on disk (0 when none). */
-export async function partialBytes(dest: string): Promise<number> {
-  try {
-    return (await fs.stat(partPath(dest))).size;
-  } catch {
-    return 0;
-  }
-}
-
 export async function freeDiskBytes(dir: string): Promise<number> {
   const s = await fs.statfs(dir);
   return Number(s.bavail) * Number(s.bsize);
 }
 
-async function readPartInfo(dest: string): Promise<PartInfo | undefined> {
-  try {
-    const info = JSON.parse(await fs.readFile(partInfoPath(dest), "utf8")) as PartInfo;
-    return typeof info.url === "string" && Number.isSafeInteger(info.totalBytes) ? info : undefined;
-  } catch {
-    return undefined;
-  }
+/** What the attempts of one download share. */
+interface DownloadRun {
+  options: DownloadOptions;
+  retries: number;
+  attempts: number;
+  /** Bytes on disk when the first attempt started (-1 until then). */
+  resumedBytes: number;
+  meter: SpeedMeter;
+  lastReport: number;
 }
 
-async function discardPartial(dest: string): Promise<void> {
-  await fs.rm(partPath(dest), { force: true });
-  await fs.rm(partInfoPath(dest), { force: true });
-}
-
-async function hashExisting(path: string, hash: Hash, bytes: number): Promise<void> {
-  if (bytes === 0) return;
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(path, { start: 0, end: bytes - 1 })
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", resolve)
-      .on("error", reject);
-  });
-}
-
-function cancelled(): DownloadError {
-  return new DownloadError("cancelled", "Download cancelled. What was downloaded is kept; run Download Model again to continue where it stopped.");
-}
-
-interface Opened {
-  response: http.IncomingMessage;
-  request: http.ClientRequest;
-  url: string;
-}
-
-/** GET with redirects (Hugging Face sends model files from a CDN), honouring the abort signal. */
-function open(url: string, headers: Record<string, string>, options: DownloadOptions, redirects = 0): Promise<Opened> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const client = target.protocol === "http:" ? http : https;
-    const request = client.get(target, { headers, ...(options.agent && target.protocol === "https:" ? { agent: options.agent } : {}) }, (response) => {
-      const status = response.statusCode ?? 0;
-      if (status >= 300 && status < 400 && response.headers.location) {
-        response.resume();
-        if (redirects >= 8) return reject(new DownloadError("http", `Too many redirects downloading ${url}.`));
-        const next = new URL(response.headers.location, target).toString();
-        const nextHeaders = { ...headers };
-        if (new URL(next).host !== target.host) delete nextHeaders.authorization;
-        open(next, nextHeaders, options, redirects + 1).then(resolve, reject);
-        return;
-      }
-      resolve({ response, request, url });
-    });
-    request.setTimeout(30_000, () => request.destroy(new Error("no data for 30 seconds")));
-    request.on("error", (error) => reject(options.signal?.aborted ? cancelled() : new DownloadError("network", `Network error downloading ${target.host}: ${error.message}`)));
-    options.signal?.addEventListener("abort", () => request.destroy(), { once: true });
-  });
-}
-
-class SpeedMeter {
-  private samples: { at: number; bytes: number }[] = [];
-  add(bytes: number, at = Date.now()): void {
-    this.samples.push({ at, bytes });
-    while (this.samples.length > 2 && at - this.samples[0]!.at > 5000) this.samples.shift();
-  }
-  bytesPerSecond(): number {
-    if (this.samples.length < 2) return 0;
-    const first = this.samples[0]!;
-    const last = this.samples[this.samples.length - 1]!;
-    const seconds = (last.at - first.at) / 1000;
-    return seconds > 0 ? (last.bytes - first.bytes) / seconds : 0;
-  }
-}
+/** An attempt's outcome: the whole file is in the partial file, or try again now ("again") or after a pause ("wait"). */
+type AttemptOutcome = { total: number; hash: Hash } | "again" | "wait";
 
 /**
  * Downloads `url` to `dest`, resuming any partial download left by an earlier call. Throws a
@@ -169,208 +84,96 @@ class SpeedMeter {
  * the partial file, a checksum or format failure deletes it.
  */
 export async function downloadModelFile(options: DownloadOptions): Promise<DownloadResult> {
-  const { url, dest } = options;
-  const retries = options.retries ?? 3;
+  const { dest } = options;
   await fs.mkdir(dirname(dest), { recursive: true });
-  let attempts = 0;
-  let resumedBytes = -1;
-  const meter = new SpeedMeter();
-  let lastReport = 0;
-
+  const run: DownloadRun = { options, retries: options.retries ?? 3, attempts: 0, resumedBytes: -1, meter: new SpeedMeter(), lastReport: 0 };
   for (;;) {
     if (options.signal?.aborted) throw cancelled();
-    let info = await readPartInfo(dest);
-    let have = await partialBytes(dest);
-    if (!info || info.url !== url) {
-      await discardPartial(dest);
-      info = undefined;
-      have = 0;
+    const outcome = await attempt(run);
+    if (outcome === "again") continue;
+    if (outcome === "wait") {
+      await delay(options.retryDelayMs ?? 1000, options.signal);
+      continue;
     }
-    if (resumedBytes < 0) resumedBytes = have;
-    const headers: Record<string, string> = { "user-agent": "Bedside (VS Code extension)", ...options.headers };
-    if (info && have > 0) {
-      headers.range = `bytes=${have}-`;
-      const validator = info.etag ?? info.lastModified;
-      if (validator) headers["if-range"] = validator;
-    }
-    attempts++;
-    let opened: Opened;
-    try {
-      opened = await open(url, headers, options);
-    } catch (error) {
-      if (error instanceof DownloadError && error.kind === "network" && attempts <= retries) {
-        await delay(options.retryDelayMs ?? 1000, options.signal);
-        continue;
-      }
-      throw error;
-    }
-    const { response } = opened;
-    // Listen at once: the connection can drop while the file is being prepared below.
-    let droppedEarly: Error | undefined;
-    const onEarlyError = (error: Error): void => void (droppedEarly = error);
-    response.on("error", onEarlyError);
-    const status = response.statusCode ?? 0;
-    let total: number;
-    let start: number;
-    if (status === 206 && info) {
-      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers["content-range"] ?? "");
-      if (!range || Number(range[1]) !== have) {
-        response.resume();
-        await discardPartial(dest);
-        continue; // The server answered a different range: start again from zero.
-      }
-      total = Number(range[3]);
-      start = have;
-    } else if (status === 416 && info && have === info.totalBytes) {
-      response.resume();
-      total = have;
-      start = have;
-    } else if (status === 200) {
-      total = Number(response.headers["content-length"] ?? NaN);
-      start = 0;
-    } else {
-      response.resume();
-      if (status === 401 || status === 403) {
-        throw new DownloadError("http", `The server refused the download (HTTP ${status}). This model's publisher may ask you to accept its licence on its website and sign in first.`);
-      }
-      if (status >= 500 && attempts <= retries) {
-        await delay(options.retryDelayMs ?? 1000, options.signal);
-        continue;
-      }
-      throw new DownloadError("http", `The server answered HTTP ${status} for ${new URL(url).host}${new URL(url).pathname}.`);
-    }
-    if (!Number.isSafeInteger(total) || total <= 0) {
-      response.resume();
-      throw new DownloadError("http", "The server did not say how big the file is, so the download cannot be checked or resumed.");
-    }
-
-    // Free space for what is still to come (the partial file already holds `start` bytes).
-    const needed = total - start;
-    const free = await freeDiskBytes(dirname(dest));
-    if (needed > free) {
-      response.resume();
-      opened.request.destroy();
-      throw new DownloadError("noSpace", `Not enough disk space in ${dirname(dest)}: the model needs ${formatBytes(needed)} more and ${formatBytes(free)} is free. Free some space or set "bedside.models.folder" to a folder on a larger disk.`);
-    }
-
-    const etag = response.headers.etag;
-    const lastModified = response.headers["last-modified"];
-    const newInfo: PartInfo = { url, totalBytes: total, ...(etag && !etag.startsWith("W/") ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
-    await fs.writeFile(partInfoPath(dest), JSON.stringify(newInfo));
-
-    const hash = createHash("sha256");
-    if (start > 0) await hashExisting(partPath(dest), hash, start);
-    else await fs.writeFile(partPath(dest), "");
-    let received = start;
-    const report = (force: boolean): void => {
-      const now = Date.now();
-      if (!force && now - lastReport < 100) return;
-      lastReport = now;
-      meter.add(received, now);
-      const speed = meter.bytesPerSecond();
-      options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes: resumedBytes, bytesPerSecond: speed, etaSeconds: speed > 0 ? (total - received) / speed : undefined });
-    };
-    report(true);
-
-    const handle = await fs.open(partPath(dest), "r+");
-    let failure: DownloadError | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let writing = Promise.resolve();
-        let ended = false;
-        const onAbort = (): void => reject(cancelled());
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        response.on("data", (chunk: Buffer) => {
-          response.pause();
-          const at = received;
-          received += chunk.length;
-          hash.update(chunk);
-          writing = writing
-            .then(() => writeFully(handle, chunk, at))
-            .then(() => {
-              report(false);
-              if (!ended) response.resume();
-            })
-            .catch((error: NodeJS.ErrnoException) => {
-              // Reject before destroying: destroy() emits "aborted" at once, which would report a network drop.
-              setImmediate(() => response.destroy());
-              reject(
-                error.code === "ENOSPC"
-                  ? new DownloadError("noSpace", `The disk filled up while downloading (${formatBytes(at)} of ${formatBytes(total)} saved in ${dirname(dest)}). Free some space and run Download Model again: it continues where it stopped.`)
-                  : new DownloadError("network", `Could not write the model file: ${error.message}`),
-              );
-            });
-        });
-        response.on("end", () => {
-          ended = true;
-          void writing.then(() => (received >= total ? resolve() : reject(new DownloadError("network", `The connection closed after ${formatBytes(received)} of ${formatBytes(total)}.`))));
-        });
-        response.on("error", (error) => reject(options.signal?.aborted ? cancelled() : new DownloadError("network", `The connection dropped: ${error.message}`)));
-        response.on("aborted", () => reject(options.signal?.aborted ? cancelled() : new DownloadError("network", "The connection dropped.")));
-        response.on("close", () => {
-          if (!ended && received < total) reject(options.signal?.aborted ? cancelled() : new DownloadError("network", `The connection closed after ${formatBytes(received)} of ${formatBytes(total)}.`));
-        });
-        response.off("error", onEarlyError);
-        if (droppedEarly || (response.destroyed && !response.complete)) {
-          reject(options.signal?.aborted ? cancelled() : new DownloadError("network", `The connection dropped: ${droppedEarly?.message ?? "closed early"}.`));
-        } else if (start === total) response.emit("end");
-      });
-    } catch (error) {
-      failure = error instanceof DownloadError ? error : new DownloadError("network", String(error));
-    } finally {
-      await handle.close();
-    }
-    if (failure) {
-      if (failure.kind === "network" && attempts <= retries && !options.signal?.aborted) {
-        await delay(options.retryDelayMs ?? 1000, options.signal);
-        continue;
-      }
-      throw failure;
-    }
-    report(true);
-
-    const bytes = (await fs.stat(partPath(dest))).size;
-    if (bytes !== total) {
-      await discardPartial(dest);
-      throw new DownloadError("network", `The downloaded file has ${bytes} bytes, the server said ${total}. It was deleted; run Download Model again.`);
-    }
-    const sha256 = hash.digest("hex");
-    if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
-      await discardPartial(dest);
-      throw new DownloadError("checksum", `The downloaded file is damaged or not the published one: its SHA-256 is ${sha256}, expected ${options.expectedSha256}. It was deleted.`);
-    }
-    if (!options.skipGgufCheck) {
-      try {
-        await readGgufHeader(partPath(dest));
-      } catch (error) {
-        await discardPartial(dest);
-        if (error instanceof GgufFormatError) throw new DownloadError("invalidFile", `The downloaded file is not a usable model: ${error.message} It was deleted.`);
-        throw error;
-      }
-    }
-    await fs.rename(partPath(dest), dest);
-    await fs.rm(partInfoPath(dest), { force: true });
-    return { path: dest, sha256, bytes, attempts, resumedBytes: Math.max(0, resumedBytes) };
+    const { bytes, sha256 } = await verifyDownload(dest, outcome.total, outcome.hash.digest("hex"), options);
+    await finishPartial(dest);
+    return { path: dest, sha256, bytes, attempts: run.attempts, resumedBytes: Math.max(0, run.resumedBytes) };
   }
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled());
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(cancelled());
-    }, { once: true });
-  });
+/** One request: continue the partial file where it stops (or start it), and receive the rest. */
+async function attempt(run: DownloadRun): Promise<AttemptOutcome> {
+  const { options } = run;
+  const { url, dest } = options;
+  const resume = await resumeState(dest, url, options.headers);
+  if (run.resumedBytes < 0) run.resumedBytes = resume.have;
+  run.attempts++;
+  const mayRetry = (): boolean => run.attempts <= run.retries;
+  let opened: Opened;
+  try {
+    opened = await open(url, resume.headers, options);
+  } catch (error) {
+    if (error instanceof DownloadError && error.kind === "network" && mayRetry()) return "wait";
+    throw error;
+  }
+  const { response } = opened;
+  // Listen at once: the connection can drop while the file is being prepared below.
+  const earlyError = catchEarlyErrors(response);
+  const point = await resumePoint(response, resume, dest, url, mayRetry());
+  if (typeof point === "string") return point;
+  const { start, total } = point;
+  await ensureFreeSpace(opened, dest, total - start);
+  await recordPartInfo(dest, url, total, response);
+
+  const hash = createHash("sha256");
+  if (start > 0) await hashExisting(partPath(dest), hash, start);
+  else await fs.writeFile(partPath(dest), "");
+  let received = start;
+  const report = (force: boolean): void => {
+    const now = Date.now();
+    if (!force && now - run.lastReport < 100) return;
+    run.lastReport = now;
+    run.meter.add(received, now);
+    const speed = run.meter.bytesPerSecond();
+    options.onProgress?.({ receivedBytes: received, totalBytes: total, resumedFromBytes: run.resumedBytes, bytesPerSecond: speed, etaSeconds: speed > 0 ? (total - received) / speed : undefined });
+  };
+  report(true);
+
+  const handle = await fs.open(partPath(dest), "r+");
+  let failure: DownloadError | undefined;
+  try {
+    await receiveBody(response, {
+      handle,
+      hash,
+      dest,
+      start,
+      total,
+      signal: options.signal,
+      onWritten: (bytes) => {
+        received = bytes;
+        report(false);
+      },
+      earlyError,
+    });
+  } catch (error) {
+    failure = error instanceof DownloadError ? error : new DownloadError("network", String(error));
+  } finally {
+    await handle.close();
+  }
+  if (failure) {
+    if (failure.kind === "network" && mayRetry() && !options.signal?.aborted) return "wait";
+    throw failure;
+  }
+  report(true);
+  return { total, hash };
 }
 
-/** A write can be short (a nearly full disk); write the rest so the file never has a gap. */
-async function writeFully(handle: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
-    done += bytesWritten;
+/** Free space for what is still to come (the partial file already holds the rest). */
+async function ensureFreeSpace(opened: Opened, dest: string, needed: number): Promise<void> {
+  const free = await freeDiskBytes(dirname(dest));
+  if (needed > free) {
+    opened.response.resume();
+    opened.request.destroy();
+    throw new DownloadError("noSpace", `Not enough disk space in ${dirname(dest)}: the model needs ${formatBytes(needed)} more and ${formatBytes(free)} is free. Free some space or set "bedside.models.folder" to a folder on a larger disk.`);
   }
 }
