@@ -5,8 +5,14 @@
  */
 import type { Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
-import type * as http from "node:http";
 import { DownloadError } from "./downloadErrors";
+
+/** What resuming reads of the server's answer (an http.IncomingMessage; the request lives in downloadTransfer.ts). */
+export interface ServerAnswer {
+  statusCode?: number | undefined;
+  headers: { "content-range"?: string | undefined; "content-length"?: string | undefined; etag?: string | undefined; "last-modified"?: string | undefined };
+  resume(): unknown;
+}
 
 interface PartInfo {
   url: string;
@@ -77,7 +83,7 @@ export async function resumeState(dest: string, url: string, extraHeaders: Recor
  * the partial file is dropped and the download starts from zero); "wait" (a server error worth retrying).
  * Other answers throw a DownloadError that says what to do.
  */
-export async function resumePoint(response: http.IncomingMessage, resume: ResumeState, dest: string, url: string, mayRetry: boolean): Promise<{ start: number; total: number } | "again" | "wait"> {
+export async function resumePoint(response: ServerAnswer, resume: ResumeState, dest: string, url: string, mayRetry: boolean): Promise<{ start: number; total: number } | "again" | "wait"> {
   const { info, have } = resume;
   const status = response.statusCode ?? 0;
   let total: number;
@@ -114,7 +120,7 @@ export async function resumePoint(response: http.IncomingMessage, resume: Resume
 }
 
 /** Notes what the server said about the file, so a later attempt can ask for the rest of the same one. */
-export async function recordPartInfo(dest: string, url: string, total: number, response: http.IncomingMessage): Promise<void> {
+export async function recordPartInfo(dest: string, url: string, total: number, response: ServerAnswer): Promise<void> {
   const etag = response.headers.etag;
   const lastModified = response.headers["last-modified"];
   const info: PartInfo = { url, totalBytes: total, ...(etag && !etag.startsWith("W/") ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
