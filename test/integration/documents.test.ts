@@ -72,7 +72,8 @@ describe("Bedside Draft from Note in VS Code", () => {
   });
 
   after(async () => {
-    api?.documents.panel.dispose();
+    // Close the tab, not the panel object: its events must still fire for the team-server suite after this one.
+    api?.documents.panel.close();
     for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     await settings().update("model.path", undefined, global);
     await settings().update("engine.contextSize", undefined, global);
