@@ -85,7 +85,7 @@ describe("GPT-2-architecture base model (BioMedLM layout) through the product pa
     assert.equal(info.chatTemplate, undefined, "no chat template: chat uses the few-shot transcript");
   });
 
-  it("tokenizes byte-level BPE exactly, words after a space whole", async () => {
+  it("tokenizes byte-level BPE with its merges, words after a space whole", async () => {
     const text = "He reports chest pain.\nÜnïcødé 你好";
     const { tokens } = await t.engine.tokenize(text);
     const words = (await t.engine.tokenize(" chest pain")).count;
