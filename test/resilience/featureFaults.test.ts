@@ -90,7 +90,7 @@ describe("resilience: faults during chat, differential, answers and the library"
       readContexts: () => Promise.resolve([{ label: "history-and-physical.note", text: NOTE }]),
       autoChip: () => undefined,
       library: () => undefined,
-      settings: () => ({ maxTokens: 120, temperature: 0.2, libraryPassages: 3 }),
+      settings: () => ({ maxTokens: 120, temperature: 0.2, libraryPassages: 3, libraryRelevance: 0.4 }),
       post: () => undefined,
     });
   });

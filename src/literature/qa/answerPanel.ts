@@ -6,7 +6,7 @@
  */
 import * as vscode from "vscode";
 import type { Engine } from "../../engine/engine";
-import type { LiteratureLibrary, LiteratureSource } from "../library";
+import type { LiteratureSearch, LiteratureSource } from "../library";
 import { pubmedUrl } from "../library";
 import { vancouverCitation } from "../vancouver";
 import { showWebviewPage, webviewOptions } from "../../webview/webviewPanel";
@@ -68,7 +68,7 @@ export class AnswerPanel implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly engine: Engine,
-    private readonly library: LiteratureLibrary,
+    private readonly library: LiteratureSearch,
     private readonly settings: () => AnswerSettings = readAnswerSettings,
   ) {}
 
