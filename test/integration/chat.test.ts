@@ -151,13 +151,13 @@ describe("Bedside chat in VS Code", () => {
     };
     const key = "pmid:12345678";
     try {
-      const without = await api.chat.session.send("@library What is first-line for zorbitis?");
+      const without = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
       assert.ok(without?.turn.notices?.includes(EMPTY_LIBRARY_NOTICE));
       assert.equal(without?.turn.sources, undefined);
       library.addRecords([{ key, pmid: "12345678", title: "Zorbaxin for acute zorbitis", abstract: "Low-dose zorbaxin is first-line for acute zorbitis.", year: 2010, authors: [], publicationTypes: [] }]);
       asked.length = 0;
-      const withLibrary = await api.chat.session.send("@library What is first-line for zorbitis?");
-      assert.deepEqual(asked, ["What is first-line for zorbitis?"], "the question goes to the library without the mention");
+      const withLibrary = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
+      assert.deepEqual(asked, ["Is zorbaxin first-line for acute zorbitis?"], "the question goes to the library without the mention");
       assert.deepEqual(withLibrary?.turn.sources, [{ n: 1, id: "12345678", title: "Zorbaxin for acute zorbitis", year: 2010 }]);
     } finally {
       library.search = search;
