@@ -14,7 +14,7 @@ import { cpuChoice, projectRoot, startTestEngine, type TestEngine } from "../sup
 import { parseCatalog } from "../../src/models/catalog";
 import { CompletionSession } from "../../src/completion/completionSession";
 import { buildDifferential } from "../../src/ddx/differential";
-import { answerSchema, buildAnswerPrompt, parseAnswer } from "../../src/qa/answerPrompt";
+import { answerSchema, buildAnswerPrompt, parseAnswer } from "../../src/literature/qa/answerPrompt";
 import { chatMessages, fewShotPrompt, systemText } from "../../src/chat/chatPrompt";
 import type { LiteratureSource } from "../../src/literature/library";
 import type { ModelInfo } from "../../src/engine/protocol";
