@@ -12,7 +12,7 @@
 export const MODULES = {
   "src/completion/suggestionShape.ts": ["test/unit/completion.test.ts", "test/unit/completionShape.test.ts"],
   "src/ddx/grounding.ts": ["test/unit/ddxGrounding.test.ts"],
-  "src/qa/citationCheck.ts": ["test/unit/literatureAnswers.test.ts", "test/unit/literatureCitationCheck.test.ts"],
+  "src/literature/qa/citationCheck.ts": ["test/unit/literatureAnswers.test.ts", "test/unit/literatureCitationCheck.test.ts"],
   "src/privacy/phiDetector.ts": ["test/unit/privacyPhiPatterns.test.ts"],
   "src/literature/index/bm25.ts": ["test/unit/literatureRanking.test.ts"],
   "src/literature/index/analyzer.ts": ["test/unit/literatureRanking.test.ts"],

@@ -17,8 +17,6 @@ import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, showModelReady } from "./commands";
 import { registerModels, type ModelsParts } from "./models/registerModels";
 import { registerLiterature, type LiteratureParts } from "./literature/registerLiterature";
-import { chatLiteratureSource } from "./literature/featureAdapters";
-import { citationSourceFromLibrary } from "./ddx/citations";
 import { registerAcceleration, type AccelerationParts } from "./packaging/registerAcceleration";
 import { registerWalkthrough, type WalkthroughParts } from "./firstRun/registerWalkthrough";
 
@@ -72,13 +70,12 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
 
   const models = registerModels(context, config, engineHost, log);
   const completions = registerCompletions(context, engineSwitch, config, log);
-  const chat = registerChat(context, engineSwitch, completions.markers);
-  const differential = registerDifferential(context, engineSwitch, completions.markers);
+  // The literature library first: chat and the differential search it (LiteratureSearch, literature/library.ts).
+  const literature = registerLiterature(context, engineSwitch);
+  const chat = registerChat(context, engineSwitch, completions.markers, literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4));
+  const differential = registerDifferential(context, engineSwitch, completions.markers, literature.library);
   const documents = registerDocuments(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);
-  const literature = registerLiterature(context, engineSwitch);
-  chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
-  differential.setCitationSource(citationSourceFromLibrary(literature.library));
   const acceleration = registerAcceleration(context, engineHost);
   const walkthrough = registerWalkthrough(context, { config, engineSwitch, markers: completions.markers, differential, library: literature.library, acceleration });
 

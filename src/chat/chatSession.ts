@@ -10,13 +10,16 @@ import { ChatHistory } from "./chatHistory";
 import { chatMessages, cleanReply, fewShotPrompt, systemText, type NoteContext } from "./chatPrompt";
 import { ContextTooSmallError, fitConversation } from "./chatFit";
 import type { ChatTurn, ChatViewState, ContextChip, Conversation, HostToView } from "./chatTypes";
-import { EMPTY_LIBRARY_NOTICE, NO_LIBRARY_NOTICE, parseLibraryMention, type LiteraturePassage, type LiteratureSource } from "./literatureSource";
+import type { LiteratureSearch } from "../literature/library";
+import { EMPTY_LIBRARY_NOTICE, libraryPassages, NO_LIBRARY_NOTICE, parseLibraryMention, type LiteraturePassage } from "./literatureSource";
 
 export interface ChatSettings {
   maxTokens: number;
   temperature: number;
   /** Passages `@library` asks the library for. */
   libraryPassages: number;
+  /** Relevance (0..1 against the question's best possible match) a source needs to be used. */
+  libraryRelevance: number;
 }
 
 export interface ChatSessionParts {
@@ -26,7 +29,8 @@ export interface ChatSessionParts {
   readContexts(chips: readonly ContextChip[]): Promise<NoteContext[]>;
   /** The chip the `bedside.chat.context` setting adds for the note in the editor, if any. */
   autoChip(): ContextChip | undefined;
-  library(): LiteratureSource | undefined;
+  /** The literature library `@library` searches; undefined: none. */
+  library(): LiteratureSearch | undefined;
   settings(): ChatSettings;
   post(message: HostToView): void;
 }
@@ -200,7 +204,7 @@ export class ChatSession {
         const library = this.parts.library();
         if (!library) notices.push(NO_LIBRARY_NOTICE);
         else {
-          passages = await library.search(libraryQuestion, { limit: settings.libraryPassages, signal });
+          passages = await libraryPassages(library, libraryQuestion, settings.libraryPassages, settings.libraryRelevance);
           if (passages.length === 0) notices.push(EMPTY_LIBRARY_NOTICE);
           else reply.sources = passages.map((p, i) => ({ n: i + 1, id: p.id, title: p.title, ...(p.year ? { year: p.year } : {}) }));
         }

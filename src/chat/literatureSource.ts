@@ -1,8 +1,9 @@
 /**
- * The one seam between chat and the literature library (src/literature, built separately): chat asks
- * for passages relevant to a question and cites what it gets. Until a library is wired in, `@library`
- * says so in the reply and chat answers without it. Pure.
+ * Chat's use of the literature library (searched through `LiteratureSearch`, src/literature/library.ts):
+ * `@library` asks it for passages relevant to a question, above the relevance threshold, and the reply
+ * cites what it gets. Without a library, `@library` says so in the reply and chat answers without it. Pure.
  */
+import type { LiteratureSearch } from "../literature/library";
 
 export interface LiteraturePassage {
   /** The PMID, or another stable id for a guideline or file. */
@@ -13,9 +14,19 @@ export interface LiteraturePassage {
   year?: number;
 }
 
-export interface LiteratureSource {
-  /** Passages relevant to the question, best first; empty when the library holds nothing relevant. */
-  search(question: string, options: { limit: number; signal?: AbortSignal }): Promise<LiteraturePassage[]>;
+/** Longest passage chat gives the model per source, in characters. */
+const PASSAGE_CHARS = 900;
+
+/**
+ * Up to `limit` passages relevant to the question, best first, keeping only sources whose relevance
+ * (0..1) reaches `minRelevance`; empty when the library holds nothing relevant.
+ */
+export async function libraryPassages(library: LiteratureSearch, question: string, limit: number, minRelevance: number): Promise<LiteraturePassage[]> {
+  if (library.count() === 0) return [];
+  const found = await library.search(question, limit, { passageChars: PASSAGE_CHARS });
+  return found
+    .filter((s) => s.relevance >= minRelevance)
+    .map((s): LiteraturePassage => ({ id: s.pmid ?? s.key, title: s.title, text: s.passage, ...(s.year !== undefined ? { year: s.year } : {}) }));
 }
 
 const MENTION = /(^|\s)@library\b/i;

@@ -7,7 +7,7 @@ import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { ChatHistory } from "./chatHistory";
 import { ChatSession, type ChatSettings } from "./chatSession";
 import { CHAT_VIEW_ID, ChatViewProvider, NoteTracker, noteChip, readChipContexts, selectionChip } from "./chatView";
-import type { LiteratureSource } from "./literatureSource";
+import type { LiteratureSearch } from "../literature/library";
 
 export type AutoContext = "none" | "note";
 
@@ -15,12 +15,9 @@ export interface ChatParts {
   session: ChatSession;
   view: ChatViewProvider;
   notes: NoteTracker;
-  /** The literature library registers itself here; until then `@library` says there is none. */
-  setLiteratureSource(source: LiteratureSource | undefined): void;
-  literatureSource(): LiteratureSource | undefined;
 }
 
-function readSettings(): ChatSettings & { autoContext: AutoContext } {
+function readSettings(): Omit<ChatSettings, "libraryRelevance"> & { autoContext: AutoContext } {
   const c = vscode.workspace.getConfiguration("bedside.chat");
   return {
     maxTokens: Math.max(16, c.get<number>("maxTokens", 512)),
@@ -30,8 +27,8 @@ function readSettings(): ChatSettings & { autoContext: AutoContext } {
   };
 }
 
-export function registerChat(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers): ChatParts {
-  let literature: LiteratureSource | undefined;
+/** `library`: what `@library` searches; `libraryRelevance`: the relevance (0..1) a source needs to be used. */
+export function registerChat(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers, library: LiteratureSearch, libraryRelevance: () => number): ChatParts {
   const notes = new NoteTracker();
   const history = new ChatHistory(context.workspaceState);
   let view: ChatViewProvider | undefined;
@@ -44,8 +41,8 @@ export function registerChat(context: vscode.ExtensionContext, engine: Engine, m
       const editor = notes.editor();
       return editor ? { id: `auto:${editor.document.uri.toString()}`, ...noteChip(editor, true) } : undefined;
     },
-    library: () => literature,
-    settings: readSettings,
+    library: () => library,
+    settings: () => ({ ...readSettings(), libraryRelevance: libraryRelevance() }),
     post: (message) => view?.post(message),
   });
   view = new ChatViewProvider(context.extensionUri, {
@@ -126,5 +123,5 @@ export function registerChat(context: vscode.ExtensionContext, engine: Engine, m
       return added;
     }),
   );
-  return { session, view: provider, notes, setLiteratureSource: (source) => (literature = source), literatureSource: () => literature };
+  return { session, view: provider, notes };
 }

@@ -3,7 +3,7 @@
  * interface: the literature feature (or anything else that can find sources) supplies an implementation,
  * and without one, or when it fails, the differential simply has no citations. Pure.
  */
-import { pubmedUrl, type LiteratureLibrary } from "../literature/library";
+import { pubmedUrl, type LiteratureSearch } from "../literature/library";
 
 export interface SourceReference {
   /** A stable id: "PMID:12345678", a DOI or a library key. */
@@ -49,7 +49,7 @@ export async function citationsFor(
 export const MIN_CITATION_RELEVANCE = 0.2;
 
 /** The literature library as a citation source: relevant hits only, PubMed links where there is a PMID. */
-export function citationSourceFromLibrary(library: Pick<LiteratureLibrary, "search" | "count">, minRelevance = MIN_CITATION_RELEVANCE): CitationSource {
+export function citationSourceFromLibrary(library: LiteratureSearch, minRelevance = MIN_CITATION_RELEVANCE): CitationSource {
   return {
     available: () => library.count() > 0,
     async findSources(query, limit) {

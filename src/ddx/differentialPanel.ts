@@ -37,7 +37,6 @@ export class DifferentialPanel implements vscode.Disposable {
   private streamRaw = "";
   private lastProgressAt = 0;
   private lastStep = { message: "Starting the model", step: 0, steps: 1 };
-  private citationSource: CitationSource | undefined;
   private readonly renderedEmitter = new vscode.EventEmitter<RenderedReport>();
   private readonly finishedEmitter = new vscode.EventEmitter<DifferentialResult | undefined>();
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -52,21 +51,14 @@ export class DifferentialPanel implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly engine: Engine,
     private readonly markers: AiTextMarkers,
+    /** Where citations come from (the literature library); undefined: none. */
+    private readonly citationSource?: CitationSource,
   ) {
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document === this.document && this.result && e.contentChanges.length > 0) this.postView();
       }),
     );
-  }
-
-  /** Where citations come from; the literature library sets one when it is there. Undefined: none. */
-  setCitationSource(source: CitationSource | undefined): void {
-    this.citationSource = source;
-  }
-
-  get citations(): CitationSource | undefined {
-    return this.citationSource;
   }
 
   get current(): DifferentialResult | undefined {

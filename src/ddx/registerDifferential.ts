@@ -6,12 +6,15 @@
 import * as vscode from "vscode";
 import type { Engine } from "../engine/engine";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
+import type { LiteratureSearch } from "../literature/library";
+import { citationSourceFromLibrary } from "./citations";
 import { DifferentialPanel } from "./differentialPanel";
 
 export const NOTE_LANGUAGE = "note";
 
-export function registerDifferential(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers): DifferentialPanel {
-  const panel = new DifferentialPanel(context.extensionUri, engine, markers);
+/** `library`: where the differential's citations come from (relevant sources only). */
+export function registerDifferential(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers, library: LiteratureSearch): DifferentialPanel {
+  const panel = new DifferentialPanel(context.extensionUri, engine, markers, citationSourceFromLibrary(library));
   const runOn = (editor: vscode.TextEditor | undefined): Promise<unknown> => {
     if (!editor) {
       void vscode.window.showInformationMessage("Bedside: open a note to build a differential diagnosis for it.");

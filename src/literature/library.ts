@@ -1,6 +1,7 @@
 /**
- * The literature library's interface: what Q&A, chat and the differential call (through BedsideApi)
- * to find sources in the user's own library of abstracts and guidelines. Pure: no vscode, no engine.
+ * The literature library's interface. `LiteratureSearch` is the one interface its consumers (Ask the
+ * Literature, chat's `@library`, the differential's citations) search it through: the composition root
+ * (extension.ts) hands each of them the same library when it registers them. Pure: no vscode, no engine.
  */
 
 /** One record as imported: a PubMed abstract, a reference-manager entry or a guideline file. */
@@ -52,13 +53,18 @@ export interface LiteratureSearchOptions {
   passageChars?: number;
 }
 
-export interface LiteratureLibrary {
+/** What the library's consumers search it through. */
+export interface LiteratureSearch {
   /** The `k` best sources for `query`, best first; empty when nothing matches. */
   search(query: string, k: number, options?: LiteratureSearchOptions): Promise<LiteratureSource[]>;
-  /** The full record behind a source key. */
-  get(key: string): LiteratureRecord | undefined;
   /** How many records the library holds. */
   count(): number;
+}
+
+/** The library itself: its search, and the full records behind the sources (to open and cite them). */
+export interface LiteratureLibrary extends LiteratureSearch {
+  /** The full record behind a source key. */
+  get(key: string): LiteratureRecord | undefined;
 }
 
 /** The PubMed page of a PMID. */

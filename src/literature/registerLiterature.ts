@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
 import type { Engine } from "../engine/engine";
-import { AnswerPanel } from "../qa/answerPanel";
+import { AnswerPanel } from "./qa/answerPanel";
 import type { LiteratureSource } from "./library";
 import { pubmedUrl } from "./library";
 import { LiteratureService, type ImportReport } from "./literatureService";

@@ -41,7 +41,7 @@ function sqliteCandidate(dir: string): Candidate {
     library,
     add: (batch) => void library.upsert(batch),
     finish: () => library.refreshStats(),
-    // As the answer panel asks (src/qa/answerPanel.ts), with k 10 for recall@10.
+    // As the answer panel asks (src/literature/qa/answerPanel.ts), with k 10 for recall@10.
     search: async (query, k) => (await library.search(query, k, { passageChars: 1200 })).map((s) => s.key),
     diskBytes: () => statSync(join(dir, "library.sqlite")).size,
     close: () => library.close(),

@@ -1,6 +1,6 @@
 /**
  * `npm run eval -- citations [--data DIR] [--per-question N]`: how well the citation support check
- * (src/qa/citationSupport.ts) finds sentences their cited source does not support, on pairs built from
+ * (src/literature/qa/citationSupport.ts) finds sentences their cited source does not support, on pairs built from
  * PubMedQA (../shared/data/pubmedqa, dev questions). For each question the library retrieves 5 sources as
  * the answer panel does (1,200-character passages); sentences are taken from the gold abstract's passage:
  *   - cited to that passage: supported;
@@ -17,8 +17,8 @@ import { parseBeirJsonl } from "../../src/literature/import/json";
 import { splitSentences } from "../../src/literature/index/passage";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import type { LiteratureRecord } from "../../src/literature/library";
-import { checkCitations } from "../../src/qa/citationCheck";
-import { checkSupport, contentTerms, numbersIn, parseAbbreviations } from "../../src/qa/citationSupport";
+import { checkCitations } from "../../src/literature/qa/citationCheck";
+import { checkSupport, contentTerms, numbersIn, parseAbbreviations } from "../../src/literature/qa/citationSupport";
 import { mulberry32 } from "../support/seededRandom";
 import { sharedDataDir } from "../support/sharedData";
 import { readQrels, readQueries } from "./retrieval.eval";

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { BedsideApi } from "../../src/extension";
-import { NO_LIBRARY_NOTICE, type LiteratureSource } from "../../src/chat/literatureSource";
+import { EMPTY_LIBRARY_NOTICE } from "../../src/chat/literatureSource";
 import { writeScriptedChatModel } from "../e2e/chatScriptedModel";
 
 const EXTENSION_ID = "bedside.bedside";
@@ -140,24 +140,29 @@ describe("Bedside chat in VS Code", () => {
     assert.equal(question?.context?.length, 2, "the question records what it was sent with");
   });
 
-  it("says @library has no library to use yet, and cites the library once one is registered", async () => {
-    const registered = api.chat.literatureSource();
-    api.chat.setLiteratureSource(undefined);
-    const without = await api.chat.session.send("@library What is first-line for gout?");
-    assert.ok(without?.turn.notices?.includes(NO_LIBRARY_NOTICE));
-    assert.equal(without?.turn.sources, undefined);
+  it("says when @library finds nothing relevant, and cites the library's relevant source once it holds one", async () => {
+    // The real library (the one Ask the Literature uses), its search watched, with words no other record holds.
+    const library = api.literature.library;
+    const search = library.search;
     const asked: string[] = [];
-    const library: LiteratureSource = {
-      search: async (question, { limit }) => {
-        asked.push(question);
-        return [{ id: "12345678", title: "Colchicine for acute gout", text: "Low-dose colchicine relieves acute gout.", year: 2010 }].slice(0, limit);
-      },
+    library.search = (query, k, options) => {
+      asked.push(query);
+      return search.call(library, query, k, options);
     };
-    api.chat.setLiteratureSource(library);
-    const withLibrary = await api.chat.session.send("@library What is first-line for gout?");
-    assert.deepEqual(asked, ["What is first-line for gout?"], "the question goes to the library without the mention");
-    assert.deepEqual(withLibrary?.turn.sources, [{ n: 1, id: "12345678", title: "Colchicine for acute gout", year: 2010 }]);
-    api.chat.setLiteratureSource(registered);
+    const key = "pmid:12345678";
+    try {
+      const without = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
+      assert.ok(without?.turn.notices?.includes(EMPTY_LIBRARY_NOTICE));
+      assert.equal(without?.turn.sources, undefined);
+      library.addRecords([{ key, pmid: "12345678", title: "Zorbaxin for acute zorbitis", abstract: "Low-dose zorbaxin is first-line for acute zorbitis.", year: 2010, authors: [], publicationTypes: [] }]);
+      asked.length = 0;
+      const withLibrary = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
+      assert.deepEqual(asked, ["Is zorbaxin first-line for acute zorbitis?"], "the question goes to the library without the mention");
+      assert.deepEqual(withLibrary?.turn.sources, [{ n: 1, id: "12345678", title: "Zorbaxin for acute zorbitis", year: 2010 }]);
+    } finally {
+      library.search = search;
+      library.remove({ keys: [key] });
+    }
   });
 
   it("copies a reply, and inserts it into the note at the cursor as one undo step marked as AI text", async () => {

@@ -14,7 +14,6 @@ import type { BedsideApi } from "../../src/extension";
 import type { RenderedReport } from "../../src/ddx/differentialPanel";
 import type { DifferentialResult } from "../../src/ddx/differential";
 import { LIKELIHOODS, schemaErrors } from "../../src/ddx/schema";
-import { citationSourceFromLibrary } from "../../src/ddx/citations";
 import { until, when } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
@@ -136,19 +135,18 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     assert.equal(editor.document.getText(selected), finding.text);
   });
 
-  it("cites the literature library's relevant sources, and none without a library", async () => {
+  it("cites the literature library's relevant sources, and none from an empty library", async () => {
     const hit = (pmid: string, relevance: number) => ({ key: `pmid:${pmid}`, pmid, title: `Study ${pmid}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
     const queries: string[] = [];
-    const library = api.differential.citations;
-    api.differential.setCitationSource(
-      citationSourceFromLibrary({
-        count: () => 2,
-        search: async (query, k) => {
-          queries.push(query);
-          return [hit("31415926", 0.9), hit("27182818", 0.01)].slice(0, k);
-        },
-      }),
-    );
+    // The differential cites from the library the composition root gave it (api.literature.library):
+    // its count and search answer here, through the differential's own adapter (citationSourceFromLibrary).
+    const library = api.literature.library;
+    const { search, count } = library;
+    library.count = () => 2;
+    library.search = async (query, k) => {
+      queries.push(query);
+      return [hit("31415926", 0.9), hit("27182818", 0.01)].slice(0, k);
+    };
     try {
       const done = rendered((r) => !r.running && r.diagnoses.length > 0);
       await vscode.commands.executeCommand("bedside.differentialDiagnosis");
@@ -158,20 +156,22 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       assert.ok(queries.every((q, i) => q.startsWith(result.diagnoses[i]!.name)));
       assert.deepEqual(report.citations, result.diagnoses.map(() => "PMID 31415926"), "the relevant source only, under each diagnosis");
       assert.equal(result.diagnoses[0]!.citations[0]!.url, "https://pubmed.ncbi.nlm.nih.gov/31415926/");
+      // An empty library: the run's result has no citations, and the panel comes to show none. (Waiting for
+      // the next render instead could catch a late render of the run above, with its citations.)
+      library.count = () => 0;
+      library.search = async () => [];
+      const finished = when<DifferentialResult | undefined>("the run with an empty library", (l) => api.differential.onDidFinish(l), () => true);
+      await vscode.commands.executeCommand("bedside.differentialDiagnosis");
+      const bare = await finished;
+      assert.ok(bare && bare.diagnoses.length > 0 && bare.diagnoses.every((d) => d.citations.length === 0), "no citations from an empty library");
+      await until("the panel to show the differential without citations", () => {
+        const r = api.differential.lastRendered;
+        return r && !r.running && r.diagnoses.length > 0 && r.citations.length === 0;
+      });
     } finally {
-      api.differential.setCitationSource(undefined);
+      library.search = search;
+      library.count = count;
     }
-    // Without a library: the run's result has no citations, and the panel comes to show none. (Waiting for
-    // the next render instead could catch a late render of the run above, with its citations.)
-    const finished = when<DifferentialResult | undefined>("the run without a library", (l) => api.differential.onDidFinish(l), () => true);
-    await vscode.commands.executeCommand("bedside.differentialDiagnosis");
-    const bare = await finished;
-    assert.ok(bare && bare.diagnoses.length > 0 && bare.diagnoses.every((d) => d.citations.length === 0), "no citations without a library");
-    await until("the panel to show the differential without citations", () => {
-      const r = api.differential.lastRendered;
-      return r && !r.running && r.diagnoses.length > 0 && r.citations.length === 0;
-    });
-    api.differential.setCitationSource(library);
   });
 
   it("runs again when a note is saved, with bedside.differential.runOnSave on", async () => {

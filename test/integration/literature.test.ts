@@ -17,7 +17,7 @@ import { ONLINE_ORIGIN } from "../../src/literature/online/pubmedOnline";
 import { openLibrary } from "../../src/literature/index/libraryRecovery";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
 import { minimalPdf } from "../support/minimalPdf";
-import type { RenderedReport } from "../../src/qa/answerMessages";
+import type { RenderedReport } from "../../src/literature/qa/answerMessages";
 import { skipBecause } from "../support/skip";
 
 const EXTENSION_ID = "bedside.bedside";

@@ -24,7 +24,7 @@ import type { LiteratureRecord } from "../../src/literature/library";
 import { isDamagedLibraryError, openLibrary, saveImportedFiles, setAsideDamagedLibrary } from "../../src/literature/index/libraryRecovery";
 import type { SqliteDriver } from "../../src/literature/index/sqlDatabase";
 import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrary";
-import { answerSchema, buildAnswerPrompt, parseAnswer, selectAnswerSources } from "../../src/qa/answerPrompt";
+import { answerSchema, buildAnswerPrompt, parseAnswer, selectAnswerSources } from "../../src/literature/qa/answerPrompt";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { ensureTestModel } from "../support/gguf/testModels";
 import { codeServerNode } from "../support/vscodeHost/hostNode";
@@ -90,7 +90,7 @@ describe("resilience: faults during chat, differential, answers and the library"
       readContexts: () => Promise.resolve([{ label: "history-and-physical.note", text: NOTE }]),
       autoChip: () => undefined,
       library: () => undefined,
-      settings: () => ({ maxTokens: 120, temperature: 0.2, libraryPassages: 3 }),
+      settings: () => ({ maxTokens: 120, temperature: 0.2, libraryPassages: 3, libraryRelevance: 0.4 }),
       post: () => undefined,
     });
   });

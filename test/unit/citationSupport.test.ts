@@ -4,8 +4,8 @@
  * their long forms both ways. Pure functions on real text.
  */
 import * as assert from "node:assert/strict";
-import { checkAnswerText, checkCitations } from "../../src/qa/citationCheck";
-import { checkSupport, numbersIn, parseAbbreviations } from "../../src/qa/citationSupport";
+import { checkAnswerText, checkCitations } from "../../src/literature/qa/citationCheck";
+import { checkSupport, numbersIn, parseAbbreviations } from "../../src/literature/qa/citationSupport";
 
 const METFORMIN = "Metformin use in 120 pregnant women with gestational diabetes was safe. Neonatal hypoglycaemia occurred in 8.5% of infants, similar to insulin.";
 const STROKE = "Early mobilisation within 24 hours after acute stroke did not improve functional outcome at 3 months in 2104 patients.";

@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import type { LiteratureSource } from "../../src/literature/library";
-import { answerSchema, buildAnswerPrompt, estimateTokens, parseAnswer, partialSentences, selectAnswerSources } from "../../src/qa/answerPrompt";
-import { checkAnswerText, checkCitations, citationNumbers, splitAnswerSentences } from "../../src/qa/citationCheck";
+import { answerSchema, buildAnswerPrompt, estimateTokens, parseAnswer, partialSentences, selectAnswerSources } from "../../src/literature/qa/answerPrompt";
+import { checkAnswerText, checkCitations, citationNumbers, splitAnswerSentences } from "../../src/literature/qa/citationCheck";
 
 const source = (n: number, passage: string, relevance = 0.8, score = 10): LiteratureSource => ({ key: `pmid:${n}`, pmid: String(n), title: `Title ${n}`, journal: "J", year: 2020, authors: [], publicationTypes: [], passage, rank: n, score, relevance });
 

@@ -1,10 +1,10 @@
 /**
  * The citation check of a literature answer, number by number: citation groups and ranges, which numbers
  * are valid, what is dropped, sentence splitting and the text left once markers are removed. Written so a
- * mutation of src/qa/citationCheck.ts fails one of them (npm run test:mutation -- --mutate src/qa/citationCheck.ts).
+ * mutation of src/literature/qa/citationCheck.ts fails one of them (npm run test:mutation -- --mutate src/literature/qa/citationCheck.ts).
  */
 import * as assert from "node:assert/strict";
-import { checkAnswerText, checkCitations, citationNumbers, splitAnswerSentences } from "../../src/qa/citationCheck";
+import { checkAnswerText, checkCitations, citationNumbers, splitAnswerSentences } from "../../src/literature/qa/citationCheck";
 
 describe("citation check: numbers", () => {
   it("reads single numbers, lists and ranges in either direction, with any spacing and dash", () => {

@@ -106,7 +106,7 @@ describe("no egress", function () {
   });
 
   it("no source file reaches the network except downloads, the remote engine and opt-in online search (no telemetry)", () => {
-    const allowed = [/^src\/models\/(modelDownload|downloadTransfer)\.ts$/, /^src\/packaging\/accelerationPack\.ts$/, /^src\/engine\/remote\//, /^src\/(literature|qa)\/.*(online|pubmed|eutils)/i];
+    const allowed = [/^src\/models\/(modelDownload|downloadTransfer)\.ts$/, /^src\/packaging\/accelerationPack\.ts$/, /^src\/engine\/remote\//, /^src\/literature\/.*(online|pubmed|eutils)/i];
     const network = /from\s+["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns|undici|axios|node-fetch|got|ws)["']|require\(\s*["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns)["']\s*\)|\bfetch\s*\(|XMLHttpRequest|new\s+WebSocket|navigator\.sendBeacon|applicationinsights|extension-telemetry/;
     const offenders: string[] = [];
     const files: string[] = [];

@@ -1,14 +1,17 @@
 /**
  * The library's inverted index in its SQLite file, laid out as Lucene lays out an index: each write adds a
- * segment (its documents' ids and lengths, and one posting list per term, see postings.ts); a removed or
+ * segment (its documents' ids and lengths, and one posting list per term, built in segmentBuild.ts and
+ * encoded as postings.ts says); a removed or
  * re-imported document is marked deleted in its old segment; segments of about the same size are merged
  * ten at a time (dropping deleted postings), so a library of N documents has O(log N) segments. Document
  * frequencies and the total length are kept exact, so BM25 scores equal an exhaustive computation.
- * Search runs MaxScore with block-max bounds per segment into one top-k (postings.ts). Node only; no vscode.
+ * Search runs MaxScore with block-max bounds per segment into one top-k (segmentSearch.ts, postings.ts).
+ * This file keeps the segments, their merging and the in-memory state in step with the file. Node only;
+ * no vscode.
  */
-import { terms } from "./analyzer";
-import { bm25TermScore, idf } from "./bm25";
-import { decodePostings, encodePostings, END, PostingCursor, TopK, topKMaxScore, type ScoredList, type SearchCounters, type TopKHit } from "./postings";
+import { decodePostings, encodePostings, type SearchCounters, type TopKHit } from "./postings";
+import { buildSegment, compareTerms, IndexChanges } from "./segmentBuild";
+import { searchSegments } from "./segmentSearch";
 import type { SqlDatabase, SqlStatement } from "./sqlDatabase";
 
 export const INDEX_SCHEMA = `
@@ -41,68 +44,10 @@ interface State {
   nextSegment: number;
 }
 
-interface Analyzed {
-  length: number;
-  tf: Map<string, number>;
-}
-
-export function analyzeDocument(title: string, abstract: string): Analyzed {
-  const all = terms(`${title} ${abstract}`);
-  const tf = new Map<string, number>();
-  for (const t of all) tf.set(t, (tf.get(t) ?? 0) + 1);
-  return { length: all.length, tf };
-}
-
-/** Code point order, which is SQLite's order of UTF-8 text (UTF-16 order differs above U+D7FF). */
-export function compareTerms(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      const fx = x >= 0xd800 && x <= 0xdfff ? x + 0x2000 : x >= 0xe000 ? x - 0x800 : x;
-      const fy = y >= 0xd800 && y <= 0xdfff ? y + 0x2000 : y >= 0xe000 ? y - 0x800 : y;
-      return fx - fy;
-    }
-  }
-  return a.length - b.length;
-}
+export { IndexChanges };
 
 const bytesOf = (array: Int32Array): Uint8Array => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 const int32Of = (bytes: Uint8Array): Int32Array => new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-
-/** Changes of one write transaction, applied to the in-memory state once it commits. */
-export class IndexChanges {
-  readonly pending = new Map<number, Analyzed>();
-  readonly dfDelta = new Map<string, number>();
-  readonly dead: Array<{ seg: number; id: number; length: number }> = [];
-  private readonly deadIds = new Set<number>();
-
-  constructor(private readonly index: InvertedIndex) {}
-
-  /** Indexes document `id` (new, or replacing what was indexed for it). */
-  put(id: number, title: string, abstract: string): void {
-    if (!this.pending.has(id)) this.drop(id);
-    this.pending.set(id, analyzeDocument(title, abstract));
-  }
-
-  /** Removes document `id` from the index (its indexed text is needed for the document frequencies). */
-  delete(id: number): void {
-    this.pending.delete(id);
-    this.drop(id);
-  }
-
-  private drop(id: number): void {
-    if (this.deadIds.has(id)) return;
-    const indexed = this.index.indexedText(id);
-    if (!indexed) return;
-    this.deadIds.add(id);
-    const old = analyzeDocument(indexed.title, indexed.abstract);
-    for (const term of old.tf.keys()) this.dfDelta.set(term, (this.dfDelta.get(term) ?? 0) - 1);
-    this.dead.push({ seg: indexed.seg, id, length: old.length });
-  }
-}
 
 export class InvertedIndex {
   private state: State | undefined;
@@ -210,56 +155,13 @@ export class InvertedIndex {
     const dfDelta = new Map(changes.dfDelta);
     let lengthDelta = -changes.dead.reduce((sum, d) => sum + d.length, 0);
     if (changes.pending.size > 0) {
-      const ids = Int32Array.from(changes.pending.keys()).sort();
-      const lengths = new Int32Array(ids.length);
-      // Every (term, document, tf) of the batch in flat arrays, then grouped by term (counting sort,
-      // documents stay in id order): far less garbage than a list per term.
-      const termIds = new Map<string, number>();
-      const names: string[] = [];
-      let size = 0;
-      for (const id of ids) size += changes.pending.get(id)!.tf.size;
-      const postTerm = new Int32Array(size);
-      const postDoc = new Int32Array(size);
-      const postTf = new Int32Array(size);
-      let n = 0;
-      ids.forEach((id, i) => {
-        const doc = changes.pending.get(id)!;
-        lengths[i] = doc.length;
-        lengthDelta += doc.length;
-        for (const [term, tf] of doc.tf) {
-          let t = termIds.get(term);
-          if (t === undefined) {
-            t = names.length;
-            termIds.set(term, t);
-            names.push(term);
-          }
-          postTerm[n] = t;
-          postDoc[n] = i;
-          postTf[n++] = tf;
-        }
-      });
-      const start = new Int32Array(names.length + 1);
-      for (let p = 0; p < n; p++) start[postTerm[p] + 1]++;
-      for (let t = 0; t < names.length; t++) start[t + 1] += start[t];
-      const fill = start.slice(0, names.length);
-      const groupedId = new Int32Array(n);
-      const groupedTf = new Int32Array(n);
-      const groupedLength = new Int32Array(n);
-      for (let p = 0; p < n; p++) {
-        const at = fill[postTerm[p]]++;
-        groupedId[at] = ids[postDoc[p]];
-        groupedTf[at] = postTf[p];
-        groupedLength[at] = lengths[postDoc[p]];
-      }
+      const { ids, lengths, length, lists } = buildSegment(changes.pending);
+      lengthDelta += length;
       const seg = state.nextSegment;
       const insert = this.statement("INSERT INTO postings VALUES (?, ?, ?)");
-      // In key order: the rows append to the table's B-tree.
-      const order = names.map((_, t) => t).sort((a, b) => compareTerms(names[a], names[b]));
-      for (const t of order) {
-        const from = start[t];
-        const to = start[t + 1];
-        insert.run([seg, names[t], encodePostings(groupedId.subarray(from, to), groupedTf.subarray(from, to), groupedLength.subarray(from, to))]);
-        dfDelta.set(names[t], (dfDelta.get(names[t]) ?? 0) + (to - from));
+      for (const list of lists) {
+        insert.run([seg, list.term, list.data]);
+        dfDelta.set(list.term, (dfDelta.get(list.term) ?? 0) + list.count);
       }
       this.statement("INSERT INTO segments VALUES (?, ?, ?)").run([seg, bytesOf(ids), bytesOf(lengths)]);
       this.setMeta("nextSegment", seg + 1);
@@ -455,47 +357,12 @@ export class InvertedIndex {
   /**
    * The exact top `k` documents for the query's distinct terms (in query order) by Lucene BM25 with
    * `docCount` and `avgLength`; `accept` filters (year, type). `pruning: false` scores every posting
-   * (the exhaustive reference the tests compare with).
+   * (the exhaustive reference the tests compare with). See segmentSearch.ts.
    */
   search(queryTerms: readonly string[], k: number, docCount: number, avgLength: number, df: (term: string) => number, accept: (id: number) => boolean = () => true, pruning = true, counters?: SearchCounters): TopKHit[] {
     const state = this.load();
-    const top = new TopK(k);
-    const weights = queryTerms.map((t) => {
-      const f = df(t);
-      return f > 0 ? idf(docCount, f) : 0;
-    });
     const fetch = this.statement("SELECT data FROM postings WHERE seg = ? AND term = ?");
-    const segments = [...state.segments.values()].sort((a, b) => b.live - a.live);
-    for (const segment of segments) {
-      if (segment.live === 0) continue;
-      const lists: ScoredList[] = [];
-      queryTerms.forEach((term, queryIndex) => {
-        if (weights[queryIndex] <= 0) return;
-        const row = fetch.get([segment.seg, term]);
-        if (row) lists.push({ queryIndex, idf: weights[queryIndex], cursor: new PostingCursor(row.data as Uint8Array) });
-      });
-      const live = segment.dead.size === 0 ? accept : (id: number) => !segment.dead.has(id) && accept(id);
-      const length = (id: number): number => state.docLength[id];
-      if (pruning) topKMaxScore(lists, queryTerms.length, top, length, avgLength, live, counters);
-      else exhaustive(lists, queryTerms.length, top, length, avgLength, live);
-    }
-    return top.sorted();
-  }
-}
-
-/** Every posting scored (term at a time), the reference for the pruned search. */
-function exhaustive(lists: readonly ScoredList[], queryLength: number, top: TopK, length: (id: number) => number, avgLength: number, accept: (id: number) => boolean): void {
-  const perDoc = new Map<number, Float64Array>();
-  for (const list of lists) {
-    for (const c = list.cursor; c.doc !== END; c.next()) {
-      let row = perDoc.get(c.doc);
-      if (!row) perDoc.set(c.doc, (row = new Float64Array(queryLength).fill(Number.NaN)));
-      row[list.queryIndex] = bm25TermScore(list.idf, c.tf, length(c.doc), avgLength);
-    }
-  }
-  for (const [id, row] of perDoc) {
-    let score = 0;
-    for (const c of row) if (!Number.isNaN(c)) score += c;
-    if (accept(id)) top.offer({ id, score });
+    const postings = (seg: number, term: string): Uint8Array | undefined => fetch.get([seg, term])?.data as Uint8Array | undefined;
+    return searchSegments([...state.segments.values()], postings, { queryTerms, k, docCount, avgLength, df, length: (id) => state.docLength[id], accept, pruning, counters });
   }
 }

@@ -3,8 +3,8 @@
  * it (Node 22.13 and later without a flag: the extension host of current VS Code releases and of
  * code-server), otherwise SQLite compiled to WebAssembly (node-sqlite3-wasm). Neither is a native module
  * to rebuild per Electron; both are SQLite with FTS5 and read and write the same file format, so a library
- * made by one opens in the other. The built-in one is faster (`npm run bench -- retrieval`, 1M abstracts:
- * 7,147 vs 4,851 imports/s, query p95 144 vs 223 ms). `BEDSIDE_SQLITE=wasm` forces the WebAssembly one
+ * made by one opens in the other. The built-in one is faster at import and search (`npm run bench --
+ * retrieval` measures both; current figures in docs/retrieval.md). `BEDSIDE_SQLITE=wasm` forces the WebAssembly one
  * (tests run the library on both).
  * Node only; no vscode.
  */

@@ -1,94 +1,30 @@
 /**
  * The library on disk: one SQLite file (Node's built-in SQLite where the runtime has it, else SQLite in
- * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records, the
- * library's own inverted index over title and abstract (invertedIndex.ts: segments of block posting lists,
- * exact document frequencies and lengths), and optional embedding vectors. Ranking: the exact top k by
+ * WebAssembly: see sqlDatabase.ts; no native module to rebuild per Electron) with the records (their table,
+ * merging and filters: libraryRows.ts), the library's own inverted index over title and abstract
+ * (invertedIndex.ts: segments of block posting lists, exact document frequencies and lengths), and
+ * optional embedding vectors (vectorStore.ts). This file keeps them consistent in one transaction per
+ * change, and ranks. Ranking: the exact top k by
  * Lucene BM25 (MaxScore with block-max bounds, which skips only documents that cannot enter the top k);
  * with vectors, BM25 and cosine rankings are fused by RRF. Node only; no vscode.
  */
 import { utimesSync } from "node:fs";
 import { openSqlDatabase, type SqlDatabase, type SqliteDriver, type SqlRow, type SqlStatement } from "./sqlDatabase";
 import type { LiteratureLibrary, LiteratureRecord, LiteratureSearchOptions, LiteratureSource } from "../library";
+import { asDoc, mergeRecords, passesFilters, SCHEMA, toRecord, type DocRow } from "./libraryRows";
+import { VectorStore, type Embedder } from "./vectorStore";
 import { queryTerms, terms } from "./analyzer";
 import { coverage, idf, reciprocalRankFusion, termCounts, type CorpusStats } from "./bm25";
 import { InvertedIndex } from "./invertedIndex";
 import type { SearchCounters } from "./postings";
 import { selectPassage } from "./passage";
 
-export type Embedder = (texts: string[]) => Promise<number[][]>;
+export type { Embedder };
+export { mergeRecords };
 
 export interface UpsertResult {
   added: number;
   updated: number;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS docs (
-  id INTEGER PRIMARY KEY,
-  key TEXT NOT NULL UNIQUE,
-  pmid TEXT,
-  doi TEXT,
-  title TEXT NOT NULL,
-  abstract TEXT NOT NULL,
-  journal TEXT,
-  year INTEGER,
-  authors TEXT NOT NULL,
-  pubtypes TEXT NOT NULL,
-  origin TEXT
-);
-CREATE INDEX IF NOT EXISTS docs_pmid ON docs(pmid) WHERE pmid IS NOT NULL;
-CREATE INDEX IF NOT EXISTS docs_doi ON docs(doi) WHERE doi IS NOT NULL;
-CREATE INDEX IF NOT EXISTS docs_origin ON docs(origin) WHERE origin IS NOT NULL;
-CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, dim INTEGER NOT NULL, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-`;
-
-interface DocRow {
-  id: number;
-  key: string;
-  pmid: string | null;
-  doi: string | null;
-  title: string;
-  abstract: string;
-  journal: string | null;
-  year: number | null;
-  authors: string;
-  pubtypes: string;
-  origin: string | null;
-}
-
-const asDoc = (row: SqlRow): DocRow => row as unknown as DocRow;
-
-function toRecord(row: DocRow): LiteratureRecord {
-  const record: LiteratureRecord = { key: row.key, title: row.title, abstract: row.abstract, authors: JSON.parse(row.authors) as string[], publicationTypes: JSON.parse(row.pubtypes) as string[] };
-  if (row.pmid) record.pmid = row.pmid;
-  if (row.doi) record.doi = row.doi;
-  if (row.journal) record.journal = row.journal;
-  if (row.year !== null) record.year = row.year;
-  if (row.origin) record.origin = row.origin;
-  return record;
-}
-
-/** Newer fields win, but an empty field never erases a known one; identifiers are kept from both. */
-export function mergeRecords(old: LiteratureRecord, incoming: LiteratureRecord): LiteratureRecord {
-  const merged: LiteratureRecord = {
-    key: incoming.pmid || old.pmid ? `pmid:${incoming.pmid ?? old.pmid}` : incoming.key,
-    title: incoming.title || old.title,
-    abstract: incoming.abstract.length >= 40 || !old.abstract ? incoming.abstract || old.abstract : old.abstract,
-    authors: incoming.authors.length ? incoming.authors : old.authors,
-    publicationTypes: [...new Set([...old.publicationTypes, ...incoming.publicationTypes])],
-  };
-  const pmid = incoming.pmid ?? old.pmid;
-  const doi = incoming.doi ?? old.doi;
-  const journal = incoming.journal ?? old.journal;
-  const year = incoming.year ?? old.year;
-  const origin = incoming.origin ?? old.origin;
-  if (pmid) merged.pmid = pmid;
-  if (doi) merged.doi = doi;
-  if (journal) merged.journal = journal;
-  if (year !== undefined) merged.year = year;
-  if (origin) merged.origin = origin;
-  return merged;
 }
 
 export interface SqliteLibraryOptions {
@@ -101,7 +37,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   private docCount = 0;
   private avgLength = 0;
   private readonly dfCache = new Map<string, number>();
-  private vectorCache: { ids: Int32Array; dim: number; data: Float32Array } | undefined;
+  private readonly vectors: VectorStore;
   private readonly pruning: boolean;
   readonly index: InvertedIndex;
   /** Documents fully scored by the last ranking (how much the pruning left to do). */
@@ -112,9 +48,11 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     options: SqliteLibraryOptions = {},
   ) {
     this.db = openSqlDatabase(path);
+    this.vectors = new VectorStore(this.db);
     this.pruning = options.pruning ?? true;
     // 16 KiB pages for a new library (an existing file keeps its own): a quarter of the page reads and
-    // writes through node-sqlite3-wasm's JavaScript file layer; import ~10% less CPU, ~10% smaller at 100k.
+    // writes through node-sqlite3-wasm's JavaScript file layer (import CPU and file size: `npm run bench --
+    // retrieval`, docs/retrieval.md).
     this.db.exec("PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
     this.db.exec(SCHEMA);
     this.index = new InvertedIndex(this.db, (id) => {
@@ -188,7 +126,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
   /** Recounts documents and the average length (exact: the index keeps the total length). */
   refreshStats(): void {
     this.dfCache.clear();
-    this.vectorCache = undefined;
+    this.vectors.invalidate();
     this.docCount = Number(this.db.get("SELECT count(*) AS n FROM docs")?.n ?? 0);
     this.avgLength = this.docCount ? this.index.totalLength() / this.docCount : 0;
   }
@@ -347,7 +285,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       }
       return fetched.get(id);
     };
-    const accept = filtered ? (id: number): boolean => { const r = row(id); return r !== undefined && this.passesFilters(r, options); } : () => true;
+    const accept = filtered ? (id: number): boolean => { const r = row(id); return r !== undefined && passesFilters(r, options); } : () => true;
     const counters: SearchCounters = { scored: 0 };
     const hits = this.index.search(termList, limit, stats.docCount, stats.avgLength, (t) => stats.df(t), accept, this.pruning, counters);
     this.lastScored = counters.scored;
@@ -373,7 +311,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
         const cov = known?.coverage ?? coverage(termList, termCounts(terms(`${row.title} ${row.abstract}`)), stats);
         return { row, score, coverage: cov };
       });
-      order = order.filter((o) => this.passesFilters(o.row, options));
+      order = order.filter((o) => passesFilters(o.row, options));
     }
     return order.slice(0, k).map(({ row, score, coverage: cov }, index): LiteratureSource => {
       const record = toRecord(row);
@@ -395,94 +333,25 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     });
   }
 
-  private passesFilters(row: DocRow, options: LiteratureSearchOptions): boolean {
-    if (options.yearFrom !== undefined && (row.year === null || row.year < options.yearFrom)) return false;
-    if (options.yearTo !== undefined && (row.year === null || row.year > options.yearTo)) return false;
-    if (options.publicationTypes?.length) {
-      const types = (JSON.parse(row.pubtypes) as string[]).map((t) => t.toLowerCase());
-      if (!options.publicationTypes.some((t) => types.includes(t.toLowerCase()))) return false;
-    }
-    return true;
-  }
-
-  // ---- dense vectors -------------------------------------------------------------------------
+  // ---- dense vectors (vectorStore.ts) --------------------------------------------------------
 
   /** The embedding function (through the engine); hybrid ranking needs it and stored vectors. */
   embedder: Embedder | undefined;
 
   vectorCount(): number {
-    return Number(this.db.get("SELECT count(*) AS n FROM vectors")?.n ?? 0);
+    return this.vectors.count();
   }
 
   /** Embeds records that have no vector yet, `batch` at a time; returns how many were embedded. */
-  async embedMissing(embed: Embedder, options: { batch?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
-    const missing = this.db.all("SELECT d.id, d.title, d.abstract FROM docs d LEFT JOIN vectors v ON v.id = d.id WHERE v.id IS NULL");
-    const batch = options.batch ?? 16;
-    let done = 0;
-    for (let i = 0; i < missing.length; i += batch) {
-      if (options.signal?.aborted) break;
-      const rows = missing.slice(i, i + batch);
-      const texts = rows.map((r) => `${String(r.title)}\n${String(r.abstract)}`.slice(0, 2000));
-      // A text longer than the embedding model's context is shortened until it fits.
-      const vectors: number[][] = [];
-      for (let j = 0; j < texts.length; j++) {
-        for (let text = texts[j]; ; text = text.slice(0, Math.floor(text.length / 2))) {
-          try {
-            vectors.push((await embed([text]))[0]);
-            break;
-          } catch (error) {
-            if (text.length < 100) throw error;
-          }
-        }
-      }
-      this.db.exec("BEGIN");
-      rows.forEach((row, j) => {
-        const v = Float32Array.from(vectors[j]);
-        this.db.run("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", [Number(row.id), v.length, new Uint8Array(v.buffer)]);
-      });
-      this.db.exec("COMMIT");
-      done += rows.length;
-      options.onProgress?.(done, missing.length);
-    }
-    this.vectorCache = undefined;
-    return done;
-  }
-
-  private loadVectors(): { ids: Int32Array; dim: number; data: Float32Array } {
-    if (this.vectorCache) return this.vectorCache;
-    const rows = this.db.all("SELECT id, dim, v FROM vectors ORDER BY id");
-    const dim = rows.length ? Number(rows[0].dim) : 0;
-    const ids = new Int32Array(rows.length);
-    const data = new Float32Array(rows.length * dim);
-    rows.forEach((row, i) => {
-      ids[i] = Number(row.id);
-      const bytes = row.v as Uint8Array;
-      const v = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      let norm = 0;
-      for (let j = 0; j < dim; j++) norm += v[j] * v[j];
-      norm = Math.sqrt(norm) || 1;
-      for (let j = 0; j < dim; j++) data[i * dim + j] = v[j] / norm;
-    });
-    this.vectorCache = { ids, dim, data };
-    return this.vectorCache;
+  embedMissing(embed: Embedder, options: { batch?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+    return this.vectors.embedMissing(embed, options);
   }
 
   /** Cosine similarity of the query's embedding against every stored vector (exact). */
   async rankDense(query: string, limit: number): Promise<Array<{ id: number; score: number }>> {
     if (!this.embedder) return [];
-    const { ids, dim, data } = this.loadVectors();
     const [q] = await this.embedder([query]);
-    if (!q || q.length !== dim) return [];
-    let norm = 0;
-    for (const x of q) norm += x * x;
-    norm = Math.sqrt(norm) || 1;
-    const scored: Array<{ id: number; score: number }> = [];
-    for (let i = 0; i < ids.length; i++) {
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += data[i * dim + j] * q[j];
-      scored.push({ id: ids[i], score: dot / norm });
-    }
-    return scored.sort((a, b) => b.score - a.score).slice(0, limit);
+    return this.vectors.rank(q, limit);
   }
 
   /** Bytes the library's file takes on disk. */

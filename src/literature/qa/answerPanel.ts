@@ -5,11 +5,11 @@
  * pure parts in answerPrompt.ts and citationCheck.ts.
  */
 import * as vscode from "vscode";
-import type { Engine } from "../engine/engine";
-import type { LiteratureLibrary, LiteratureSource } from "../literature/library";
-import { pubmedUrl } from "../literature/library";
-import { vancouverCitation } from "../literature/vancouver";
-import { showWebviewPage, webviewOptions } from "../webview/webviewPanel";
+import type { Engine } from "../../engine/engine";
+import type { LiteratureSearch, LiteratureSource } from "../library";
+import { pubmedUrl } from "../library";
+import { vancouverCitation } from "../vancouver";
+import { showWebviewPage, webviewOptions } from "../../webview/webviewPanel";
 import { answerSchema, buildAnswerPrompt, estimateTokens, parseAnswer, partialSentences, selectAnswerSources } from "./answerPrompt";
 import type { AnswerView, HostMessage, PanelMessage, RenderedReport, SourceCard } from "./answerMessages";
 import { checkCitations } from "./citationCheck";
@@ -68,7 +68,7 @@ export class AnswerPanel implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly engine: Engine,
-    private readonly library: LiteratureLibrary,
+    private readonly library: LiteratureSearch,
     private readonly settings: () => AnswerSettings = readAnswerSettings,
   ) {}
 
@@ -163,7 +163,7 @@ export class AnswerPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel("bedside.literatureAnswer", "Literature Answer", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri));
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, "media", "bedside.svg");
-    showWebviewPage(panel.webview, this.extensionUri, "qa", "Literature Answer");
+    showWebviewPage(panel.webview, this.extensionUri, "literature", "Literature Answer");
     panel.webview.onDidReceiveMessage((m: PanelMessage) => void this.onMessage(m), undefined, this.subscriptions);
     panel.onDidDispose(() => {
       this.panel = undefined;

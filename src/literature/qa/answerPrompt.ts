@@ -3,7 +3,7 @@
  * context (Meditron-7B: 2,048 tokens) by dropping the weakest sources and shortening passages, and
  * the JSON shape the answer must take (each sentence with the numbers of the sources it rests on). Pure.
  */
-import type { LiteratureSource } from "../literature/library";
+import type { LiteratureSource } from "../library";
 
 export interface FittedPrompt {
   prompt: string;

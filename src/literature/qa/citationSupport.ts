@@ -5,7 +5,7 @@
  * retrieved source may cover the sentence clearly better. A lexical check: it catches a citation to the
  * wrong source and a changed figure, not a paraphrase that reverses the meaning. Pure.
  */
-import { stem, STOP_WORDS, words } from "../literature/index/analyzer";
+import { stem, STOP_WORDS, words } from "../index/analyzer";
 import type { CheckedAnswer, CheckedSentence } from "./citationCheck";
 
 /** Why a cited sentence was marked (absent when its sources support it). */

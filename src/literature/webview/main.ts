@@ -4,7 +4,7 @@
  * goes through the sanitising markdown renderer; titles and passages go in as text nodes.
  */
 import { renderMarkdown } from "../../webview/browser/markdown";
-import type { AnswerView, HostMessage, PanelMessage, SourceCard } from "../answerMessages";
+import type { AnswerView, HostMessage, PanelMessage, SourceCard } from "../qa/answerMessages";
 
 interface VsCodeApi {
   postMessage(message: PanelMessage): void;
