@@ -2,7 +2,7 @@
  * Composition root: builds Bedside's parts and wires them together. No logic lives here.
  */
 import * as vscode from "vscode";
-import { BedsideConfig } from "./config";
+import { BedsideConfig, relevanceThreshold } from "./config";
 import { EngineClient } from "./engine/client/engineClient";
 import { LineLog } from "./log/log";
 import { EngineStatusBar } from "./status/engineStatusBar";
@@ -94,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const documents = registerDocuments(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);
   const literature = registerLiterature(context, engineSwitch);
-  chat.setLiteratureSource(chatLiteratureSource(literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4)));
+  chat.setLiteratureSource(chatLiteratureSource(literature.library, relevanceThreshold));
   differential.setCitationSource(citationSourceFromLibrary(literature.library));
   const acceleration = registerAcceleration(context, () => restartEngine(engine));
   const walkthrough = registerWalkthrough(context, { config, engineSwitch, markers: completions.markers, differential, library: literature.library, acceleration });

@@ -3,6 +3,7 @@
  * into the context window, streaming the reply to the view, stopping it, and keeping the history.
  * The vscode adapter (chatView.ts) supplies the note text, the editor and the webview.
  */
+import type { ChatSettings } from "../config/sections";
 import type { Engine } from "../engine/engine";
 import { EngineError } from "../engine/engine";
 import type { ChatMessage, GenerationResult, ModelInfo } from "../engine/protocol";
@@ -12,12 +13,7 @@ import { ContextTooSmallError, fitConversation } from "./chatFit";
 import type { ChatTurn, ChatViewState, ContextChip, Conversation, HostToView } from "./chatTypes";
 import { EMPTY_LIBRARY_NOTICE, NO_LIBRARY_NOTICE, parseLibraryMention, type LiteraturePassage, type LiteratureSource } from "./literatureSource";
 
-export interface ChatSettings {
-  maxTokens: number;
-  temperature: number;
-  /** Passages `@library` asks the library for. */
-  libraryPassages: number;
-}
+export type { ChatSettings };
 
 export interface ChatSessionParts {
   engine: Engine;

@@ -7,7 +7,7 @@
 import * as os from "node:os";
 import { readFileSync } from "node:fs";
 import * as vscode from "vscode";
-import type { BedsideConfig } from "../config";
+import { gpuSetting, type BedsideConfig } from "../config";
 import type { EngineSwitch } from "../engine/remote/engineSwitch";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import type { DifferentialPanel } from "../ddx/differentialPanel";
@@ -93,7 +93,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
       threads: deps.config.modelChoice?.threads,
       totalMemoryBytes: os.totalmem(),
       freeMemoryBytes: os.freemem(),
-      gpuSetting: vscode.workspace.getConfiguration("bedside.engine").get<string>("gpu", "auto"),
+      gpuSetting: gpuSetting(),
       gpuBackendsInside: binaries?.gpuInside ?? [],
       nvidiaDriver: acceleration.nvidiaDriver,
       cudaPack: acceleration.pack ? { installed: acceleration.installed, approxBytes: acceleration.pack.approxBytes } : undefined,

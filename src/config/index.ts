@@ -6,10 +6,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { GpuChoice } from "./engine/protocol";
-import type { ModelChoice } from "./engine/client/engineClient";
-import { chooseThreads, readMachineCpus } from "./engine/threads";
-import { effectiveSetting, isRestrictedSetting } from "./privacy/workspaceTrust";
+import type { GpuChoice } from "../engine/protocol";
+import type { ModelChoice } from "../engine/client/engineClient";
+import { chooseThreads, readMachineCpus } from "../engine/threads";
+import { effectiveSetting, isRestrictedSetting } from "../privacy/workspaceTrust";
+import { expandHome, RELEVANCE_THRESHOLD_DEFAULT, type AnswerSettings, type AutoContext, type ChatSettings, type CompletionConfig, type RemoteEngineSettings } from "./sections";
+
+export * from "./sections";
 
 const SECTION = "bedside";
 
@@ -19,9 +22,9 @@ const SECTION = "bedside";
  * through here.
  */
 export function readSetting<T>(key: string, isTrusted: () => boolean = () => vscode.workspace.isTrusted): T | undefined {
-  const section = vscode.workspace.getConfiguration(SECTION);
-  if (!isRestrictedSetting(key) || isTrusted()) return section.get<T>(key);
-  return effectiveSetting<T>(key, section.inspect<T>(key), false);
+  const s = section();
+  if (!isRestrictedSetting(key) || isTrusted()) return s.get<T>(key);
+  return effectiveSetting<T>(key, s.inspect<T>(key), false);
 }
 
 export interface EngineSettings {
@@ -41,14 +44,82 @@ export interface EngineSettings {
   lowMemory: boolean;
 }
 
-export interface CompletionConfig {
-  enabled: boolean;
-  /** Language ids that get completions: `note`, and markdown or plaintext when opted in. */
-  languages: string[];
-  allowNumbers: boolean;
-  contextTokens: number;
-  maxTokens: number;
-  timeoutMs: number;
+function section(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+/** `bedside.engine.gpu`: which hardware runs the model. */
+export function gpuSetting(): GpuChoice {
+  return section().get<GpuChoice>("engine.gpu", "auto");
+}
+
+/** `bedside.engine.lowMemory` turned on for the user (the model picker offers it when a model would only fit so). */
+export async function setLowMemory(on: boolean): Promise<void> {
+  await section().update("engine.lowMemory", on, vscode.ConfigurationTarget.Global);
+}
+
+/** The OpenAI-compatible server the engine talks to instead of the local model (a restricted setting). */
+export function remoteEngineSettings(): RemoteEngineSettings {
+  const s = section();
+  return {
+    endpoint: readSetting<string>("engine.endpoint")?.trim(),
+    model: s.get<string>("engine.remoteModel")?.trim() || undefined,
+    timeoutMs: Math.max(1, s.get<number>("engine.timeoutSeconds", 120)) * 1000,
+  };
+}
+
+/** `bedside.models.folder` with `~` expanded (a restricted setting); undefined: the extension's own storage. */
+export function modelsFolderSetting(): string | undefined {
+  const configured = readSetting<string>("models.folder")?.trim();
+  return configured ? expandHome(configured) : undefined;
+}
+
+/** `bedside.documents.templatesFolder` with `~` expanded (a restricted setting); undefined when unset. */
+export function templatesFolderSetting(): string | undefined {
+  const configured = (readSetting<string>("documents.templatesFolder") ?? "").trim();
+  return configured ? expandHome(configured) : undefined;
+}
+
+/** `bedside.differential.runOnSave`. */
+export function differentialRunOnSave(): boolean {
+  return section().get<boolean>("differential.runOnSave", false);
+}
+
+/** `bedside.literature.relevanceThreshold`: the least query coverage of the best source for an answer. */
+export function relevanceThreshold(): number {
+  return section().get<number>("literature.relevanceThreshold", RELEVANCE_THRESHOLD_DEFAULT);
+}
+
+/** `bedside.literature.*` as Ask the Literature uses it. */
+export function answerSettings(): AnswerSettings {
+  const c = section();
+  return {
+    sources: c.get<number>("literature.sources", 5),
+    relevanceThreshold: relevanceThreshold(),
+    ranking: c.get<"bm25" | "hybrid">("literature.ranking", "bm25"),
+    maxAnswerTokens: c.get<number>("literature.maxAnswerTokens", 384),
+  };
+}
+
+/** `bedside.literature.onlinePubMed.*` (the base URL is restricted: read through readSetting). */
+export function onlinePubMedSettings(): { enabled: boolean; baseUrl: string | undefined; maxResults: number } {
+  const c = section();
+  return {
+    enabled: c.get<boolean>("literature.onlinePubMed.enabled", false),
+    baseUrl: readSetting<string>("literature.onlinePubMed.baseUrl"),
+    maxResults: c.get<number>("literature.onlinePubMed.maxResults", 20),
+  };
+}
+
+/** `bedside.chat.*`. */
+export function chatSettings(): ChatSettings & { autoContext: AutoContext } {
+  const c = section();
+  return {
+    maxTokens: Math.max(16, c.get<number>("chat.maxTokens", 512)),
+    temperature: Math.max(0, c.get<number>("chat.temperature", 0.2)),
+    libraryPassages: Math.max(1, c.get<number>("chat.libraryPassages", 4)),
+    autoContext: c.get<AutoContext>("chat.context", "note") === "none" ? "none" : "note",
+  };
 }
 
 export class BedsideConfig implements vscode.Disposable {
@@ -79,7 +150,7 @@ export class BedsideConfig implements vscode.Disposable {
   }
 
   private get section(): vscode.WorkspaceConfiguration {
-    return vscode.workspace.getConfiguration(SECTION);
+    return section();
   }
 
   /** The model file: the setting, else BEDSIDE_MODEL (how `npm start` passes one), else none. */
@@ -90,7 +161,7 @@ export class BedsideConfig implements vscode.Disposable {
   /** `~` expanded; a relative path is taken from the first workspace folder (from home when it is untrusted). */
   private resolveUserPath(configured: string | undefined): string | undefined {
     if (!configured) return undefined;
-    const expanded = configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
+    const expanded = expandHome(configured);
     if (path.isAbsolute(expanded)) return expanded;
     // An untrusted workspace must not supply the file through a relative path: take it from home instead.
     const folder = this.isTrusted() ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : os.homedir();
