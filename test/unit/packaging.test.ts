@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dependencyClosure, fitsTarget, resolvePackageDir, runtimePackages } from "../../src/packaging/buildVsix";
+import { dependencyClosure, fitsTarget, resolvePackageDir, runtimePackages } from "../../scripts/packaging/buildVsix";
 import { hardwareReport, type HardwareFacts } from "../../src/firstRun/hardwareReport";
 
 function pkg(root: string, dir: string, manifest: Record<string, unknown>): void {

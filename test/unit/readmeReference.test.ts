@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { renderCommands, renderSettings, updateReadme, type ExtensionManifest } from "../../src/packaging/docs";
+import { renderCommands, renderSettings, updateReadme, type ExtensionManifest } from "../../scripts/packaging/docs";
 
 const root = join(__dirname, "..", "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as ExtensionManifest;

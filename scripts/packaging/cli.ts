@@ -1,13 +1,13 @@
 /**
  * `npm run package -- --target <vsce target>` (or `--all`): builds the extension, then one .vsix per
- * platform into dist/vsix/ (src/packaging/buildVsix.ts), and prints each one's size. A target whose
+ * platform into dist/vsix/ (scripts/packaging/buildVsix.ts), and prints each one's size. A target whose
  * node-llama-cpp binary package the npm registry here cannot supply is reported, not faked.
  * Options: --out DIR (default dist/vsix), --no-build (use the current dist/).
  */
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { buildVsix, type BuildResult } from "./buildVsix";
-import { isVsceTarget, VSCE_TARGETS, type VsceTarget } from "./platforms";
+import { isVsceTarget, VSCE_TARGETS, type VsceTarget } from "../../src/packaging/platforms";
 
 const root = resolve(__dirname, "..", "..");
 

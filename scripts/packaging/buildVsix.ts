@@ -8,8 +8,8 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { extractTarGz } from "./tar";
-import { isBinaryPackage, platformBinaries, type VsceTarget } from "./platforms";
+import { extractTarGz } from "../../src/packaging/tar";
+import { isBinaryPackage, platformBinaries, type VsceTarget } from "../../src/packaging/platforms";
 
 export interface BuildOptions {
   root: string;

@@ -1,4 +1,4 @@
-/** `npm run docs`: rewrites README.md's commands and settings reference from package.json (src/packaging/docs.ts). */
+/** `npm run docs`: rewrites README.md's commands and settings reference from package.json (scripts/packaging/docs.ts). */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { updateReadme, type ExtensionManifest } from "./docs";
