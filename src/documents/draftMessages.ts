@@ -77,10 +77,12 @@ export function draftRuns(review: DraftReview, states: Readonly<Record<string, F
     review.fields.forEach((f, index) => {
       if (f.start !== at || f.end !== at || placeholderDone.has(index)) return;
       const state = states[f.name] ?? "pending";
-      if (state === "done") return;
       placeholderDone.add(index);
       const label = f.name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
-      const text = state === "writing" ? `Writing ${label}…` : state === "failed" ? `(${label}: not written)` : state === "cancelled" ? `(${label}: cancelled)` : `(${label})`;
+      // A field written empty (a list the model left without items) says so, so a heading with nothing
+      // under it is not read as "none"; the words are the view's, never part of the draft's text.
+      const text =
+        state === "done" ? `(nothing written for ${label}: add it from the note or remove the heading)` : state === "writing" ? `Writing ${label}…` : state === "failed" ? `(${label}: not written)` : state === "cancelled" ? `(${label}: cancelled)` : `(${label})`;
       runs.push({ text, field: f.name, state, placeholder: true });
     });
     const next = points[i + 1];

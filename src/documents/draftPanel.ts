@@ -328,6 +328,11 @@ export class DraftPanel implements vscode.Disposable {
     return this.panel ? this.panel.webview.postMessage(message) : false;
   }
 
+  /** Closes the draft's tab (stopping a run), as the user closing it would; the panel stays usable. */
+  close(): void {
+    this.panel?.dispose();
+  }
+
   dispose(): void {
     this.cancel();
     clearTimeout(this.postTimer);

@@ -190,13 +190,37 @@ describe('Bedside chat beside a note', function () {
     await page.keyboard.press('Enter');
     const last = replies(page).last();
     const body = last.locator('.body');
-    // Watch for the first words in the page itself, then press Stop at once.
+    // Press Stop from inside the page the moment the first words show. A Playwright click is a round trip
+    // from the test process through code-server's nested frames; on a fast machine the whole reply had
+    // finished (and Stop was hidden again) before it landed, so the click is made by the page itself, on
+    // the same button a clinician sees, in the same turn the first words are drawn.
     const frame = await chatFrame(page);
-    await frame.waitForFunction(() => {
-      const bodies = document.querySelectorAll('article.turn.assistant .body');
-      return bodies.length === 2 && (bodies[1]?.textContent ?? '').trim().length > 0;
-    }, undefined, { timeout: 60_000 });
-    await chat(page).locator('button', { hasText: 'Stop' }).click();
+    // (A string, not a function: tsx wraps named inner functions in a `__name` helper the page does not have.)
+    const pressed = (await frame.evaluate(`new Promise((resolve, reject) => {
+      const app = document.getElementById('app');
+      const timer = setTimeout(() => reject(new Error('no words of the second reply within 60 s')), 60000);
+      let observer;
+      const tryStop = () => {
+        const bodies = document.querySelectorAll('article.turn.assistant .body');
+        const text = bodies.length === 2 ? (bodies[1].textContent || '').trim() : '';
+        if (text.length === 0) return false;
+        const stop = [...document.querySelectorAll('button')].find((b) => (b.textContent || '').trim() === 'Stop');
+        if (!stop) return false;
+        const box = stop.getBoundingClientRect();
+        const visible = box.width > 0 && box.height > 0 && getComputedStyle(stop).visibility !== 'hidden';
+        stop.click();
+        clearTimeout(timer);
+        if (observer) observer.disconnect();
+        resolve({ visible, label: stop.title, textBefore: text.length });
+        return true;
+      };
+      if (!tryStop()) {
+        observer = new MutationObserver(() => { tryStop(); });
+        observer.observe(app, { subtree: true, childList: true, characterData: true });
+      }
+    })`)) as { visible: boolean; label: string; textBefore: number };
+    assert.ok(pressed.visible, 'the Stop button was on screen while the reply streamed');
+    assert.match(pressed.label, /Escape/, 'Stop names its key');
     await waitForElement(last.locator('.stopped-tag'), 'the Stopped mark', 30_000);
     const kept = await body.innerText();
     await waitForElement(chat(page).locator('button', { hasText: 'Send' }), 'the Send button back');
@@ -223,8 +247,13 @@ describe('Bedside chat beside a note', function () {
     // One undo takes the whole reply out again.
     await editor.click();
     await page.keyboard.press('Control+Z');
-    await page.locator('.monaco-editor .view-line', { hasText: 'Call the clinic if the headaches' }).first().waitFor({ state: 'detached', timeout: 10_000 });
-    const undone = await editorText(page);
+    // Read the note until the reply's lines are gone from the view, for up to 10 s (Monaco redraws lines in
+    // passes; one read between them once saw part of the reply). Still there after that: undo took more than one step.
+    let undone = await editorText(page);
+    for (let waited = 0; waited < 10_000 && /Keep taking your metformin|Plan in plain words|Call the clinic/.test(undone); waited += 250) {
+      await page.waitForTimeout(250);
+      undone = await editorText(page);
+    }
     assert.doesNotMatch(undone, /Keep taking your metformin|Plan in plain words/, 'one undo step removed all of it');
     assert.match(undone, /PLAN:/);
     // Redo keeps it for the reload test (the note stays unsaved).

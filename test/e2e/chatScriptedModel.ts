@@ -16,6 +16,8 @@ export interface ScriptedModelOptions {
   readonly script: readonly string[];
   /** Repeat the script instead of ending after it (a reply that only maxTokens or Stop ends). */
   readonly loop?: boolean;
+  /** With `loop`: the index of the piece that follows the last one (default 0, the whole script again). */
+  readonly loopTo?: number;
   readonly width?: number;
   readonly layers?: number;
   readonly ffn?: number;
@@ -123,7 +125,7 @@ export async function writeScriptedChatModel(path: string, options: ScriptedMode
   output[(ids[0] as number) * width + shared] = gain;
   for (let i = 0; i + 1 < ids.length; i++) output[(ids[i + 1] as number) * width + i] = gain;
   const last = script.length - 1;
-  if (options.loop) output[(ids[0] as number) * width + last] = gain;
+  if (options.loop) output[(ids[options.loopTo ?? 0] as number) * width + last] = gain;
   else for (const end of new Set([eos, eot])) output[end * width + last] = gain;
 
   const tensors: GgufTensorSpec[] = spec.tensors.map((t) => {

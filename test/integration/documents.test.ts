@@ -72,7 +72,8 @@ describe("Bedside Draft from Note in VS Code", () => {
   });
 
   after(async () => {
-    api?.documents.panel.dispose();
+    // Close the tab, not the panel object: its events must still fire for the team-server suite after this one.
+    api?.documents.panel.close();
     for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     await settings().update("model.path", undefined, global);
     await settings().update("engine.contextSize", undefined, global);
@@ -216,5 +217,61 @@ describe("Bedside Draft from Note in VS Code", () => {
   it("word-wraps .note files by default (a language default from the package)", () => {
     assert.equal(vscode.workspace.getConfiguration("editor", { languageId: "note" }).get("wordWrap"), "on");
     assert.equal(vscode.workspace.getConfiguration("editor").get("wordWrap"), "off", "only notes: the editor's own default stays");
+  });
+
+  it("cancels a draft and keeps the fields already written", async function () {
+    this.timeout(240_000);
+    // The scripted model writes "More words again " over and over inside the string (its loop goes back to
+    // "More ", not to the opening brace), so each field runs to its schema's maxLength: about 70 tokens of a
+    // 12-layer model, a second or more a field. (Looping back to '{"' closed every string after 18
+    // characters, and a 40-field run could finish before the first render reached the test.)
+    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "More ", "words ", "again "], loop: true, loopTo: 3, width: 256, layers: 12, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
+    await settings().update("engine.contextSize", 2048, global);
+    await settings().update("model.path", looping, global);
+    await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    assert.ok(folder, "the runners open a workspace folder");
+    const templates = vscode.Uri.joinPath(folder, ".bedside", "templates");
+    await vscode.workspace.fs.createDirectory(templates);
+    const fieldLines = Array.from({ length: 12 }, (_, i) => `{{part${i + 1}: Part ${i + 1} of the letter, from the note.}}`).join("\n");
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(templates, "long-letter.md"), new TextEncoder().encode(`---\ntitle: Long Letter\n---\n# Long letter\n${fieldLines}\n`));
+    let result: Awaited<ReturnType<typeof finished>>;
+    try {
+      const long = (await api.documents.templates()).templates.find((t) => t.title === "Long Letter");
+      assert.ok(long, "the 12-field template is offered");
+      await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
+      const done = finished();
+      // The view has drawn (so it can take the click) and the run is at its second field or later, with
+      // fields still to write: read the panel's own state, not only the (throttled) renders.
+      const firstRender = when("the draft view to render", (l) => api.documents.panel.onDidRender(l), () => true);
+      void vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, long.id);
+      await firstRender;
+      const states = await until("the first field written and later ones still to come", () => {
+        const runs = api.documents.panel.view().runs.filter((r) => r.field);
+        const byField = new Map(runs.map((r) => [r.field, r.state] as const));
+        return byField.get("part1") === "done" && byField.get("part12") === "pending" && [...byField.values()].join(",");
+      }, 120_000, 10);
+      console.log(`      cancelled at: ${states}`);
+      assert.ok(await api.documents.panel.clickInPanel("cancel"));
+      result = await done;
+    } finally {
+      await vscode.workspace.fs.delete(vscode.Uri.joinPath(folder, ".bedside"), { recursive: true });
+    }
+    assert.ok(result, "the run ended with what it had");
+    assert.equal(result.cancelled, true);
+    const states = result.template.fields.map((f) => result.fields[f.name]!.state);
+    assert.equal(states[0], "done", "the first field is kept");
+    const firstCancelled = states.indexOf("cancelled");
+    assert.ok(firstCancelled > 0, `a later field was cancelled (${states.join(", ")})`);
+    assert.ok(states.slice(firstCancelled).every((s) => s === "cancelled"), "every field after it too");
+    for (const f of Object.values(result.fields)) {
+      if (f.state === "done") assert.ok(typeof f.value === "string" ? f.value.length > 0 : Array.isArray(f.value), `${f.name} keeps its text`);
+      else assert.equal(f.value, undefined, `${f.name}, cut off, is not kept`);
+    }
+    // What was written stays in the view (a render of this run, once it stopped).
+    await until("the view to show the kept field after the cancel", () => {
+      const r = api.documents.panel.lastRendered;
+      return r && !r.running && r.text.includes("More words again") && r;
+    });
   });
 });

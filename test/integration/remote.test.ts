@@ -1,8 +1,8 @@
 /**
  * Team servers in a real VS Code: with `bedside.engine.endpoint` pointing at llama.cpp's own llama-server,
  * at a vLLM-shaped server and at an Ollama-shaped server (test/engine/shapedServers.ts: each one's
- * documented API, generating with that llama-server), a differential, a literature answer and a chat reply
- * each complete through the product's own commands. The model is the generated tiny GGUF (random weights:
+ * documented API, generating with that llama-server), a differential, a literature answer, a chat reply and
+ * a draft from the note each complete through the product's own commands. The model is the generated tiny GGUF (random weights:
  * this proves the plumbing, not the quality of the text).
  */
 import * as assert from "node:assert/strict";
@@ -14,7 +14,9 @@ import type { BedsideApi } from "../../src/extension";
 import type { Engine } from "../../src/engine/engine";
 import type { ServerKind } from "../../src/engine/remote/remoteEngine";
 import { schemaErrors } from "../../src/ddx/schema";
+import type { DraftResult } from "../../src/documents/draft";
 import { skipBecause } from "../support/skip";
+import { when } from "./until";
 import { startLlamaServer, type LlamaServer } from "../engine/llamaServer";
 import { startOllamaShapedServer, startVllmShapedServer, type ShapedServer } from "../engine/shapedServers";
 
@@ -111,7 +113,7 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
   }
 
   for (const kind of ["llama-server", "vllm", "ollama"] as const) {
-    it(`completes a differential, a literature answer and a chat reply against ${kind}`, async () => {
+    it(`completes a differential, a literature answer, a chat reply and a draft from the note against ${kind}`, async () => {
       const server = servers.find((s) => s.kind === kind)!;
       const engine = await useServer(server);
       // Earlier steps open panels beside the note: show the note again in the first column for this server.
@@ -132,6 +134,14 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
       const outcome = await api.chat.session.send("What should be done first?");
       assert.ok(outcome && !outcome.turn.error, outcome?.turn.error);
       assert.ok(outcome.turn.text.trim().length > 0 || (outcome.result?.generatedTokens ?? 0) > 0, "the model replied");
+      // Draft from Note: every field of an after-visit summary filled under its JSON schema by the server.
+      await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
+      const drafted = when<DraftResult | undefined>("the draft to finish", (l) => api.documents.panel.onDidFinish(l), () => true, 180_000);
+      await vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, "builtin:after-visit-summary");
+      const draft = await drafted;
+      assert.ok(draft && !draft.cancelled, "the draft finished");
+      assert.deepEqual(draft.template.fields.map((f) => [f.name, draft.fields[f.name]?.state]), draft.template.fields.map((f) => [f.name, "done"]), `every field is written: ${JSON.stringify(Object.values(draft.fields).filter((f) => f.state !== "done").map((f) => [f.name, f.error]))}`);
+
       assert.ok(engine.state.kind === "ready" || engine.state.kind === "busy");
       if (kind !== "llama-server") {
         const shapedServer = shaped[kind === "vllm" ? 0 : 1]!;

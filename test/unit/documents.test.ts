@@ -18,6 +18,7 @@ import { schemaErrors } from "../../src/ddx/schema";
 import { findDates, findQuantities, readingGrade } from "../../src/documents/textFacts";
 import { partialJsonStrings } from "../../src/engine/partialJson";
 import { readableProgress } from "../../src/ddx/panelMessages";
+import { draftRuns } from "../../src/documents/draftMessages";
 
 const root = join(__dirname, "..", "..");
 
@@ -201,5 +202,31 @@ describe("a field longer than its schema allows (a server that does not hold to 
     assert.deepEqual(clipped, { items: ["aspirin 81", "metoprolol"] });
     assert.deepEqual(schemaErrors(schema, clipped), []);
     assert.notDeepEqual(schemaErrors(schema, { items: ["aspirin 81 mg daily with food"] }), [], "unclipped it breaks the schema (the check can fail)");
+  });
+});
+
+describe("documents: what the draft view shows for each field", () => {
+  const template = parseTemplate("---\ntitle: T\n---\n## Why\n{{reason: Why.}}\n## Medicines\n{{medicines[]: The medicines.}}\n", "t", "workspace");
+
+  it("says so where a field was written empty, and keeps those words out of the draft's text", () => {
+    const review = reviewDraft(NOTE, template, { reason: "Cough and fever.", medicines: [] });
+    const runs = draftRuns(review, { reason: "done", medicines: "done" });
+    const empty = runs.find((r) => r.field === "medicines");
+    assert.ok(empty?.placeholder, JSON.stringify(runs));
+    assert.match(empty.text, /nothing written for medicines/);
+    assert.doesNotMatch(review.text, /nothing written/, "the placeholder is the view's, not the draft's");
+    assert.equal(runs.filter((r) => r.field === "reason" && !r.placeholder).map((r) => r.text).join(""), "Cough and fever.");
+  });
+
+  it("shows the state of fields not written yet", () => {
+    const review = reviewDraft(NOTE, template, {});
+    const runs = draftRuns(review, { reason: "writing", medicines: "pending" });
+    assert.deepEqual(
+      runs.filter((r) => r.placeholder).map((r) => [r.field, r.text]),
+      [
+        ["reason", "Writing reason…"],
+        ["medicines", "(medicines)"],
+      ],
+    );
   });
 });
