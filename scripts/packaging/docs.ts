@@ -1,6 +1,6 @@
 /**
  * The README's commands and settings reference, generated from package.json's `contributes`: `npm run
- * docs` rewrites the part between the markers, and a unit test (test/unit/readmeReference.test.ts)
+ * docs` rewrites the part between the markers, and a unit test (test/unit/scripts/readmeReference.test.ts)
  * fails when the README's copy differs from what package.json says. Pure: no vscode, no I/O.
  */
 
