@@ -8,7 +8,7 @@ import type { Engine } from "../engine/engine";
 import type { Log } from "../log/log";
 import type { CompletionSession, Suggestion } from "./completionSession";
 import type { CompletionSwitch } from "./completionSwitch";
-import { budgetCharsFor, findHeaderAbove, prefixReadStart, type SectionHeaderLine } from "./contextWindow";
+import { textAroundCursor, type LineReader, type TextAroundCursor } from "./textAroundCursor";
 
 export const ACCEPTED_COMMAND = "bedside.completionAccepted";
 
@@ -76,35 +76,14 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
   }
 }
 
-/** What a suggestion needs from the note around the cursor. */
-export interface TextAroundCursor {
-  prefix: string;
-  prefixStart: number;
-  header?: SectionHeaderLine;
-  suffix: string;
-}
-
-/** Lines after the cursor read for fill-in-the-middle (the pure side keeps those of the current section). */
-const SUFFIX_LINES = 40;
-
-/**
- * Reads only what the context window can use: from the line start before `prefixReadStart` to the cursor, a
- * few lines after it, and the section header above. A 200,000-line note costs what the window holds; the
- * whole text is never copied on a keystroke.
- */
+/** The note around the cursor, read from the editor's document through the pure reader (textAroundCursor.ts). */
 export function readAroundCursor(document: vscode.TextDocument, position: vscode.Position, budgetTokens: number): TextAroundCursor {
-  const readFrom = document.positionAt(prefixReadStart(document.offsetAt(position), budgetTokens));
-  // From the start of that line, unless the line itself is huge (then from the offset: no line start to keep).
-  const lineStart = new vscode.Position(readFrom.line, 0);
-  const start = readFrom.character > 4 * budgetCharsFor(budgetTokens) ? readFrom : lineStart;
-  const prefix = document.getText(new vscode.Range(start, position));
-  const prefixStart = document.offsetAt(start);
-  const endLine = Math.min(document.lineCount - 1, position.line + SUFFIX_LINES);
-  const suffix = document.getText(new vscode.Range(position, document.lineAt(endLine).range.end)).slice(0, 4 * budgetCharsFor(budgetTokens));
-  const around: TextAroundCursor = { prefix, prefixStart, suffix };
-  if (start.line > 0) {
-    const found = findHeaderAbove((line) => document.lineAt(line).text, start.line - 1);
-    if (found) around.header = { text: found.text, offset: document.offsetAt(new vscode.Position(found.line, 0)) };
-  }
-  return around;
+  const reader: LineReader = {
+    lineCount: document.lineCount,
+    positionAt: (offset) => document.positionAt(offset),
+    offsetAt: (p) => document.offsetAt(new vscode.Position(p.line, p.character)),
+    lineText: (line) => document.lineAt(line).text,
+    getText: (start, end) => document.getText(new vscode.Range(document.positionAt(start), document.positionAt(end))),
+  };
+  return textAroundCursor(reader, document.offsetAt(position), budgetTokens);
 }

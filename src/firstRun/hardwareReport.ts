@@ -3,6 +3,7 @@
  * gathers (engine state, settings, the machine, the binaries the .vsix carries). Pure: no vscode.
  */
 import { formatBytes } from "../models/hardwareFit";
+import type { CudaVerdict } from "../packaging/cudaReadiness";
 
 export interface HardwareFacts {
   platform: string;
@@ -19,6 +20,8 @@ export interface HardwareFacts {
   nvidiaDriver: boolean;
   /** The CUDA acceleration pack: undefined when this platform has none. */
   cudaPack: { installed: boolean; approxBytes: number } | undefined;
+  /** Whether CUDA can run here and why (not): cudaVerdict(); undefined where the platform has no CUDA build. */
+  cuda?: CudaVerdict;
   /** Set when a model is loaded: what the worker reports. */
   loaded?: { backend: string; gpuLayers: number; totalLayers: number; threads: number; modelName: string; contextSize: number };
 }
@@ -46,8 +49,9 @@ export function hardwareReport(f: HardwareFacts): string {
   if (f.cudaPack) {
     lines.push(`- CUDA acceleration pack: ${f.cudaPack.installed ? "installed" : `not installed (about ${formatBytes(f.cudaPack.approxBytes)}; Bedside: Install GPU Acceleration Pack…)`}`);
   }
+  if (f.cuda) lines.push(`- ${f.cuda.reason}`);
   lines.push("");
-  if (f.nvidiaDriver && f.cudaPack && !f.cudaPack.installed) {
+  if (f.nvidiaDriver && f.cudaPack && !f.cudaPack.installed && (f.cuda?.offerPack ?? true)) {
     lines.push("An NVIDIA GPU runs Bedside through Vulkan as installed; the CUDA pack is usually faster. Bedside asks before it downloads anything.", "");
   }
   lines.push("Nothing on this page leaves the machine.");

@@ -14,6 +14,7 @@ import type { DifferentialPanel } from "../ddx/differentialPanel";
 import type { LiteratureService } from "../literature/literatureService";
 import type { AccelerationParts } from "../packaging/registerAcceleration";
 import { currentTarget, platformBinaries } from "../packaging/platforms";
+import { cudaVerdict } from "../packaging/cudaReadiness";
 import { hardwareReport, type HardwareFacts } from "./hardwareReport";
 
 export const WALKTHROUGH_ID = "bedside.bedside#gettingStarted";
@@ -85,6 +86,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
     const state = deps.engineSwitch.state;
     const info = state.kind === "ready" || state.kind === "busy" ? state.info : undefined;
     const cpus = os.cpus();
+    const gpu = gpuSetting();
     return {
       platform: process.platform,
       arch: process.arch,
@@ -93,10 +95,24 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
       threads: deps.config.modelChoice?.threads,
       totalMemoryBytes: os.totalmem(),
       freeMemoryBytes: os.freemem(),
-      gpuSetting: gpuSetting(),
+      gpuSetting: gpu,
       gpuBackendsInside: binaries?.gpuInside ?? [],
       nvidiaDriver: acceleration.nvidiaDriver,
       cudaPack: acceleration.pack ? { installed: acceleration.installed, approxBytes: acceleration.pack.approxBytes } : undefined,
+      ...(acceleration.pack
+        ? {
+            cuda: cudaVerdict({
+              packForPlatform: true,
+              gpuSetting: gpu,
+              nvidiaDriver: acceleration.nvidiaDriver,
+              runtimes: acceleration.runtimes,
+              searched: acceleration.searched,
+              packInstalled: acceleration.installed,
+              fallbackInstalled: acceleration.fallbackInstalled,
+              ...(info ? { loadedBackend: info.backend } : {}),
+            }),
+          }
+        : {}),
       ...(info
         ? { loaded: { backend: info.backend, gpuLayers: info.gpuLayers, totalLayers: info.totalLayers, threads: info.threads, modelName: info.name ?? info.path.split(/[\\/]/).pop() ?? info.path, contextSize: info.contextSize } }
         : {}),
@@ -111,7 +127,25 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
     vscode.workspace.registerTextDocumentContentProvider("bedside-info", { onDidChange: changed.event, provideTextDocumentContent: () => report }),
     vscode.commands.registerCommand("bedside.showHardware", async () => {
       report = hardwareReport(await hardwareFacts());
-      changed.fire(HARDWARE_URI);
+      // Shown again while the page is open: wait until the open document holds the new report (the
+      // provider's change event updates it asynchronously; without the wait the old page stayed).
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === HARDWARE_URI.toString());
+      if (open && open.getText() !== report) {
+        const updated = new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            sub.dispose();
+            resolve();
+          }, 5_000);
+          const sub = vscode.workspace.onDidChangeTextDocument((e) => {
+            if (e.document.uri.toString() !== HARDWARE_URI.toString() || e.document.getText() !== report) return;
+            clearTimeout(timer);
+            sub.dispose();
+            resolve();
+          });
+        });
+        changed.fire(HARDWARE_URI);
+        await updated;
+      } else changed.fire(HARDWARE_URI);
       // A read-only document (the markdown preview cannot show a virtual document in every host).
       const document = await vscode.languages.setTextDocumentLanguage(await vscode.workspace.openTextDocument(HARDWARE_URI), "markdown");
       await vscode.window.showTextDocument(document, { preview: true });

@@ -13,6 +13,8 @@
  *   before fetching it from the npm registry and checks the tarball against the registry's integrity hash.
  */
 
+import { CUDA_PACK_RUNTIME } from "./cudaReadiness";
+
 /** The targets `vsce package --target` knows that Bedside builds. */
 export const VSCE_TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "win32-x64", "win32-arm64"] as const;
 export type VsceTarget = (typeof VSCE_TARGETS)[number];
@@ -88,6 +90,8 @@ export interface GpuFacts {
   installed: readonly string[];
   /** Packs the user said no to (kept in global state; the command still installs one on request). */
   declined: readonly string[];
+  /** CUDA runtime majors on the library path; when given, a pack is offered only where its runtime is. */
+  cudaRuntimes?: readonly number[];
 }
 
 /** The acceleration pack to offer on this machine without being asked, if any. */
@@ -97,6 +101,8 @@ export function packToOffer(target: VsceTarget | undefined, facts: GpuFacts): Ac
   const pack = PLATFORMS[target].onDemand.find((p) => p.id === "cuda");
   if (!pack || !facts.nvidiaDriver) return undefined;
   if (facts.installed.includes(pack.packageName) || facts.declined.includes(pack.packageName)) return undefined;
+  // A download that cannot load is not offered: the pack links CUDA's runtime, which it does not carry.
+  if (facts.cudaRuntimes && !facts.cudaRuntimes.includes(CUDA_PACK_RUNTIME.main)) return undefined;
   return pack;
 }
 

@@ -4,13 +4,14 @@
  * decides; the download is verified (src/packaging/accelerationPack.ts) and the engine restarts onto it.
  * **Bedside: Install GPU Acceleration Pack…** does the same on request.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as vscode from "vscode";
 import { gpuSetting } from "../config";
 import { DownloadError } from "../models/modelDownload";
 import { formatBytes } from "../models/hardwareFit";
 import { DEFAULT_REGISTRY, fetchAccelerationPack, installedPackVersion, PackError } from "./accelerationPack";
 import { currentTarget, packToOffer, platformBinaries, type AccelerationPack, type GpuFacts } from "./platforms";
+import { cudaSearchDirs, findCudaLibraries } from "./cudaReadiness";
 
 const DECLINED_KEY = "bedside.accelerationPacks.declined";
 
@@ -19,6 +20,39 @@ export function nvidiaDriverPresent(): boolean {
   if (process.platform === "linux") return existsSync("/proc/driver/nvidia/version");
   if (process.platform === "win32") return existsSync(`${process.env.SystemRoot ?? "C:\\Windows"}\\System32\\nvcuda.dll`);
   return false;
+}
+
+/** Each CUDA installation's targets/<arch>/lib under /usr/local (where node-llama-cpp also looks). */
+function cudaTargetDirs(): string[] {
+  if (process.platform !== "linux") return [];
+  const dirs: string[] = [];
+  try {
+    for (const install of readdirSync("/usr/local").filter((n) => n.startsWith("cuda"))) {
+      const targets = `/usr/local/${install}/targets`;
+      if (existsSync(targets)) for (const arch of readdirSync(targets)) dirs.push(`${targets}/${arch}/lib`);
+    }
+  } catch {
+    // no /usr/local, or unreadable: nothing there
+  }
+  return dirs;
+}
+
+/** What this machine has for CUDA: the driver, its library, the runtimes found, and where they were looked for. */
+export function cudaLibraryFacts(): { nvidiaDriver: boolean; runtimes: number[]; searched: string[] } {
+  const searched = cudaSearchDirs(process.platform, process.env, cudaTargetDirs());
+  const found = findCudaLibraries(process.platform, searched, existsSync);
+  return { nvidiaDriver: nvidiaDriverPresent() || found.driverLibrary, runtimes: found.runtimes, searched };
+}
+
+export interface AccelerationStatus {
+  pack: AccelerationPack | undefined;
+  installed: boolean;
+  /** The CUDA 12 fallback package (-ext) is installed too. */
+  fallbackInstalled: boolean;
+  nvidiaDriver: boolean;
+  /** CUDA runtime majors found (libcudart, libcublas and libcublasLt all present). */
+  runtimes: number[];
+  searched: string[];
 }
 
 export interface InstallPackArgs {
@@ -30,7 +64,7 @@ export interface InstallPackArgs {
 
 export interface AccelerationParts {
   /** The pack this machine's .vsix can take, if any, and whether it is installed. */
-  status(): Promise<{ pack: AccelerationPack | undefined; installed: boolean; nvidiaDriver: boolean }>;
+  status(): Promise<AccelerationStatus>;
   install(args?: InstallPackArgs): Promise<boolean>;
 }
 
@@ -46,10 +80,11 @@ export function registerAcceleration(context: vscode.ExtensionContext, restartEn
   };
   const pack = target ? platformBinaries(target).onDemand.find((p) => p.id === "cuda") : undefined;
 
-  const status = async (): Promise<{ pack: AccelerationPack | undefined; installed: boolean; nvidiaDriver: boolean }> => ({
+  const status = async (): Promise<AccelerationStatus> => ({
     pack,
     installed: pack ? (await installedPackVersion(nodeModules, pack.packageName)) === engineVersion() : false,
-    nvidiaDriver: nvidiaDriverPresent(),
+    fallbackInstalled: pack ? (await installedPackVersion(nodeModules, `${pack.packageName}-ext`)) === engineVersion() : false,
+    ...cudaLibraryFacts(),
   });
 
   const install = async (args: InstallPackArgs = {}): Promise<boolean> => {
@@ -109,6 +144,7 @@ export function registerAcceleration(context: vscode.ExtensionContext, restartEn
       gpuSetting: gpuSetting(),
       installed: current.installed && pack ? [pack.packageName] : [],
       declined: context.globalState.get<string[]>(DECLINED_KEY, []),
+      cudaRuntimes: current.runtimes,
     };
     const offer = packToOffer(target, facts);
     if (!offer) return;

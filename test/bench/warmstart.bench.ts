@@ -8,12 +8,22 @@
  * Metric `warm_over_cold_first_completion`: cold time / warm time of the first completion (request to
  * result, 8 tokens). `--quick` uses 2 repetitions; `--model 7b` the 7B-shaped model (a cold 1,500-token
  * read takes minutes on a small CPU).
+ *
+ * Then the product's own path with its default settings (package.json's bedside.completion.* defaults,
+ * contextTokens 384 of the note): VS Code restarts (a worker restart, which saves the note's state on
+ * unload), the note is opened with the cursor at its end, the extension warms up as registerCompletions
+ * does (readAroundCursor -> CompletionSession.warmUp), and the clinician types a space: the first
+ * suggestion (CompletionSession.suggest, its adaptive debounce included and reported apart). Cold: the
+ * state cache emptied first. Metric `product_open_to_first_suggestion_warm_over_cold`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
 import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
+import { CompletionSession, type CompletionSettings } from "../../src/completion/completionSession";
+import { stringLineReader, textAroundCursor } from "../../src/completion/textAroundCursor";
 import type { EngineClient } from "../../src/engine/client/engineClient";
 import type { GenerationResult } from "../../src/engine/protocol";
 import { ensureTestModel, type TestModelKind } from "../support/gguf/testModels";
@@ -62,6 +72,54 @@ async function firstCompletion(engine: EngineClient, prompt: string): Promise<Ti
   return { ms: done - sent, ttftMs: (firstAt ?? done) - sent, result };
 }
 
+/** bedside.completion.* defaults as package.json declares them (what a fresh install runs with). */
+function defaultCompletionSettings(): CompletionSettings {
+  const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
+    contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+  };
+  const setting = <T>(key: string): T => manifest.contributes.configuration.properties[`bedside.completion.${key}`]!.default as T;
+  return { contextTokens: setting<number>("contextTokens"), maxTokens: setting<number>("maxTokens"), timeoutMs: setting<number>("timeoutMs"), allowNumbers: setting<boolean>("allowNumbers") };
+}
+
+interface Opened {
+  /** Open (warm-up start) to the first suggestion shown. */
+  totalMs: number;
+  warmUpMs: number;
+  /** The suggestion's own time, its debounce wait taken out. */
+  suggestModelMs: number;
+  debounceMs: number;
+  warmUpRestored: number;
+  warmUpRead: number;
+  suggestRead: number;
+  text: string;
+}
+
+/** Restart (as reopening VS Code), open the note at its end, warm up as the product does, type a space. */
+async function openAsTheProductDoes(engine: EngineClient, note: string, settings: CompletionSettings): Promise<Opened> {
+  await engine.restart();
+  await engine.ensureReady();
+  const session = new CompletionSession(engine, () => settings);
+  const open = textAroundCursor(stringLineReader(note), note.length, settings.contextTokens);
+  const started = performance.now();
+  const warm = await session.warmUp({ documentKey: "file:///bench/note.note", prefix: open.prefix, prefixStart: open.prefixStart, ...(open.header ? { header: open.header } : {}), suffix: "", infillSupported: false });
+  const warmedAt = performance.now();
+  const typed = `${note} `;
+  const around = textAroundCursor(stringLineReader(typed), typed.length, settings.contextTokens);
+  const debounceMs = session.debounce.delayMs;
+  const suggestion = await session.suggest({ documentKey: "file:///bench/note.note", ...around, infillSupported: true }, new AbortController().signal);
+  const done = performance.now();
+  return {
+    totalMs: done - started,
+    warmUpMs: warmedAt - started,
+    suggestModelMs: done - warmedAt - debounceMs,
+    debounceMs,
+    warmUpRestored: warm?.restoredTokens ?? 0,
+    warmUpRead: warm?.promptTokensEvaluated ?? 0,
+    suggestRead: suggestion?.result?.promptTokensEvaluated ?? 0,
+    text: suggestion?.text ?? "",
+  };
+}
+
 export async function run(quick: boolean): Promise<void> {
   const threads = Number(argValue("--threads") ?? chooseThreads(0, readMachineCpus()));
   const kind = (argValue("--model") ?? "medium") as TestModelKind;
@@ -92,6 +150,21 @@ export async function run(quick: boolean): Promise<void> {
       `pair ${i + 1}: cold ${c.ms.toFixed(0)} ms (${c.result.promptTokensEvaluated} prompt tokens read), warm ${w.ms.toFixed(0)} ms (${w.result.restoredTokens ?? 0} restored, ${w.result.promptTokensEvaluated} read); state ${(saved.bytes / 1e6).toFixed(1)} MB; same text: ${c.result.text === w.result.text}`,
     );
   }
+  // The product's path, default settings.
+  const settings = defaultCompletionSettings();
+  const coldOpen: Opened[] = [];
+  const warmOpen: Opened[] = [];
+  for (let i = 0; i < reps; i++) {
+    const text = `${note}\nPLAN ${i + 1}:`;
+    rmSync(cacheDir, { recursive: true, force: true });
+    coldOpen.push(await openAsTheProductDoes(engine, text, settings));
+    warmOpen.push(await openAsTheProductDoes(engine, text, settings));
+    const c = coldOpen[coldOpen.length - 1]!;
+    const w = warmOpen[warmOpen.length - 1]!;
+    console.log(
+      `product pair ${i + 1}: cold open->suggestion ${c.totalMs.toFixed(0)} ms (warm-up read ${c.warmUpRead}), warm ${w.totalMs.toFixed(0)} ms (warm-up restored ${w.warmUpRestored}, read ${w.warmUpRead}); debounce ${c.debounceMs.toFixed(0)}/${w.debounceMs.toFixed(0)} ms; same suggestion: ${c.text === w.text}`,
+    );
+  }
   await engine.dispose();
   rmSync(cacheDir, { recursive: true, force: true });
 
@@ -106,6 +179,18 @@ export async function run(quick: boolean): Promise<void> {
       ["time to first token", median(cold.map((c) => c.ttftMs)), median(warm.map((w) => w.ttftMs)), median(ttftRatios), `${Math.min(...ttftRatios).toFixed(1)}..${Math.max(...ttftRatios).toFixed(1)}`],
     ],
   );
+  const openRatios = coldOpen.map((c, i) => c.totalMs / warmOpen[i]!.totalMs);
+  console.log("");
+  console.log(`as the product opens a note (defaults: contextTokens ${settings.contextTokens}, maxTokens ${settings.maxTokens}, timeoutMs ${settings.timeoutMs}):`);
+  printTable(
+    ["", "cold ms", "warm ms", "cold/warm"],
+    [
+      ["open -> first suggestion", median(coldOpen.map((o) => o.totalMs)), median(warmOpen.map((o) => o.totalMs)), median(openRatios)],
+      ["  warm-up on open", median(coldOpen.map((o) => o.warmUpMs)), median(warmOpen.map((o) => o.warmUpMs)), median(coldOpen.map((c, i) => c.warmUpMs / warmOpen[i]!.warmUpMs))],
+      ["  first suggestion (model)", median(coldOpen.map((o) => o.suggestModelMs)), median(warmOpen.map((o) => o.suggestModelMs)), median(coldOpen.map((c, i) => c.suggestModelMs / warmOpen[i]!.suggestModelMs))],
+      ["  debounce wait", median(coldOpen.map((o) => o.debounceMs)), median(warmOpen.map((o) => o.debounceMs)), 1],
+    ],
+  );
   const metrics: Metrics = {
     warm_over_cold_first_completion: Number(median(ratios).toFixed(2)),
     warm_over_cold_first_completion_min: Number(Math.min(...ratios).toFixed(2)),
@@ -115,9 +200,15 @@ export async function run(quick: boolean): Promise<void> {
     warm_prompt_tokens_read: median(warm.map((w) => w.result.promptTokensEvaluated)),
     state_megabytes: Number((median(saves.map((s) => s.bytes)) / 1e6).toFixed(1)),
     same_text: sameText,
+    product_open_to_first_suggestion_warm_over_cold: Number(median(openRatios).toFixed(2)),
+    product_cold_open_to_first_suggestion_ms: Math.round(median(coldOpen.map((o) => o.totalMs))),
+    product_warm_open_to_first_suggestion_ms: Math.round(median(warmOpen.map((o) => o.totalMs))),
+    product_warm_up_restored_tokens: median(warmOpen.map((o) => o.warmUpRestored)),
+    product_warm_up_tokens_read_cold: median(coldOpen.map((o) => o.warmUpRead)),
+    product_same_suggestion: coldOpen.every((c, i) => c.text === warmOpen[i]!.text),
     note_tokens: noteTokens,
     model: kind,
     threads,
   };
-  reportMetrics("warmstart", { model: kind, threads, context_size: 2048, flash_attention: true, reps, note_tokens: noteTokens, max_tokens: 8, quick }, metrics, { cold, warm, saves });
+  reportMetrics("warmstart", { model: kind, threads, context_size: 2048, flash_attention: true, reps, note_tokens: noteTokens, max_tokens: 8, quick, completion_context_tokens: settings.contextTokens, completion_max_tokens: settings.maxTokens, completion_timeout_ms: settings.timeoutMs }, metrics, { cold, warm, saves, coldOpen, warmOpen });
 }

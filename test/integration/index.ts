@@ -23,6 +23,7 @@ const suites: ReadonlyArray<() => Promise<unknown>> = [
   () => import('./chat.test'),
   () => import('./literature.test'),
   () => import('./remote.test'),
+  () => import('./gpt2Model.test'),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */

@@ -116,7 +116,9 @@ export async function runIntegrationSuite(options: IntegrationSuiteOptions = {})
   const testModel = options.env?.BEDSIDE_TEST_MODEL ?? process.env.BEDSIDE_TEST_MODEL ?? (await ensureTestModel('tiny'));
   // The team-server suite runs llama.cpp's own llama-server when it is built (.cache/llama.cpp); it skips, saying so, otherwise.
   const llamaServer: Record<string, string> = llamaCppToolsBuilt() ? { BEDSIDE_LLAMA_SERVER: ensureLlamaCppTools().server } : {};
-  const withModel: IntegrationSuiteOptions = { ...options, env: { ...llamaServer, ...options.env, BEDSIDE_TEST_MODEL: testModel } };
+  // The GPT-2-architecture suite (BioMedLM's layout) switches bedside.model.path to this file and back.
+  const gpt2Model = options.env?.BEDSIDE_TEST_GPT2_MODEL ?? (await ensureTestModel('gpt2'));
+  const withModel: IntegrationSuiteOptions = { ...options, env: { ...llamaServer, ...options.env, BEDSIDE_TEST_MODEL: testModel, BEDSIDE_TEST_GPT2_MODEL: gpt2Model } };
   if (host === 'electron') return runInElectron(withModel, workspace);
   const result = await runExtensionTests({
     extensionDevelopmentPath: projectRoot,

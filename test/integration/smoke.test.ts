@@ -1,6 +1,11 @@
-// The extension is installed under its published id and activates; the walkthrough's sample note.
+// The extension is installed under its published id and activates; the walkthrough's sample note; Show
+// Hardware says why CUDA is or is not used.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { skipBecause } from '../support/skip';
 
 const EXTENSION_ID = 'bedside.bedside';
 
@@ -38,6 +43,40 @@ describe('Bedside extension', () => {
         await vscode.window.showTextDocument(document);
         await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
       }
+    }
+  });
+
+  it('Show Hardware says why CUDA is or is not used: no driver, a driver without CUDA\'s runtime, the pack installed', async function () {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return skipBecause(this, 'the CUDA pack exists for linux-x64 (and win32-x64); this host is ' + `${process.platform}-${process.arch}`);
+    if (fs.existsSync('/proc/driver/nvidia/version')) return skipBecause(this, 'this machine has an NVIDIA driver, so the no-driver case cannot be shown here');
+    const hardwarePage = async (): Promise<string> => {
+      await vscode.commands.executeCommand('bedside.showHardware');
+      const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+      assert.match(text, /^# The hardware Bedside will use/);
+      return text;
+    };
+    // The extension looks for CUDA's libraries where node-llama-cpp does, the library path first: a folder
+    // of (empty) library files on LD_LIBRARY_PATH stands for a driver and a runtime installed there.
+    const libs = fs.mkdtempSync(path.join(os.tmpdir(), 'bedside-cuda-'));
+    const saved = process.env.LD_LIBRARY_PATH;
+    try {
+      assert.match(await hardwarePage(), /^- CUDA is not used: no NVIDIA driver was found/m);
+      process.env.LD_LIBRARY_PATH = libs;
+      fs.writeFileSync(path.join(libs, 'libcuda.so.1'), '');
+      assert.match(await hardwarePage(), /^- CUDA is not used: the NVIDIA driver is here, but the (installed CUDA pack cannot load|CUDA pack would not load): it needs CUDA 13's runtime libraries/m);
+      for (const name of ['libcudart.so.13', 'libcublas.so.13', 'libcublasLt.so.13']) fs.writeFileSync(path.join(libs, name), '');
+      const ready = await hardwarePage();
+      console.log(`      ${ready.split('\n').find((l) => /^- CUDA (is|will)/.test(l)) ?? '(no CUDA line)'}`);
+      // In a development checkout npm installed the CUDA pack beside node-llama-cpp (it is an optional
+      // dependency on linux-x64); the suite's engine runs on the CPU (bedside.engine.gpu = cpu).
+      const packInstalled = fs.existsSync(path.join(vscode.extensions.getExtension('bedside.bedside')!.extensionPath, 'node_modules', '@node-llama-cpp', 'linux-x64-cuda', 'package.json'));
+      if (packInstalled) assert.match(ready, /^- (CUDA is not used: bedside\.engine\.gpu is \w+ \(the CUDA pack and CUDA 13's runtime are here\)|CUDA will be used when a model loads)/m);
+      else assert.match(ready, /^- CUDA is not used: the CUDA pack is not installed \(Bedside: Install GPU Acceleration Pack…\)/m);
+    } finally {
+      if (saved === undefined) delete process.env.LD_LIBRARY_PATH;
+      else process.env.LD_LIBRARY_PATH = saved;
+      fs.rmSync(libs, { recursive: true, force: true });
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     }
   });
 });

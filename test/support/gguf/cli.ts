@@ -1,7 +1,7 @@
 /**
  * Writes a generated test model and prints its path.
  *
- *   npx tsx test/support/gguf/cli.ts tiny|tiny-no-infill|bert|medium|7b [outPath]
+ *   npx tsx test/support/gguf/cli.ts tiny|tiny-no-infill|bert|gpt2|gpt2-tied|medium|7b [outPath]
  *
  * Without outPath the model goes to (or is found in) the cache, `.cache/models/`.
  */
