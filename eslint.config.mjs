@@ -95,6 +95,8 @@ export default tseslint.config(
     },
     rules: {
       "boundaries/dependencies": ["error", { default: "disallow", policies: layerPolicies }],
+      // A file in a folder that LAYERS does not place would escape the layer check: place the folder first.
+      "boundaries/no-unknown-files": "error",
       "@typescript-eslint/no-restricted-imports": restricted(VSCODE_ONLY_IN_ADAPTERS, LLAMA_ONLY_IN_WORKER),
       "no-restricted-syntax": ["error", NO_RAW_SETTINGS],
     },
