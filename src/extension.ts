@@ -2,7 +2,7 @@
  * Composition root: builds Bedside's parts and wires them together. No logic lives here.
  */
 import * as vscode from "vscode";
-import { BedsideConfig } from "./config";
+import { BedsideConfig, relevanceThreshold } from "./config";
 import { EngineClient } from "./engine/client/engineClient";
 import { LineLog } from "./log/log";
 import { EngineStatusBar } from "./status/engineStatusBar";
@@ -89,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const completions = registerCompletions(context, engineSwitch, config, log);
   // The literature library first: chat and the differential search it (LiteratureSearch, literature/library.ts).
   const literature = registerLiterature(context, engineSwitch);
-  const chat = registerChat(context, engineSwitch, completions.markers, literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4));
+  const chat = registerChat(context, engineSwitch, completions.markers, literature.library, relevanceThreshold);
   const differential = registerDifferential(context, engineSwitch, completions.markers, literature.library);
   const documents = registerDocuments(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);

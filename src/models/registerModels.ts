@@ -8,7 +8,7 @@ import { promises as fs, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { readSetting, type BedsideConfig } from "../config";
+import { modelsFolderSetting, remoteEngineSettings, setLowMemory, type BedsideConfig } from "../config";
 import type { EngineClient } from "../engine/client/engineClient";
 import { EngineSwitch } from "../engine/remote/engineSwitch";
 import { RemoteEngine } from "../engine/remote/remoteEngine";
@@ -49,12 +49,7 @@ export interface ModelsParts {
 
 export function registerModels(context: vscode.ExtensionContext, config: BedsideConfig, engine: EngineClient, engineSwitch: EngineSwitch, log: Log): ModelsParts {
   const catalog = parseCatalog(JSON.parse(readFileSync(context.asAbsolutePath("models/catalog.json"), "utf8")) as unknown);
-  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
-  const folder = (): string => {
-    const configured = readSetting<string>("models.folder")?.trim();
-    if (configured) return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
-    return vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath;
-  };
+  const folder = (): string => modelsFolderSetting() ?? vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath;
   const hashes = (): Record<string, string> => context.globalState.get<Record<string, string>>(HASHES_KEY, {});
 
   const useModel = async (file: string): Promise<void> => {
@@ -159,7 +154,7 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
         "Use As Is",
       );
       if (answer === undefined) return;
-      if (answer === turnOn) await settings().update("engine.lowMemory", true, vscode.ConfigurationTarget.Global);
+      if (answer === turnOn) await setLowMemory(true);
     }
     if (action.kind === "use") await useModel(action.path);
     else if (action.kind === "download") await downloadModel({ modelId: action.modelId, quantization: action.quantization });
@@ -249,19 +244,18 @@ export function registerModels(context: vscode.ExtensionContext, config: Bedside
 
   // The remote engine follows the endpoint setting.
   const applyEndpoint = async (): Promise<void> => {
-    const endpoint = readSetting<string>("engine.endpoint")?.trim();
+    const { endpoint, model, timeoutMs } = remoteEngineSettings();
     const current = engineSwitch.active instanceof RemoteEngine ? engineSwitch.active.endpoint : undefined;
     if ((endpoint || undefined) === current && endpoint !== undefined) return;
     if (!endpoint) {
       if (engineSwitch.isRemote) await engineSwitch.useRemote(undefined);
       return;
     }
-    const model = settings().get<string>("engine.remoteModel")?.trim();
     const remote = new RemoteEngine({
       endpoint,
       apiKey: async () => (await context.secrets.get(API_KEY_SECRET)) || undefined,
       ...(model ? { model } : {}),
-      timeoutMs: Math.max(1, settings().get<number>("engine.timeoutSeconds", 120)) * 1000,
+      timeoutMs,
       log,
     });
     log.info(`Engine: using the server at ${remote.endpoint}.`);
