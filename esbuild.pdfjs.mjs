@@ -1,5 +1,5 @@
 // pdf.js in Bedside's build (esbuild.mjs), kept apart so a unit test can build the same bundle
-// (test/unit/literaturePdfBundle.test.ts): its own lazily loaded file, and the changes it needs to load in
+// (test/unit/literature/literaturePdfBundle.test.ts): its own lazily loaded file, and the changes it needs to load in
 // VS Code's extension host without touching the host's globals or loading a native module.
 import { readFileSync } from "node:fs";
 

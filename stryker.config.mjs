@@ -10,18 +10,18 @@
  * the 10,000-file GGUF fuzzing) stay in `npm test`.
  */
 export const MODULES = {
-  "src/completion/suggestionShape.ts": ["test/unit/completion.test.ts", "test/unit/completionShape.test.ts"],
-  "src/ddx/grounding.ts": ["test/unit/ddxGrounding.test.ts"],
-  "src/literature/qa/citationCheck.ts": ["test/unit/literatureAnswers.test.ts", "test/unit/literatureCitationCheck.test.ts"],
-  "src/privacy/phiDetector.ts": ["test/unit/privacyPhiPatterns.test.ts"],
-  "src/literature/index/bm25.ts": ["test/unit/literatureRanking.test.ts"],
-  "src/literature/index/analyzer.ts": ["test/unit/literatureRanking.test.ts"],
-  "src/literature/import/pubmedXml.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/literature/import/medline.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/literature/import/ris.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/literature/import/bibtex.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/literature/import/json.ts": ["test/unit/literatureParsers.test.ts"],
-  "src/engine/ggufHeader.ts": ["test/unit/ggufHeaderChecks.test.ts"],
+  "src/completion/suggestionShape.ts": ["test/unit/completion/completion.test.ts", "test/unit/completion/completionShape.test.ts"],
+  "src/ddx/grounding.ts": ["test/unit/ddx/ddxGrounding.test.ts"],
+  "src/literature/qa/citationCheck.ts": ["test/unit/literature/qa/literatureAnswers.test.ts", "test/unit/literature/qa/literatureCitationCheck.test.ts"],
+  "src/privacy/phiDetector.ts": ["test/unit/privacy/privacyPhiPatterns.test.ts"],
+  "src/literature/index/bm25.ts": ["test/unit/literature/literatureRanking.test.ts"],
+  "src/literature/index/analyzer.ts": ["test/unit/literature/literatureRanking.test.ts"],
+  "src/literature/import/pubmedXml.ts": ["test/unit/literature/literatureParsers.test.ts"],
+  "src/literature/import/medline.ts": ["test/unit/literature/literatureParsers.test.ts"],
+  "src/literature/import/ris.ts": ["test/unit/literature/literatureParsers.test.ts"],
+  "src/literature/import/bibtex.ts": ["test/unit/literature/literatureParsers.test.ts"],
+  "src/literature/import/json.ts": ["test/unit/literature/literatureParsers.test.ts"],
+  "src/engine/ggufHeader.ts": ["test/unit/models/ggufHeaderChecks.test.ts"],
 };
 
 /** The modules named by `--mutate` on the command line (a path, a glob or path:range), else all of them. */

@@ -2,7 +2,7 @@
  * Composition root: builds Bedside's parts and wires them together. No logic lives here.
  */
 import * as vscode from "vscode";
-import { BedsideConfig } from "./config";
+import { BedsideConfig, relevanceThreshold, remoteEngineSettings } from "./config";
 import type { EngineClient } from "./engine/client/engineClient";
 import { EngineHost } from "./engine/engineHost";
 import { LineLog } from "./log/log";
@@ -47,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const log = new LineLog((line) => output.appendLine(line), { debug: () => config.debugLogging, includeNoteText: () => config.logNoteText });
 
   // The engine's one owner: the local worker, the remote server (bedside.engine.endpoint), settings, restarts.
-  const engineHost = new EngineHost({ workerPath: context.asAbsolutePath("dist/worker.mjs"), execPath: process.execPath, config, secrets: context.secrets, log });
+  const engineHost = new EngineHost({ workerPath: context.asAbsolutePath("dist/worker.mjs"), execPath: process.execPath, config, remoteSettings: remoteEngineSettings, secrets: context.secrets, log });
   host = engineHost;
   const { local: engine, engine: engineSwitch } = engineHost;
   const statusBar = new EngineStatusBar();
@@ -72,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const completions = registerCompletions(context, engineSwitch, config, log);
   // The literature library first: chat and the differential search it (LiteratureSearch, literature/library.ts).
   const literature = registerLiterature(context, engineSwitch);
-  const chat = registerChat(context, engineSwitch, completions.markers, literature.library, () => vscode.workspace.getConfiguration("bedside.literature").get<number>("relevanceThreshold", 0.4));
+  const chat = registerChat(context, engineSwitch, completions.markers, literature.library, relevanceThreshold);
   const differential = registerDifferential(context, engineSwitch, completions.markers, literature.library);
   const documents = registerDocuments(context, engineSwitch, completions.markers);
   registerIdentifierCheck(context);

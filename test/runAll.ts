@@ -13,11 +13,12 @@ import { describeAttempt, egressGuardEnv, networkNamespace, readEgressAttempts }
 import { onCi, skipTable, type ExpectedSkip, type SkippedTest } from "./support/skip";
 
 const root = resolve(__dirname, "..");
+// lint: ESLint with the house rules (eslint.config.mjs), one count per file linted; first, it takes seconds.
 // package: the linux-x64 .vsix built, installed into code-server and smoke-tested from the installed copy.
 // resilience: a fast slice here (a few worker kills, a kill during chat, differential and answer, all
 // features at once, the library on a full disk and damaged, model file faults, 10,000-message protocol fuzz);
 // `npm run test:resilience` runs all of it.
-const suites = (process.env.BEDSIDE_SUITES ?? "unit,engine,resilience,integration,package,e2e").split(",").map((s) => s.trim()).filter(Boolean);
+const suites = (process.env.BEDSIDE_SUITES ?? "lint,unit,engine,resilience,integration,package,e2e").split(",").map((s) => s.trim()).filter(Boolean);
 const resultsDir = join(root, ".cache", "results");
 mkdirSync(resultsDir, { recursive: true });
 

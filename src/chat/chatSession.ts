@@ -3,6 +3,7 @@
  * into the context window, streaming the reply to the view, stopping it, and keeping the history.
  * The vscode adapter (chatView.ts) supplies the note text, the editor and the webview.
  */
+import type { ChatSettings } from "../config/sections";
 import type { Engine } from "../engine/engine";
 import { EngineError } from "../engine/engine";
 import type { ChatMessage, GenerationResult, ModelInfo } from "../engine/protocol";
@@ -13,14 +14,7 @@ import type { ChatTurn, ChatViewState, ContextChip, Conversation, HostToView } f
 import type { LiteratureSearch } from "../literature/library";
 import { EMPTY_LIBRARY_NOTICE, libraryPassages, NO_LIBRARY_NOTICE, parseLibraryMention, type LiteraturePassage } from "./literatureSource";
 
-export interface ChatSettings {
-  maxTokens: number;
-  temperature: number;
-  /** Passages `@library` asks the library for. */
-  libraryPassages: number;
-  /** Relevance (0..1 against the question's best possible match) a source needs to be used. */
-  libraryRelevance: number;
-}
+export type { ChatSettings };
 
 export interface ChatSessionParts {
   engine: Engine;

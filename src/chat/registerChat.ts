@@ -5,11 +5,12 @@ import * as vscode from "vscode";
 import type { Engine } from "../engine/engine";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { ChatHistory } from "./chatHistory";
-import { ChatSession, type ChatSettings } from "./chatSession";
+import { chatSettings, type AutoContext } from "../config";
+import { ChatSession } from "./chatSession";
 import { CHAT_VIEW_ID, ChatViewProvider, NoteTracker, noteChip, readChipContexts, selectionChip } from "./chatView";
 import type { LiteratureSearch } from "../literature/library";
 
-export type AutoContext = "none" | "note";
+export type { AutoContext };
 
 export interface ChatParts {
   session: ChatSession;
@@ -17,15 +18,7 @@ export interface ChatParts {
   notes: NoteTracker;
 }
 
-function readSettings(): Omit<ChatSettings, "libraryRelevance"> & { autoContext: AutoContext } {
-  const c = vscode.workspace.getConfiguration("bedside.chat");
-  return {
-    maxTokens: Math.max(16, c.get<number>("maxTokens", 512)),
-    temperature: Math.max(0, c.get<number>("temperature", 0.2)),
-    libraryPassages: Math.max(1, c.get<number>("libraryPassages", 4)),
-    autoContext: c.get<AutoContext>("context", "note") === "none" ? "none" : "note",
-  };
-}
+const readSettings = chatSettings;
 
 /** `library`: what `@library` searches; `libraryRelevance`: the relevance (0..1) a source needs to be used. */
 export function registerChat(context: vscode.ExtensionContext, engine: Engine, markers: AiTextMarkers, library: LiteratureSearch, libraryRelevance: () => number): ChatParts {

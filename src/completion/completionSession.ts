@@ -4,6 +4,7 @@
  * completion lane (whose KV cache follows the note) within a token and time budget, and shape the text.
  * Pure: talks to the Engine interface only.
  */
+import type { CompletionSettings } from "../config/sections";
 import type { Engine } from "../engine/engine";
 import type { GenerationResult } from "../engine/protocol";
 import { AdaptiveDebounce } from "./adaptiveDebounce";
@@ -11,14 +12,7 @@ import { buildContext, type CompletionContext, type SectionHeaderLine } from "./
 import { DIGIT_TEXTS, shapeSuggestion, stopStrings } from "./suggestionShape";
 import { TypedAheadCache } from "./typedAheadCache";
 
-export interface CompletionSettings {
-  /** Tokens of text before the cursor the model sees. */
-  contextTokens: number;
-  maxTokens: number;
-  /** A request that runs longer is stopped and its partial text used. */
-  timeoutMs: number;
-  allowNumbers: boolean;
-}
+export type { CompletionSettings };
 
 export interface SuggestInput {
   documentKey: string;

@@ -251,6 +251,11 @@ export class DifferentialPanel implements vscode.Disposable {
     return this.panel ? this.panel.webview.postMessage(message) : false;
   }
 
+  /** Closes the panel's tab (stopping a run), as the user closing it would; the panel stays usable. */
+  close(): void {
+    this.panel?.dispose();
+  }
+
   dispose(): void {
     this.cancel();
     this.panel?.dispose();

@@ -52,6 +52,7 @@ export function foldChar(char: string): string {
   if (known !== undefined) return known;
   if (char.charCodeAt(0) < 0x80) return char;
   const stripped = char.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
+  // eslint-disable-next-line no-control-regex -- an ASCII test: \x00-\x7f is the whole range
   return /^[\x00-\x7f]+$/.test(stripped) ? stripped : " ";
 }
 
@@ -129,6 +130,7 @@ function indexOnWordBoundaries(haystack: string, needle: string, from = 0): numb
 export function findInNote(note: string | NoteIndex, quote: string, preferFrom = 0): NoteRange | undefined {
   const index = typeof note === "string" ? new NoteIndex(note) : note;
   const found = findIn(index.plain, normaliseQuote(quote), preferFrom);
+  // eslint-disable-next-line no-control-regex -- an ASCII test: \x00-\x7f is the whole range
   if (found || /^[\x00-\x7f]*$/.test(index.source)) return found;
   return findIn(index.folded, normalise(quote, true).text, preferFrom);
 }

@@ -4,6 +4,7 @@
  * (`bedside.differential.runOnSave`).
  */
 import * as vscode from "vscode";
+import { differentialRunOnSave } from "../config";
 import type { Engine } from "../engine/engine";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import type { LiteratureSearch } from "../literature/library";
@@ -27,7 +28,7 @@ export function registerDifferential(context: vscode.ExtensionContext, engine: E
     vscode.commands.registerCommand("bedside.differentialDiagnosis", () => runOn(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("bedside.insertDifferentialAsAssessment", () => panel.insertAssessment()),
     vscode.workspace.onDidSaveTextDocument((document) => {
-      const runOnSave = vscode.workspace.getConfiguration("bedside.differential").get<boolean>("runOnSave", false);
+      const runOnSave = differentialRunOnSave();
       if (!runOnSave || document.languageId !== NOTE_LANGUAGE) return;
       const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
       void panel.run(document, editor ? besideOf(editor) : vscode.ViewColumn.Beside);

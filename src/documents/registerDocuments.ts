@@ -6,7 +6,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { readSetting } from "../config";
+import { templatesFolderSetting } from "../config";
 import type { Engine } from "../engine/engine";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import { SAMPLE_TEMPLATE } from "./builtinTemplates";
@@ -23,9 +23,7 @@ export interface DocumentsParts {
 /** The user-level templates folder: the setting, with ~ expanded, else ~/.bedside/templates. */
 export function userTemplatesFolder(): string {
   // A restricted setting: an untrusted workspace cannot point Bedside at a folder of its choosing.
-  const configured = (readSetting<string>("documents.templatesFolder") ?? "").trim();
-  if (!configured) return path.join(os.homedir(), ".bedside", "templates");
-  return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
+  return templatesFolderSetting() ?? path.join(os.homedir(), ".bedside", "templates");
 }
 
 async function readFolder(folder: vscode.Uri, source: TemplateFile["source"]): Promise<TemplateFile[]> {

@@ -4,21 +4,36 @@
  * settings (model, idle unload, endpoint), restarts, and is disposed once. The VS Code adapter of src/engine/.
  */
 import * as vscode from "vscode";
-import { readSetting, type BedsideConfig } from "../config";
 import type { Log } from "../log/log";
-import { EngineClient } from "./client/engineClient";
+import { EngineClient, type ModelChoice } from "./client/engineClient";
 import { EngineSwitch } from "./engineSwitch";
 import { RemoteEngine } from "./remote/remoteEngine";
 
 /** Where the API key for bedside.engine.endpoint lives in SecretStorage. */
 export const API_KEY_SECRET = "bedside.engine.apiKey";
 
+/** What the host reads of the settings: src/config's BedsideConfig fits (the composition root passes it in). */
+export interface EngineSettings {
+  readonly modelChoice: ModelChoice | undefined;
+  readonly engine: { readonly idleUnloadMinutes: number };
+  readonly onDidChange: vscode.Event<void>;
+  setModelPath(file: string): Promise<void>;
+}
+
+/** bedside.engine.endpoint, remoteModel and timeoutSeconds (src/config's remoteEngineSettings). */
+export interface RemoteSettings {
+  endpoint: string | undefined;
+  model: string | undefined;
+  timeoutMs: number;
+}
+
 export interface EngineHostOptions {
   /** The bundled worker script (dist/worker.mjs). */
   workerPath: string;
   /** The Node binary that runs the worker. */
   execPath: string;
-  config: BedsideConfig;
+  config: EngineSettings;
+  remoteSettings: () => RemoteSettings;
   secrets: vscode.SecretStorage;
   log: Log;
 }
@@ -78,20 +93,18 @@ export class EngineHost {
   /** The remote engine follows the endpoint setting. */
   private async applyEndpoint(): Promise<void> {
     const { log, secrets } = this.options;
-    const endpoint = readSetting<string>("engine.endpoint")?.trim();
+    const { endpoint, model, timeoutMs } = this.options.remoteSettings();
     const current = this.engine.active instanceof RemoteEngine ? this.engine.active.endpoint : undefined;
     if ((endpoint || undefined) === current && endpoint !== undefined) return;
     if (!endpoint) {
       if (this.engine.isRemote) await this.engine.useRemote(undefined);
       return;
     }
-    const settings = vscode.workspace.getConfiguration("bedside");
-    const model = settings.get<string>("engine.remoteModel")?.trim();
     const remote = new RemoteEngine({
       endpoint,
       apiKey: async () => (await secrets.get(API_KEY_SECRET)) || undefined,
       ...(model ? { model } : {}),
-      timeoutMs: Math.max(1, settings.get<number>("engine.timeoutSeconds", 120)) * 1000,
+      timeoutMs,
       log,
     });
     log.info(`Engine: using the server at ${remote.endpoint}.`);

@@ -7,7 +7,7 @@
 import * as os from "node:os";
 import { readFileSync } from "node:fs";
 import * as vscode from "vscode";
-import type { BedsideConfig } from "../config";
+import { gpuSetting, type BedsideConfig } from "../config";
 import type { EngineSwitch } from "../engine/engineSwitch";
 import type { AiTextMarkers } from "../provenance/aiTextMarkers";
 import type { DifferentialPanel } from "../ddx/differentialPanel";
@@ -86,7 +86,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
     const state = deps.engineSwitch.state;
     const info = state.kind === "ready" || state.kind === "busy" ? state.info : undefined;
     const cpus = os.cpus();
-    const gpuSetting = vscode.workspace.getConfiguration("bedside.engine").get<string>("gpu", "auto");
+    const gpu = gpuSetting();
     return {
       platform: process.platform,
       arch: process.arch,
@@ -95,7 +95,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
       threads: deps.config.modelChoice?.threads,
       totalMemoryBytes: os.totalmem(),
       freeMemoryBytes: os.freemem(),
-      gpuSetting,
+      gpuSetting: gpu,
       gpuBackendsInside: binaries?.gpuInside ?? [],
       nvidiaDriver: acceleration.nvidiaDriver,
       cudaPack: acceleration.pack ? { installed: acceleration.installed, approxBytes: acceleration.pack.approxBytes } : undefined,
@@ -103,7 +103,7 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
         ? {
             cuda: cudaVerdict({
               packForPlatform: true,
-              gpuSetting,
+              gpuSetting: gpu,
               nvidiaDriver: acceleration.nvidiaDriver,
               runtimes: acceleration.runtimes,
               searched: acceleration.searched,

@@ -1,16 +1,20 @@
 /** What the model commands share: the catalog, where models go, the recorded hashes, the engine's owner. */
-import * as os from "node:os";
 import * as path from "node:path";
-import * as vscode from "vscode";
-import { readSetting, type BedsideConfig } from "../config";
+import { modelsFolderSetting, type BedsideConfig } from "../config";
 import type { EngineHost } from "../engine/engineHost";
 import type { Log } from "../log/log";
 import type { ModelCatalog } from "./catalog";
 
 const HASHES_KEY = "bedside.models.recordedSha256";
 
+/** The parts of the extension context the model commands use (a vscode.ExtensionContext fits). */
+export interface ModelsStorage {
+  globalStorageUri: { fsPath: string };
+  globalState: { get<T>(key: string, defaultValue: T): T; update(key: string, value: unknown): PromiseLike<void> };
+}
+
 export interface ModelsContext {
-  context: vscode.ExtensionContext;
+  context: ModelsStorage;
   config: BedsideConfig;
   host: EngineHost;
   log: Log;
@@ -19,9 +23,7 @@ export interface ModelsContext {
 
 /** Where models are downloaded: bedside.models.folder (with ~), or the extension's global storage. */
 export function modelsFolder(m: ModelsContext): string {
-  const configured = readSetting<string>("models.folder")?.trim();
-  if (configured) return configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
-  return vscode.Uri.joinPath(m.context.globalStorageUri, "models").fsPath;
+  return modelsFolderSetting() ?? path.join(m.context.globalStorageUri.fsPath, "models");
 }
 
 /** The SHA-256 of each file recorded at its first verified download (files without a published hash). */

@@ -1,23 +1,23 @@
 /**
  * The vscode side of models: "Select Model" (installed and downloadable models with size, licence and
- * whether they fit this machine: modelPicks.ts), "Download Model" (licence first, free-space check,
+ * whether they fit this machine: selectModelCommand.ts), "Download Model" (licence first, free-space check,
  * cancellable progress with speed and time left, resume, SHA-256: downloadModelCommand.ts) and the API key
  * for the remote server (`bedside.engine.endpoint`, which src/engine/engineHost.ts follows) in SecretStorage.
  * The logic lives in the pure modules beside this file.
  */
 import { readFileSync } from "node:fs";
 import * as vscode from "vscode";
-import type { BedsideConfig } from "../config";
+import { setLowMemory, type BedsideConfig } from "../config";
 import { API_KEY_SECRET, type EngineHost } from "../engine/engineHost";
 import type { EngineSwitch } from "../engine/engineSwitch";
 import type { Log } from "../log/log";
 import { parseCatalog, type ModelCatalog } from "./catalog";
 import { downloadModel, type DownloadModelArgs } from "./downloadModelCommand";
-import { modelPicks, type ModelPick } from "./modelPicks";
+import { modelPicks, type ModelPick } from "./selectModelCommand";
 import { modelsFolder, recordedHashes, type ModelsContext } from "./modelsContext";
 
 export type { DownloadModelArgs } from "./downloadModelCommand";
-export type { ModelPick } from "./modelPicks";
+export type { ModelPick } from "./selectModelCommand";
 
 export interface ModelsParts {
   catalog: ModelCatalog;
@@ -38,7 +38,7 @@ async function confirmLowMemory(picked: ModelPick): Promise<boolean> {
     "Use As Is",
   );
   if (answer === undefined) return false;
-  if (answer === turnOn) await vscode.workspace.getConfiguration("bedside").update("engine.lowMemory", true, vscode.ConfigurationTarget.Global);
+  if (answer === turnOn) await setLowMemory(true);
   return true;
 }
 

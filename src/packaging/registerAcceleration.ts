@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as vscode from "vscode";
+import { gpuSetting } from "../config";
 import { DownloadError } from "../models/modelDownload";
 import { formatBytes } from "../models/hardwareFit";
 import { DEFAULT_REGISTRY, fetchAccelerationPack, installedPackVersion, PackError } from "./accelerationPack";
@@ -145,7 +146,7 @@ export function registerAcceleration(context: vscode.ExtensionContext, engine: R
     const current = await status();
     const facts: GpuFacts = {
       nvidiaDriver: current.nvidiaDriver,
-      gpuSetting: vscode.workspace.getConfiguration("bedside.engine").get<GpuFacts["gpuSetting"]>("gpu", "auto"),
+      gpuSetting: gpuSetting(),
       installed: current.installed && pack ? [pack.packageName] : [],
       declined: context.globalState.get<string[]>(DECLINED_KEY, []),
       cudaRuntimes: current.runtimes,

@@ -179,7 +179,10 @@ async function main(): Promise<void> {
     const record = generatedRecord(sampler, j);
     const counts = termCounts(terms(`${record.title} ${record.abstract}`));
     const hit: number[] = [];
-    for (const t of counts.tf.keys()) for (const i of byTerm.get(t) ?? []) if (!touched[i]) (touched[i] = 1), hit.push(i);
+    for (const t of counts.tf.keys()) for (const i of byTerm.get(t) ?? []) if (!touched[i]) {
+      touched[i] = 1;
+      hit.push(i);
+    }
     for (const i of hit) {
       touched[i] = 0;
       tops[i].offer({ id: j, score: bm25Score(queries[i].terms, counts, stats) });

@@ -1,7 +1,7 @@
 /**
  * Corrupted and truncated GGUF files sent to the real worker: each is refused with a clear message by the
  * header check before llama.cpp sees it, and the same worker process (no crash, no restart, no hang) then
- * loads a good model. The header check itself is fuzzed with 10,000+ files in test/unit/modelsHeaderFuzz.
+ * loads a good model. The header check itself is fuzzed with 10,000+ files in test/unit/models/modelsHeaderFuzz.test.ts.
  */
 import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -59,7 +59,8 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
   });
 
   after(async () => {
-    api?.differential.dispose();
+    // Close the tab, not the panel object: its events must still fire for the suites after this one.
+    api?.differential.close();
     for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     await settings().update("model.path", undefined, global);
   });

@@ -86,7 +86,8 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
   after(async () => {
     if (corpusFile) api?.literature.library.remove({ origin: corpusFile });
     for (const key of ["engine.endpoint", "engine.remoteModel", "completion.enabled", "chat.maxTokens", "chat.context", "literature.maxAnswerTokens"]) await settings().update(key, undefined, global);
-    api?.differential.dispose();
+    // Close the tab, not the panel object: its events must still fire for the suites after this one.
+    api?.differential.close();
     for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     for (const s of shaped) await s.close();
     await llama?.stop();

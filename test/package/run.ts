@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { buildVsix } from '../../src/packaging/buildVsix';
+import { buildVsix } from '../../scripts/packaging/buildVsix';
 import { ensureTestModel } from '../support/gguf/testModels';
 import { makeScratchDir } from '../support/vscodeHost/codeServer';
 import { runExtensionTests } from '../support/vscodeHost/extensionTests';

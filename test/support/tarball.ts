@@ -5,8 +5,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 
-/** A ustar archive of regular files, as npm pack writes them (everything under package/). */
-export function tarGz(entries: Array<{ name: string; body: string | Buffer; type?: string; mode?: number }>): Buffer {
+/** A ustar archive of regular files, as npm pack writes them (everything under package/); `type` and `linkname` make hostile ones. */
+export function tarGz(entries: Array<{ name: string; body: string | Buffer; type?: string; mode?: number; linkname?: string }>): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = typeof entry.body === "string" ? Buffer.from(entry.body) : entry.body;
@@ -19,6 +19,7 @@ export function tarGz(entries: Array<{ name: string; body: string | Buffer; type
     header.write("00000000000\0", 136, "ascii");
     header.write("        ", 148, "ascii");
     header.write(entry.type ?? "0", 156, "ascii");
+    if (entry.linkname) header.write(entry.linkname, 157, 100, "utf8");
     header.write("ustar\0" + "00", 257, "ascii");
     let sum = 0;
     for (const byte of header) sum += byte;

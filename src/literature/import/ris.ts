@@ -34,7 +34,7 @@ export async function* parseRis(chunks: AsyncIterable<string>, origin?: string):
   for await (const raw of lines(chunks)) {
     lineNumber++;
     const line = raw.replace(/^\uFEFF/, "");
-    const tagged = /^([A-Z][A-Z0-9])  -(?: (.*))?$/.exec(line);
+    const tagged = /^([A-Z][A-Z0-9]) {2}-(?: (.*))?$/.exec(line);
     if (!tagged) {
       if (fields && last && line.trim()) {
         const list = fields.get(last)!;

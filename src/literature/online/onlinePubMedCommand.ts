@@ -5,7 +5,7 @@
  * The records found are added to the local library, where Search and Ask the Literature find them.
  */
 import * as vscode from "vscode";
-import { readSetting } from "../../config";
+import { onlinePubMedSettings } from "../../config";
 import type { LiteratureService } from "../literatureService";
 import { describeRemoved, eutilsBase, prepareOnlineQuery, searchPubMed, type OnlineQueryPreview } from "./pubmedOnline";
 
@@ -48,7 +48,7 @@ export class OnlinePubMed {
   constructor(private readonly library: LiteratureService) {}
 
   get enabled(): boolean {
-    return vscode.workspace.getConfiguration("bedside.literature").get<boolean>("onlinePubMed.enabled", false);
+    return onlinePubMedSettings().enabled;
   }
 
   /** Runs the whole command for `question` (asks for one when absent). Never touches the network unless confirmed. */
@@ -61,7 +61,7 @@ export class OnlinePubMed {
     }
     let base: URL;
     try {
-      base = eutilsBase(readSetting<string>("literature.onlinePubMed.baseUrl"));
+      base = eutilsBase(onlinePubMedSettings().baseUrl);
     } catch (error) {
       void vscode.window.showErrorMessage(`Bedside: ${(error as Error).message}`);
       return { status: "failed", message: (error as Error).message };
@@ -76,7 +76,7 @@ export class OnlinePubMed {
       return { status: "nothingToSend", sent: "" };
     }
     if (!(await this.confirm({ ...preview, host: base.host }))) return { status: "declined", sent: preview.sent };
-    const maxResults = vscode.workspace.getConfiguration("bedside.literature").get<number>("onlinePubMed.maxResults", 20);
+    const maxResults = onlinePubMedSettings().maxResults;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Bedside: searching PubMed (${base.host})`, cancellable: true }, async (_progress, token) => {
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());

@@ -5,6 +5,7 @@
  * pure parts in answerPrompt.ts and citationCheck.ts.
  */
 import * as vscode from "vscode";
+import { answerSettings as readAnswerSettings, type AnswerSettings } from "../../config";
 import type { Engine } from "../../engine/engine";
 import type { LiteratureSearch, LiteratureSource } from "../library";
 import { pubmedUrl } from "../library";
@@ -18,24 +19,7 @@ import { checkSupport } from "./citationSupport";
 /** Shown with an answer while `bedside.literature.ranking` is `hybrid` (issue 15: embedding model not wired yet). */
 export const HYBRID_UNAVAILABLE = "Ranked by BM25 only: hybrid ranking needs an embedding model, which Bedside does not run yet (bedside.literature.ranking).";
 
-export interface AnswerSettings {
-  /** Sources retrieved per question. */
-  sources: number;
-  /** Least query coverage (0..1) of the best source for an answer to be written. */
-  relevanceThreshold: number;
-  ranking: "bm25" | "hybrid";
-  maxAnswerTokens: number;
-}
-
-export function readAnswerSettings(): AnswerSettings {
-  const c = vscode.workspace.getConfiguration("bedside.literature");
-  return {
-    sources: c.get<number>("sources", 5),
-    relevanceThreshold: c.get<number>("relevanceThreshold", 0.4),
-    ranking: c.get<"bm25" | "hybrid">("ranking", "bm25"),
-    maxAnswerTokens: c.get<number>("maxAnswerTokens", 384),
-  };
-}
+export type { AnswerSettings };
 
 export function sourceCard(source: LiteratureSource, number: number): SourceCard {
   const card: SourceCard = {
