@@ -26,7 +26,10 @@ export const pdfjsOwnNavigator = {
   setup(build) {
     build.onLoad({ filter: /pdfjs-dist[\\/]legacy[\\/]build[\\/]pdf(\.worker)?\.mjs$/ }, async (args) => {
       const source = readFileSync(args.path, "utf8");
-      const contents = ('var __bedsideNavigator = { language: "en-US", platform: "", userAgent: "" };\n' + source.replace(/globalThis\.navigator\b/g, "__bedsideNavigator").replace(/(?<![\w.$])navigator(?![\w$])/g, "__bedsideNavigator"))
+      const contents = (
+        'var __bedsideNavigator = { language: "en-US", platform: "", userAgent: "" };\n' +
+        source.replace(/globalThis\.navigator\b/g, "__bedsideNavigator").replace(/(?<![\w.$])navigator(?![\w$])/g, "__bedsideNavigator")
+      )
         // Its only require() is for the native canvas package (rendering): it gets an empty module, so
         // nothing native is ever loaded and no warning is printed at load.
         .replaceAll('process.getBuiltinModule("module").createRequire(import.meta.url)', "(() => ({}))");

@@ -40,7 +40,6 @@ const VSCODE_ADAPTERS = [
   "src/provenance/aiTextMarkers.ts",
 ];
 
-
 const folderElements = LAYERS.flat().map((name) =>
   ROOT_FILES.has(name) ? { type: name, pattern: `src/${name}.ts`, mode: "file" } : { type: name, pattern: `src/${name}/**`, partialMatch: false },
 );

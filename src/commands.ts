@@ -20,10 +20,7 @@ export async function chooseModelFile(host: EngineHost): Promise<void> {
 /** Loads the model now and says how it went (used after choosing a model and by "Show Model Info"). */
 export async function showModelReady(engine: EngineClient): Promise<void> {
   try {
-    const info = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "Bedside: loading the model…" },
-      () => engine.ensureReady(),
-    );
+    const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "Bedside: loading the model…" }, () => engine.ensureReady());
     void vscode.window.showInformationMessage(`Bedside is ready: ${describeModel(info)}.`);
   } catch (error) {
     void vscode.window.showErrorMessage(`Bedside: ${(error as Error).message}`, "Show Log").then((choice) => {

@@ -47,7 +47,14 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const log = new LineLog((line) => output.appendLine(line), { debug: () => config.debugLogging, includeNoteText: () => config.logNoteText });
 
   // The engine's one owner: the local worker, the remote server (bedside.engine.endpoint), settings, restarts.
-  const engineHost = new EngineHost({ workerPath: context.asAbsolutePath("dist/worker.mjs"), execPath: process.execPath, config, remoteSettings: remoteEngineSettings, secrets: context.secrets, log });
+  const engineHost = new EngineHost({
+    workerPath: context.asAbsolutePath("dist/worker.mjs"),
+    execPath: process.execPath,
+    config,
+    remoteSettings: remoteEngineSettings,
+    secrets: context.secrets,
+    log,
+  });
   host = engineHost;
   const { local: engine, engine: engineSwitch } = engineHost;
   const statusBar = new EngineStatusBar();

@@ -18,7 +18,10 @@ const root = resolve(__dirname, "..");
 // resilience: a fast slice here (a few worker kills, a kill during chat, differential and answer, all
 // features at once, the library on a full disk and damaged, model file faults, 10,000-message protocol fuzz);
 // `npm run test:resilience` runs all of it.
-const suites = (process.env.BEDSIDE_SUITES ?? "lint,unit,engine,resilience,integration,package,e2e").split(",").map((s) => s.trim()).filter(Boolean);
+const suites = (process.env.BEDSIDE_SUITES ?? "lint,unit,engine,resilience,integration,package,e2e")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const resultsDir = join(root, ".cache", "results");
 mkdirSync(resultsDir, { recursive: true });
 
@@ -93,7 +96,9 @@ for (const suite of suites) {
 
 console.log("\nsuite         passed  failed  skipped  seconds");
 for (const r of rows) {
-  console.log(`${r.suite.padEnd(12)}  ${String(r.counts.passed).padStart(6)}  ${String(r.counts.failed).padStart(6)}  ${String(r.counts.skipped).padStart(7)}  ${String(r.seconds).padStart(7)}`);
+  console.log(
+    `${r.suite.padEnd(12)}  ${String(r.counts.passed).padStart(6)}  ${String(r.counts.failed).padStart(6)}  ${String(r.counts.skipped).padStart(7)}  ${String(r.seconds).padStart(7)}`,
+  );
 }
 const passed = rows.reduce((n, r) => n + r.counts.passed, 0);
 const failed = rows.reduce((n, r) => n + r.counts.failed, 0);

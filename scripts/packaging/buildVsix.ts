@@ -155,9 +155,12 @@ export async function buildVsix(options: BuildOptions): Promise<BuildResult> {
   const platform = platformBinaries(target);
   // Every bundle esbuild.mjs writes at the top of dist/ (extension, worker, lazily loaded ones such as pdf.js).
   const bundles = existsSync(join(root, "dist"))
-    ? readdirSync(join(root, "dist")).filter((f) => /\.(c|m)?js$/.test(f) && statSync(join(root, "dist", f)).isFile()).map((f) => `dist/${f}`)
+    ? readdirSync(join(root, "dist"))
+        .filter((f) => /\.(c|m)?js$/.test(f) && statSync(join(root, "dist", f)).isFile())
+        .map((f) => `dist/${f}`)
     : [];
-  for (const file of ["dist/extension.js", "dist/worker.mjs"]) if (!bundles.includes(file)) return { ok: false, target, reason: `${file} is missing: build first (node esbuild.mjs)` };
+  for (const file of ["dist/extension.js", "dist/worker.mjs"])
+    if (!bundles.includes(file)) return { ok: false, target, reason: `${file} is missing: build first (node esbuild.mjs)` };
   const runtime = runtimePackages(root, bundles);
   const nodeLlamaCppVersion = readManifest(join(root, "node_modules", "node-llama-cpp")).version;
 
@@ -200,10 +203,14 @@ export async function buildVsix(options: BuildOptions): Promise<BuildResult> {
   rmSync(vsix, { force: true });
   const vsce = join(root, "node_modules", "@vscode", "vsce", "vsce");
   log(`vsce package --target ${target} (${closure.dirs.length} packages, ${binaries.map((b) => b.name).join(" + ")})`);
-  const run = spawnSync(process.execPath, [vsce, "package", "--target", target, "--out", vsix, "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--no-yarn"], {
-    cwd: stage,
-    encoding: "utf8",
-  });
+  const run = spawnSync(
+    process.execPath,
+    [vsce, "package", "--target", target, "--out", vsix, "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--no-yarn"],
+    {
+      cwd: stage,
+      encoding: "utf8",
+    },
+  );
   if (run.status !== 0 || !existsSync(vsix)) return { ok: false, target, reason: `vsce failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}` };
   const files = /Packaged: .*\((\d+) files?/.exec(run.stdout);
   return { ok: true, target, vsix, bytes: statSync(vsix).size, files: files ? Number(files[1]) : 0, binaries };

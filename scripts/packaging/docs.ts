@@ -34,7 +34,11 @@ export const END = "<!-- END GENERATED REFERENCE -->";
 
 /** One table cell: one line, pipes escaped. */
 function cell(text: string): string {
-  return text.replace(/\r?\n+/g, " ").replace(/\|/g, "\\|").replace(/\s+/g, " ").trim();
+  return text
+    .replace(/\r?\n+/g, " ")
+    .replace(/\|/g, "\\|")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 function formatDefault(value: unknown): string {

@@ -30,7 +30,10 @@ export interface FitResult {
 }
 
 export class ContextTooSmallError extends Error {
-  constructor(readonly promptTokens: number, readonly budget: number) {
+  constructor(
+    readonly promptTokens: number,
+    readonly budget: number,
+  ) {
     super(`The question alone needs ${promptTokens} tokens, more than the ${budget} the model's context leaves for it. Shorten it, or raise bedside.engine.contextSize.`);
     this.name = "ContextTooSmallError";
   }
@@ -91,7 +94,10 @@ export async function fitConversation(request: FitRequest): Promise<FitResult> {
   for (let round = 0; round < 8 && sized.tokens > budget; round++) {
     const total = contexts.reduce((n, c) => n + c.text.length, 0);
     if (total === 0) break;
-    const withoutContexts = await sizeFrom(last, contexts.map((c) => ({ ...c, text: "" })));
+    const withoutContexts = await sizeFrom(
+      last,
+      contexts.map((c) => ({ ...c, text: "" })),
+    );
     const room = budget - withoutContexts.tokens;
     if (room <= 0) {
       contexts = contexts.map((c) => ({ ...c, text: "" }));

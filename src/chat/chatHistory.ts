@@ -24,7 +24,10 @@ export const MAX_CONVERSATIONS = 50;
 const TITLE_LENGTH = 48;
 
 export function titleFrom(question: string): string {
-  const line = question.replace(/@library\b/gi, "").replace(/\s+/g, " ").trim();
+  const line = question
+    .replace(/@library\b/gi, "")
+    .replace(/\s+/g, " ")
+    .trim();
   if (line.length === 0) return DEFAULT_TITLE;
   return line.length <= TITLE_LENGTH ? line : `${line.slice(0, TITLE_LENGTH - 1).trimEnd()}…`;
 }

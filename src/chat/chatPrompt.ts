@@ -53,7 +53,7 @@ export function chatMessages(system: string, turns: readonly ChatTurn[]): ChatMe
 export const FEW_SHOT_EXAMPLES: readonly ChatMessage[] = [
   { role: "user", text: "What does BID mean on a prescription?" },
   { role: "assistant", text: "Twice a day (from the Latin bis in die)." },
-  { role: "user", text: "Rephrase for a patient letter: \"Pt to cont. current meds, f/u in clinic.\"" },
+  { role: "user", text: 'Rephrase for a patient letter: "Pt to cont. current meds, f/u in clinic."' },
   { role: "assistant", text: "Please keep taking your current medicines. We will see you again in clinic." },
 ];
 

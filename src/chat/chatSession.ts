@@ -127,7 +127,11 @@ export class ChatSession {
     const conversation = this.history.current();
     const auto = this.parts.autoChip();
     if (auto && auto.id === id) conversation.autoChipDismissed = true;
-    else this.history.setChips(conversation, conversation.chips.filter((c) => c.id !== id));
+    else
+      this.history.setChips(
+        conversation,
+        conversation.chips.filter((c) => c.id !== id),
+      );
     await this.changed();
   }
 
@@ -205,10 +209,11 @@ export class ChatSession {
       }
       let templated = Boolean(info.chatTemplate && engine.chat && engine.chatPromptSize);
       // An engine that cannot format chats after all (a remote server without the call) gets the transcript.
-      if (templated) await engine.chatPromptSize!([{ role: "user", text: "" }]).catch((e: unknown) => {
-        if (e instanceof EngineError && e.kind === "unsupported") templated = false;
-        else throw e;
-      });
+      if (templated)
+        await engine.chatPromptSize!([{ role: "user", text: "" }]).catch((e: unknown) => {
+          if (e instanceof EngineError && e.kind === "unsupported") templated = false;
+          else throw e;
+        });
       const budget = info.contextSize - settings.maxTokens - SAFETY_TOKENS;
       // Turns as the model sees them: the @library mention is for Bedside, not the model.
       const modelTurns = turns.map((t, i) => (i === turns.length - 1 && wantsLibrary ? { ...t, text: libraryQuestion || t.text } : t));
@@ -223,7 +228,9 @@ export class ChatSession {
       this.outOfContext = fit.droppedTurnIds;
       if (fit.droppedTurnIds.length > 0) {
         reply.droppedTurnIds = fit.droppedTurnIds;
-        notices.push(`${fit.droppedTurnIds.length} earlier message${fit.droppedTurnIds.length === 1 ? " was" : "s were"} left out to fit the model's context (${info.contextSize} tokens).`);
+        notices.push(
+          `${fit.droppedTurnIds.length} earlier message${fit.droppedTurnIds.length === 1 ? " was" : "s were"} left out to fit the model's context (${info.contextSize} tokens).`,
+        );
       }
       if (fit.trimmedContexts.length > 0) notices.push(`Part of ${fit.trimmedContexts.join(", ")} was left out to fit the model's context.`);
       if (notices.length > 0) reply.notices = notices;

@@ -78,10 +78,7 @@ export interface ChatViewState {
   modelLine: string;
 }
 
-export type HostToView =
-  | { type: "state"; state: ChatViewState }
-  | { type: "delta"; turnId: string; text: string }
-  | { type: "focusInput" };
+export type HostToView = { type: "state"; state: ChatViewState } | { type: "delta"; turnId: string; text: string } | { type: "focusInput" };
 
 export type ViewToHost =
   | { type: "ready" }
@@ -98,7 +95,18 @@ export type ViewToHost =
   | { type: "insert"; turnId: string };
 
 const VIEW_TO_HOST_TYPES = new Set<ViewToHost["type"]>([
-  "ready", "send", "stop", "newChat", "selectChat", "renameChat", "deleteChat", "addNote", "addSelection", "removeChip", "copy", "insert",
+  "ready",
+  "send",
+  "stop",
+  "newChat",
+  "selectChat",
+  "renameChat",
+  "deleteChat",
+  "addNote",
+  "addSelection",
+  "removeChip",
+  "copy",
+  "insert",
 ]);
 
 /** Checks a message from the webview before the host acts on it: the page is not trusted. */

@@ -24,8 +24,19 @@ export interface CompletionParts {
 export function registerCompletions(context: vscode.ExtensionContext, engine: Engine, config: BedsideConfig, log: Log): CompletionParts {
   const completionSwitch = new CompletionSwitch(() => config.completion.enabled);
   const status = new CompletionStatus(() => ({ active: completionSwitch.active, snoozeMinutesLeft: completionSwitch.snoozeMinutesLeft }));
-  const session = new CompletionSession(engine, () => config.completion, (busy) => status.setThinking(busy));
-  const provider = new NoteCompletionProvider(session, engine, completionSwitch, () => config.completion.languages, log, () => config.completion.contextTokens);
+  const session = new CompletionSession(
+    engine,
+    () => config.completion,
+    (busy) => status.setThinking(busy),
+  );
+  const provider = new NoteCompletionProvider(
+    session,
+    engine,
+    completionSwitch,
+    () => config.completion.languages,
+    log,
+    () => config.completion.contextTokens,
+  );
   const markers = new AiTextMarkers(context.workspaceState);
   const selector = ["note", "markdown", "plaintext"].map((language) => ({ language }));
   // Read the note into the completion lane's cache when it is opened (or the model becomes ready), so the
@@ -80,7 +91,14 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
     vscode.commands.registerCommand("bedside.snoozeCompletions", async (minutes?: number) => {
       const chosen =
         minutes ??
-        Number(await vscode.window.showInputBox({ title: "Snooze Bedside completions", prompt: "Minutes", value: "15", validateInput: (v) => (Number(v) > 0 ? undefined : "A number of minutes") }));
+        Number(
+          await vscode.window.showInputBox({
+            title: "Snooze Bedside completions",
+            prompt: "Minutes",
+            value: "15",
+            validateInput: (v) => (Number(v) > 0 ? undefined : "A number of minutes"),
+          }),
+        );
       if (!(chosen > 0)) return;
       completionSwitch.snooze(chosen);
       session.abortInFlight();

@@ -55,9 +55,7 @@ export function citationSourceFromLibrary(library: LiteratureSearch, minRelevanc
     async findSources(query, limit) {
       if (library.count() === 0) return [];
       const hits = await library.search(query, limit);
-      return hits
-        .filter((h) => h.relevance >= minRelevance)
-        .map((h) => ({ id: h.pmid ? `PMID ${h.pmid}` : h.key, title: h.title, ...(h.pmid ? { url: pubmedUrl(h.pmid) } : {}) }));
+      return hits.filter((h) => h.relevance >= minRelevance).map((h) => ({ id: h.pmid ? `PMID ${h.pmid}` : h.key, title: h.title, ...(h.pmid ? { url: pubmedUrl(h.pmid) } : {}) }));
     },
   };
 }

@@ -58,10 +58,7 @@ export interface DifferentialResult {
   cancelled: boolean;
 }
 
-export type DdxProgress =
-  | { kind: "step"; message: string; step: number; steps: number }
-  | { kind: "text"; text: string }
-  | { kind: "partial"; result: DifferentialResult };
+export type DdxProgress = { kind: "step"; message: string; step: number; steps: number } | { kind: "text"; text: string } | { kind: "partial"; result: DifferentialResult };
 
 export interface DifferentialOptions {
   contextSize: number;
@@ -128,7 +125,10 @@ export async function buildDifferential(engine: JsonEngine, note: string, option
     const keyPhrases: CandidatePhrase[] = [];
     for (const [index, part] of parts.entries()) {
       progress({ kind: "step", message: `Reading ${part.section || "the note"} for key findings`, step: index + 1, steps: parts.length + 2 });
-      const schema = keyFindingsSchema(part.phrases.map((p) => p.text), DEFAULT_LIMITS);
+      const schema = keyFindingsSchema(
+        part.phrases.map((p) => p.text),
+        DEFAULT_LIMITS,
+      );
       const answer = await ask<KeyFindings>(`key findings (${part.section || "note"})`, part.prompt, part.promptTokens, schema);
       if (!answer) return cancelled();
       for (const quote of answer.findings) {

@@ -100,7 +100,12 @@ export async function planExtraction(
     const section = group[0]!.section;
     const prompt = keyFindingsPrompt(section, group.map((p) => p.text).join("\n"));
     const promptTokens = await countTokens(prompt);
-    const answer = worstCaseChars(keyFindingsSchema(group.map((p) => p.text), limits));
+    const answer = worstCaseChars(
+      keyFindingsSchema(
+        group.map((p) => p.text),
+        limits,
+      ),
+    );
     return promptTokens + answer + CONTEXT_MARGIN <= contextSize ? { section, phrases: group, prompt, promptTokens } : undefined;
   };
   const place = async (group: CandidatePhrase[]): Promise<void> => {

@@ -123,7 +123,10 @@ export function draftPrefix(template: DocumentTemplate, noteText: string, mode: 
 }
 
 export function fieldPrompt(prefix: string, template: DocumentTemplate, field: TemplateField): string {
-  const label = field.name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toUpperCase();
+  const label = field.name
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .replace(/[_-]+/g, " ")
+    .toUpperCase();
   return `${prefix}${template.title.toUpperCase()}, ${label} (${field.instruction}), as JSON:\n`;
 }
 
@@ -137,7 +140,12 @@ export function keyFactsPrompt(template: DocumentTemplate, section: string, text
 
 export function keyFactsSchema(phrases: readonly string[], limit = KEY_FACTS_PER_PART): DdxSchema {
   const max = Math.min(limit, phrases.length);
-  return { type: "object", properties: { facts: { type: "array", items: { enum: [...phrases] }, minItems: Math.min(1, max), maxItems: max } }, required: ["facts"], additionalProperties: false };
+  return {
+    type: "object",
+    properties: { facts: { type: "array", items: { enum: [...phrases] }, minItems: Math.min(1, max), maxItems: max } },
+    required: ["facts"],
+    additionalProperties: false,
+  };
 }
 
 type JsonEngine = Pick<Engine, "json" | "tokenize">;

@@ -82,7 +82,15 @@ export function draftRuns(review: DraftReview, states: Readonly<Record<string, F
       // A field written empty (a list the model left without items) says so, so a heading with nothing
       // under it is not read as "none"; the words are the view's, never part of the draft's text.
       const text =
-        state === "done" ? `(nothing written for ${label}: add it from the note or remove the heading)` : state === "writing" ? `Writing ${label}…` : state === "failed" ? `(${label}: not written)` : state === "cancelled" ? `(${label}: cancelled)` : `(${label})`;
+        state === "done"
+          ? `(nothing written for ${label}: add it from the note or remove the heading)`
+          : state === "writing"
+            ? `Writing ${label}…`
+            : state === "failed"
+              ? `(${label}: not written)`
+              : state === "cancelled"
+                ? `(${label}: cancelled)`
+                : `(${label})`;
       runs.push({ text, field: f.name, state, placeholder: true });
     });
     const next = points[i + 1];

@@ -125,7 +125,8 @@ export class DraftPanel implements vscode.Disposable {
         for (const f of Object.values(result.fields)) this.states[f.name] = f.state;
         this.reviewed = reviewDraft(this.noteFacts, template, fieldValues(result));
       } else {
-        for (const [name, state] of Object.entries(this.states)) if (state === "pending" || state === "writing") this.states[name] = controller.signal.aborted ? "cancelled" : "failed";
+        for (const [name, state] of Object.entries(this.states))
+          if (state === "pending" || state === "writing") this.states[name] = controller.signal.aborted ? "cancelled" : "failed";
         // Fields finished before a cancel are kept; one cut off mid-way is not (its text is unfinished).
         for (const [name, state] of Object.entries(this.states)) if (state !== "done") delete values[name];
         this.reviewed = reviewDraft(this.noteFacts, template, values);
@@ -186,7 +187,11 @@ export class DraftPanel implements vscode.Disposable {
       const base = document.isUntitled ? "note" : path.basename(document.uri.path).replace(/\.[^.]+$/, "");
       const folder = document.isUntitled ? vscode.workspace.workspaceFolders?.[0]?.uri : vscode.Uri.joinPath(document.uri, "..");
       const name = `${base}-${slug(this.template.title)}.md`;
-      uri = await vscode.window.showSaveDialog({ title: `Save the ${this.template.title} as`, ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}), filters: { Markdown: ["md"], Text: ["txt"] } });
+      uri = await vscode.window.showSaveDialog({
+        title: `Save the ${this.template.title} as`,
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}),
+        filters: { Markdown: ["md"], Text: ["txt"] },
+      });
       if (!uri) return undefined;
     }
     await vscode.workspace.fs.writeFile(uri, new Uint8Array());
@@ -229,7 +234,12 @@ export class DraftPanel implements vscode.Disposable {
       this.panel.reveal(undefined, true);
       return;
     }
-    const panel = vscode.window.createWebviewPanel("bedside.draft", title, { viewColumn: besideColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      "bedside.draft",
+      title,
+      { viewColumn: besideColumn ?? vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(this.extensionUri),
+    );
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, "media", "bedside.svg");
     showWebviewPage(panel.webview, this.extensionUri, "documents", "Draft from Note");
     panel.webview.onDidReceiveMessage((m: DraftPanelMessage) => void this.onMessage(m), undefined, this.subscriptions);
@@ -270,7 +280,13 @@ export class DraftPanel implements vscode.Disposable {
         return;
       }
       case "rendered": {
-        const report: DraftRendered = { text: message.text, flags: message.flags, marked: message.marked, running: message.running, ...(message.grade ? { grade: message.grade } : {}) };
+        const report: DraftRendered = {
+          text: message.text,
+          flags: message.flags,
+          marked: message.marked,
+          running: message.running,
+          ...(message.grade ? { grade: message.grade } : {}),
+        };
         this.lastRendered = report;
         this.renderedEmitter.fire(report);
         return;

@@ -62,7 +62,44 @@ export function isPlainWord(word: string, options: { name?: boolean } = {}): boo
   return !options.name && (p.capitalised.has(w) || p.capitalised.has(stem));
 }
 
-const STOP = new Set(["a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "at", "by", "is", "was", "are", "be", "has", "have", "had", "she", "he", "they", "her", "his", "their", "it", "this", "that", "as", "from", "your", "you", "patient", "also", "will"]);
+const STOP = new Set([
+  "a",
+  "an",
+  "the",
+  "of",
+  "and",
+  "or",
+  "to",
+  "in",
+  "on",
+  "for",
+  "with",
+  "at",
+  "by",
+  "is",
+  "was",
+  "are",
+  "be",
+  "has",
+  "have",
+  "had",
+  "she",
+  "he",
+  "they",
+  "her",
+  "his",
+  "their",
+  "it",
+  "this",
+  "that",
+  "as",
+  "from",
+  "your",
+  "you",
+  "patient",
+  "also",
+  "will",
+]);
 const NEGATION = /\b(?:no|not|never|without|denies|denied|deny|negative|none|neither|nor|nkda|nka)\b|n't\b/i;
 const STOPPING = /\b(?:stop|stopped|stopping|discontinue|discontinued|discontinuing|hold|held|holding|quit|avoid|off)\b|\bno longer\b/i;
 const ALLERGY = /\ballerg/i;
@@ -127,7 +164,7 @@ export class NoteFacts {
       for (const w of findWords(s.text)) {
         const lower = w.text.toLowerCase();
         if (lower.length < 3 || STOP.has(lower)) continue;
-            if (isMedicineWord(lower) || (MEDICATION_SECTION.test(section) && !isPlainWord(lower))) this.medicines.add(stemOf(lower));
+        if (isMedicineWord(lower) || (MEDICATION_SECTION.test(section) && !isPlainWord(lower))) this.medicines.add(stemOf(lower));
       }
     }
   }
@@ -140,10 +177,18 @@ export class NoteFacts {
 /** Stems of the allergens a statement names: after "allergic to", before "allergy", or a whole line under ALLERGIES. */
 function allergensIn(text: string, inAllergySection: boolean): string[] {
   const named: string[] = [];
-  for (const m of text.matchAll(/\ballerg\w*\s+to\s+([\w ,/-]{2,60})/gi)) named.push(...findWords(m[1]!).slice(0, 4).map((w) => w.text));
+  for (const m of text.matchAll(/\ballerg\w*\s+to\s+([\w ,/-]{2,60})/gi))
+    named.push(
+      ...findWords(m[1]!)
+        .slice(0, 4)
+        .map((w) => w.text),
+    );
   for (const m of text.matchAll(/\b([A-Za-z][\w-]{2,})\s+allerg/gi)) named.push(m[1]!);
   if (inAllergySection && !ALLERGY.test(text)) named.push(...findWords(text).map((w) => w.text));
-  return named.map((w) => w.toLowerCase()).filter((w) => !STOP.has(w) && !NEGATION.test(w) && (!isPlainWord(w) || isMedicineWord(w))).map(stemOf);
+  return named
+    .map((w) => w.toLowerCase())
+    .filter((w) => !STOP.has(w) && !NEGATION.test(w) && (!isPlainWord(w) || isMedicineWord(w)))
+    .map(stemOf);
 }
 
 function contentStems(text: string): string[] {
@@ -193,7 +238,14 @@ export function findNewFacts(note: NoteFacts | string, draft: string, options: C
     if (expandsAbbreviation(words, i, facts.abbreviations)) continue;
     const near = nearWord(facts.text, lower);
     const what = isMedicineWord(lower) ? "medicine" : "word";
-    out.push({ kind: "word", start: w.start, end: w.end, text: w.text, message: `"${w.text}" is not in the note${what === "medicine" ? " (a medicine's name)" : ""}`, ...(near ? { near } : {}) });
+    out.push({
+      kind: "word",
+      start: w.start,
+      end: w.end,
+      text: w.text,
+      message: `"${w.text}" is not in the note${what === "medicine" ? " (a medicine's name)" : ""}`,
+      ...(near ? { near } : {}),
+    });
   }
 
   out.push(...flippedNegations(facts, draft));
@@ -273,7 +325,10 @@ function expandsAbbreviation(words: readonly Span[], index: number, abbreviation
       const run = words.slice(from, to + 1).map((w) => w.text.toLowerCase());
       if (run.length < 2) continue;
       const all = run.map((w) => w[0]).join("");
-      const content = run.filter((w) => !STOP.has(w)).map((w) => w[0]).join("");
+      const content = run
+        .filter((w) => !STOP.has(w))
+        .map((w) => w[0])
+        .join("");
       if (abbreviations.has(all) || (content.length >= 2 && abbreviations.has(content))) return true;
     }
   }
@@ -302,7 +357,14 @@ function flippedNegations(facts: NoteFacts, draft: string): NewFact[] {
       // A named allergen the note records, said here not to be one.
       const denied = negated ? [...stems].map((s) => facts.allergens.get(s)).find((n) => n !== undefined) : undefined;
       if (denied) {
-        out.push({ kind: "negation", start: sentence.start, end: sentence.end, text: sentence.text, message: "The note does not say this: it records this allergy", near: span(denied) });
+        out.push({
+          kind: "negation",
+          start: sentence.start,
+          end: sentence.end,
+          text: sentence.text,
+          message: "The note does not say this: it records this allergy",
+          near: span(denied),
+        });
         continue;
       }
       let best = 0;

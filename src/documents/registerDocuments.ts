@@ -60,9 +60,19 @@ async function pickTemplate(choice: TemplateChoice): Promise<DocumentTemplate | 
     detail: t.description || `${t.fields.length} fields`,
     template: t,
   }));
-  items.push({ label: "Create a Template…", description: `a sample in ${WORKSPACE_TEMPLATES_FOLDER}/`, detail: "Your own document type: markdown with {{name: instruction}} fields.", create: true });
+  items.push({
+    label: "Create a Template…",
+    description: `a sample in ${WORKSPACE_TEMPLATES_FOLDER}/`,
+    detail: "Your own document type: markdown with {{name: instruction}} fields.",
+    create: true,
+  });
   if (choice.problems.length > 0) void vscode.window.showWarningMessage(`Bedside: some templates could not be read. ${choice.problems.join(" ")}`);
-  const picked = await vscode.window.showQuickPick(items, { title: "Draft from Note", placeHolder: "Which document should Bedside draft from this note?", matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: "Draft from Note",
+    placeHolder: "Which document should Bedside draft from this note?",
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   if (!picked) return undefined;
   return picked.create ? "create" : picked.template;
 }

@@ -25,7 +25,11 @@ export function reviewDraft(note: NoteFacts | string, template: DocumentTemplate
   const flags = findNewFacts(facts, composed.text, { allowedText: composed.templateText }).filter(inField);
   const review: DraftReview = { text: composed.text, fields: composed.fields, flags };
   if (template.audience === "patient") {
-    const written = composed.fields.map((f) => composed.text.slice(f.start, f.end)).filter((t) => t.trim()).map((t) => (/[.!?]$/.test(t.trim()) ? t : `${t}.`)).join("\n");
+    const written = composed.fields
+      .map((f) => composed.text.slice(f.start, f.end))
+      .filter((t) => t.trim())
+      .map((t) => (/[.!?]$/.test(t.trim()) ? t : `${t}.`))
+      .join("\n");
     const grade = readingGrade(written, syllable);
     if (grade !== undefined && written.split(/\s+/).length >= 10) review.grade = grade;
   }

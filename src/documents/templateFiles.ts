@@ -28,7 +28,14 @@ export function allTemplates(files: readonly TemplateFile[]): TemplateChoice {
   const problems: string[] = [];
   for (const file of files) {
     try {
-      templates.push(parseTemplate(file.text, file.path, file.source, file.name.replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase())));
+      templates.push(
+        parseTemplate(
+          file.text,
+          file.path,
+          file.source,
+          file.name.replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase()),
+        ),
+      );
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
       problems.push(`${file.path}: ${error.message}`);

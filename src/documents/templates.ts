@@ -139,5 +139,10 @@ export function composeDraft(template: DocumentTemplate, values: Readonly<Record
 
 /** A file name for a template's draft: "after-visit-summary". */
 export function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "document";
+  return (
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "document"
+  );
 }

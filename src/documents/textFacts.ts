@@ -24,7 +24,28 @@ export interface DateFact extends Span {
   weekday?: string;
 }
 
-const SMALL_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"];
+const SMALL_NUMBERS = [
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen",
+];
 const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 const NUMBER_WORD_VALUE = new Map<string, number>([...SMALL_NUMBERS.map((w, i) => [w, i] as const), ...TENS.map((w, i) => [w, i * 10] as const).filter(([w]) => w)]);
 const NUMBER_WORD = `(?:${[...NUMBER_WORD_VALUE.keys()].sort((a, b) => b.length - a.length).join("|")})`;
@@ -146,7 +167,10 @@ const DATE_PATTERNS: ReadonlyArray<[RegExp, (m: RegExpMatchArray) => Omit<DateFa
   [/\b(\d{4})-(\d{1,2})-(\d{1,2})\b/g, (m) => ({ year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) })],
   [/\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b/g, (m) => ({ month: Number(m[1]), day: Number(m[2]), ...optionalYear(m[3]) })],
   [new RegExp(String.raw`\b(${MONTH})\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?`, "gi"), (m) => ({ month: monthNumber(m[1]!), day: Number(m[2]), ...optionalYear(m[3]) })],
-  [new RegExp(String.raw`\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(${MONTH})(?:,?\s+(\d{4})\b)?`, "gi"), (m) => ({ day: Number(m[1]), month: monthNumber(m[2]!), ...optionalYear(m[3]) })],
+  [
+    new RegExp(String.raw`\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(${MONTH})(?:,?\s+(\d{4})\b)?`, "gi"),
+    (m) => ({ day: Number(m[1]), month: monthNumber(m[2]!), ...optionalYear(m[3]) }),
+  ],
   [new RegExp(String.raw`\b(${MONTH})\s+(?:of\s+)?(\d{4})\b`, "gi"), (m) => ({ month: monthNumber(m[1]!), year: Number(m[2]) })],
   [new RegExp(String.raw`\b(${WEEKDAYS.join("|")})\b`, "gi"), (m) => ({ weekday: m[1]!.toLowerCase() })],
 ];

@@ -69,15 +69,7 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-export type EngineErrorKind =
-  | "noModel"
-  | "invalidModel"
-  | "loadFailed"
-  | "crashed"
-  | "cancelled"
-  | "unsupported"
-  | "failed"
-  | "disposed";
+export type EngineErrorKind = "noModel" | "invalidModel" | "loadFailed" | "crashed" | "cancelled" | "unsupported" | "failed" | "disposed";
 
 /** An error whose message is written for the clinician: what happened and what to do. */
 export class EngineError extends Error {

@@ -55,12 +55,41 @@ const MAX_DIMS = 4;
 
 /** [block size, bytes per block] per ggml type id, as llama.cpp's ggml defines them. */
 export const GGML_TYPE_SIZES: ReadonlyMap<number, readonly [number, number]> = new Map([
-  [0, [1, 4]], [1, [1, 2]], [2, [32, 18]], [3, [32, 20]], [6, [32, 22]], [7, [32, 24]], [8, [32, 34]],
-  [9, [32, 36]], [10, [256, 84]], [11, [256, 110]], [12, [256, 144]], [13, [256, 176]], [14, [256, 210]],
-  [15, [256, 292]], [16, [256, 66]], [17, [256, 74]], [18, [256, 98]], [19, [256, 50]], [20, [32, 18]],
-  [21, [256, 110]], [22, [256, 82]], [23, [256, 136]], [24, [1, 1]], [25, [1, 2]], [26, [1, 4]],
-  [27, [1, 8]], [28, [1, 8]], [29, [256, 56]], [30, [1, 2]], [34, [256, 54]], [35, [256, 66]],
-  [39, [32, 17]], [40, [64, 36]], [41, [128, 18]], [42, [64, 18]],
+  [0, [1, 4]],
+  [1, [1, 2]],
+  [2, [32, 18]],
+  [3, [32, 20]],
+  [6, [32, 22]],
+  [7, [32, 24]],
+  [8, [32, 34]],
+  [9, [32, 36]],
+  [10, [256, 84]],
+  [11, [256, 110]],
+  [12, [256, 144]],
+  [13, [256, 176]],
+  [14, [256, 210]],
+  [15, [256, 292]],
+  [16, [256, 66]],
+  [17, [256, 74]],
+  [18, [256, 98]],
+  [19, [256, 50]],
+  [20, [32, 18]],
+  [21, [256, 110]],
+  [22, [256, 82]],
+  [23, [256, 136]],
+  [24, [1, 1]],
+  [25, [1, 2]],
+  [26, [1, 4]],
+  [27, [1, 8]],
+  [28, [1, 8]],
+  [29, [256, 56]],
+  [30, [1, 2]],
+  [34, [256, 54]],
+  [35, [256, 66]],
+  [39, [32, 17]],
+  [40, [64, 36]],
+  [41, [128, 18]],
+  [42, [64, 18]],
 ] as const);
 
 // Stryker disable next-line StringLiteral: "array" never names items (arrays of arrays are refused before)
@@ -79,9 +108,7 @@ class ChunkedReader {
 
   private async need(n: number, what: string): Promise<void> {
     if (this.position + n > this.fileBytes) {
-      throw new GgufFormatError(
-        `the file ends at byte ${this.fileBytes} while reading ${what} at byte ${this.position}: it is truncated (an incomplete download?)`,
-      );
+      throw new GgufFormatError(`the file ends at byte ${this.fileBytes} while reading ${what} at byte ${this.position}: it is truncated (an incomplete download?)`);
     }
     // Stryker disable next-line all: how far the buffer reaches only decides whether to read again, not what is read
     const end = this.bufferStart + this.buffer.length;
@@ -127,9 +154,7 @@ class ChunkedReader {
   /** Skips without keeping bytes; still fails if the file is shorter. */
   skip(n: number, what: string): void {
     if (this.position + n > this.fileBytes) {
-      throw new GgufFormatError(
-        `the file ends at byte ${this.fileBytes} while reading ${what} at byte ${this.position}: it is truncated (an incomplete download?)`,
-      );
+      throw new GgufFormatError(`the file ends at byte ${this.fileBytes} while reading ${what} at byte ${this.position}: it is truncated (an incomplete download?)`);
     }
     this.position += n;
   }
@@ -143,21 +168,31 @@ async function readScalar(reader: ChunkedReader, type: number, what: string): Pr
   if (size === undefined) throw new GgufFormatError(`${what} has an unknown value type ${type}; the file is corrupt`);
   const b = await reader.bytes(size, what);
   switch (type) {
-    case 0: return b.readUInt8(0);
-    case 1: return b.readInt8(0);
-    case 2: return b.readUInt16LE(0);
-    case 3: return b.readInt16LE(0);
-    case 4: return b.readUInt32LE(0);
-    case 5: return b.readInt32LE(0);
-    case 6: return b.readFloatLE(0);
+    case 0:
+      return b.readUInt8(0);
+    case 1:
+      return b.readInt8(0);
+    case 2:
+      return b.readUInt16LE(0);
+    case 3:
+      return b.readInt16LE(0);
+    case 4:
+      return b.readUInt32LE(0);
+    case 5:
+      return b.readInt32LE(0);
+    case 6:
+      return b.readFloatLE(0);
     case 7: {
       const v = b.readUInt8(0);
       if (v > 1) throw new GgufFormatError(`${what} is a boolean with value ${v}; the file is corrupt`);
       return v === 1;
     }
-    case 10: return b.readBigUInt64LE(0);
-    case 11: return b.readBigInt64LE(0);
-    default: return b.readDoubleLE(0);
+    case 10:
+      return b.readBigUInt64LE(0);
+    case 11:
+      return b.readBigInt64LE(0);
+    default:
+      return b.readDoubleLE(0);
   }
 }
 
@@ -273,9 +308,7 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
       }
       const end = BigInt(dataOffset) + t.offset + t.bytes;
       if (end > fileBytes) {
-        throw new GgufFormatError(
-          `tensor '${t.name}' needs bytes up to ${end} but the file has ${stat.size}: the file is truncated (an incomplete download?) or corrupt`,
-        );
+        throw new GgufFormatError(`tensor '${t.name}' needs bytes up to ${end} but the file has ${stat.size}: the file is truncated (an incomplete download?) or corrupt`);
       }
     }
     return { version, fileBytes: stat.size, metadata, tensorCount: Number(tensorCount), dataOffset, tensors };

@@ -47,7 +47,9 @@ export function hardwareReport(f: HardwareFacts): string {
     `- NVIDIA driver: ${f.nvidiaDriver ? "found" : "not found"}`,
   );
   if (f.cudaPack) {
-    lines.push(`- CUDA acceleration pack: ${f.cudaPack.installed ? "installed" : `not installed (about ${formatBytes(f.cudaPack.approxBytes)}; Bedside: Install GPU Acceleration Pack…)`}`);
+    lines.push(
+      `- CUDA acceleration pack: ${f.cudaPack.installed ? "installed" : `not installed (about ${formatBytes(f.cudaPack.approxBytes)}; Bedside: Install GPU Acceleration Pack…)`}`,
+    );
   }
   if (f.cuda) lines.push(`- ${f.cuda.reason}`);
   lines.push("");

@@ -114,7 +114,16 @@ export function registerWalkthrough(context: vscode.ExtensionContext, deps: Walk
           }
         : {}),
       ...(info
-        ? { loaded: { backend: info.backend, gpuLayers: info.gpuLayers, totalLayers: info.totalLayers, threads: info.threads, modelName: info.name ?? info.path.split(/[\\/]/).pop() ?? info.path, contextSize: info.contextSize } }
+        ? {
+            loaded: {
+              backend: info.backend,
+              gpuLayers: info.gpuLayers,
+              totalLayers: info.totalLayers,
+              threads: info.threads,
+              modelName: info.name ?? info.path.split(/[\\/]/).pop() ?? info.path,
+              contextSize: info.contextSize,
+            },
+          }
         : {}),
     };
   };

@@ -127,7 +127,10 @@ export class LiteratureService implements LiteratureLibrary {
       // The counts are current; only the stored average length could not be written on a full disk.
       if (!isDiskFullError(error, this.library.path)) throw error;
     }
-    saveImportedFiles(this.library.path, this.library.origins().map((o) => o.origin));
+    saveImportedFiles(
+      this.library.path,
+      this.library.origins().map((o) => o.origin),
+    );
   }
 
   close(): void {

@@ -51,7 +51,12 @@ class LiteratureView implements vscode.TreeDataProvider<{ origin: string; count:
 
   async handleDrop(_target: unknown, data: vscode.DataTransfer): Promise<void> {
     const list = await data.get("text/uri-list")?.asString();
-    const paths = (list ?? "").split(/\r?\n/).filter((l) => l && !l.startsWith("#")).map((l) => vscode.Uri.parse(l.trim())).filter((u) => u.scheme === "file").map((u) => u.fsPath);
+    const paths = (list ?? "")
+      .split(/\r?\n/)
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => vscode.Uri.parse(l.trim()))
+      .filter((u) => u.scheme === "file")
+      .map((u) => u.fsPath);
     if (paths.length > 0) await this.importPaths(paths);
   }
 }
@@ -123,7 +128,14 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
       if (picked?.length) await importPaths(picked.map((u) => u.fsPath));
     }),
     vscode.commands.registerCommand("bedside.removeLiterature", async (item?: { origin: string }) => {
-      const origin = item?.origin ?? (await vscode.window.showQuickPick(library.origins().map((o) => ({ label: basename(o.origin), description: `${o.count} records`, detail: o.origin, origin: o.origin })), { title: "Remove imported literature" }))?.origin;
+      const origin =
+        item?.origin ??
+        (
+          await vscode.window.showQuickPick(
+            library.origins().map((o) => ({ label: basename(o.origin), description: `${o.count} records`, detail: o.origin, origin: o.origin })),
+            { title: "Remove imported literature" },
+          )
+        )?.origin;
       if (!origin) return;
       const n = library.remove({ origin });
       void vscode.window.showInformationMessage(`Bedside: removed ${n} records from ${basename(origin)}.`);
@@ -159,7 +171,8 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
     vscode.commands.registerCommand("bedside.askLiterature", async (question?: string) => {
       const editor = vscode.window.activeTextEditor;
       const selected = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection).trim() : "";
-      const asked = question ?? (await vscode.window.showInputBox({ title: "Ask the Literature", prompt: "A question answered from your own library, with citations", value: selected }));
+      const asked =
+        question ?? (await vscode.window.showInputBox({ title: "Ask the Literature", prompt: "A question answered from your own library, with citations", value: selected }));
       if (asked?.trim()) await answers.ask(asked.trim());
     }),
     vscode.commands.registerCommand("bedside.searchPubMedOnline", (question?: string) => onlinePubMed.search(typeof question === "string" ? question : undefined)),

@@ -19,7 +19,9 @@ export const CUDA_PACK_RUNTIME = { main: 13, fallback: 12 } as const;
 
 /** The libraries a CUDA runtime of major N consists of, as node-llama-cpp checks for them. */
 export function cudaRuntimeLibraries(major: number, platform = "linux"): string[] {
-  return platform === "win32" ? [`cudart64_${major}.dll`, `cublas64_${major}.dll`, `cublasLt64_${major}.dll`] : [`libcudart.so.${major}`, `libcublas.so.${major}`, `libcublasLt.so.${major}`];
+  return platform === "win32"
+    ? [`cudart64_${major}.dll`, `cublas64_${major}.dll`, `cublasLt64_${major}.dll`]
+    : [`libcudart.so.${major}`, `libcublas.so.${major}`, `libcublasLt.so.${major}`];
 }
 
 /**
@@ -32,7 +34,15 @@ export function cudaSearchDirs(platform: string, env: Readonly<Record<string, st
   const dirs =
     platform === "win32"
       ? [...list(env.PATH ?? env.Path, ";"), ...(env.CUDA_PATH ? [`${env.CUDA_PATH}\\bin`] : [])]
-      : [...list(env.LD_LIBRARY_PATH, ":"), ...(env.CUDA_PATH ? [env.CUDA_PATH, `${env.CUDA_PATH}/lib64`] : []), "/usr/lib", "/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/local/cuda/lib64", ...cudaTargets];
+      : [
+          ...list(env.LD_LIBRARY_PATH, ":"),
+          ...(env.CUDA_PATH ? [env.CUDA_PATH, `${env.CUDA_PATH}/lib64`] : []),
+          "/usr/lib",
+          "/usr/lib64",
+          "/usr/lib/x86_64-linux-gnu",
+          "/usr/local/cuda/lib64",
+          ...cudaTargets,
+        ];
   return [...new Set(dirs)];
 }
 
@@ -98,11 +108,15 @@ export function cudaVerdict(f: CudaFacts): CudaVerdict {
     return no("the CUDA pack is not installed (Bedside: Install GPU Acceleration Pack…). The driver and CUDA's runtime are here, so it would load.", true);
   }
   if (!mainRuns && !f.fallbackInstalled) {
-    return no(`the CUDA pack needs CUDA ${CUDA_PACK_RUNTIME.main}'s runtime (${libs(CUDA_PACK_RUNTIME.main)}) and ${found}; its CUDA ${CUDA_PACK_RUNTIME.fallback} fallback package is not installed.`);
+    return no(
+      `the CUDA pack needs CUDA ${CUDA_PACK_RUNTIME.main}'s runtime (${libs(CUDA_PACK_RUNTIME.main)}) and ${found}; its CUDA ${CUDA_PACK_RUNTIME.fallback} fallback package is not installed.`,
+    );
   }
   const runtime = mainRuns ? CUDA_PACK_RUNTIME.main : CUDA_PACK_RUNTIME.fallback;
-  if (f.gpuSetting !== "auto" && f.gpuSetting !== "cuda") return { usable: true, reason: `CUDA is not used: bedside.engine.gpu is ${f.gpuSetting} (the CUDA pack and CUDA ${runtime}'s runtime are here).`, offerPack: false };
-  if (f.loadedBackend === undefined) return { usable: true, reason: `CUDA will be used when a model loads: the driver, the CUDA pack and CUDA ${runtime}'s runtime are here.`, offerPack: false };
+  if (f.gpuSetting !== "auto" && f.gpuSetting !== "cuda")
+    return { usable: true, reason: `CUDA is not used: bedside.engine.gpu is ${f.gpuSetting} (the CUDA pack and CUDA ${runtime}'s runtime are here).`, offerPack: false };
+  if (f.loadedBackend === undefined)
+    return { usable: true, reason: `CUDA will be used when a model loads: the driver, the CUDA pack and CUDA ${runtime}'s runtime are here.`, offerPack: false };
   if (f.loadedBackend === "cuda") return { usable: true, reason: `CUDA is in use (the CUDA pack on CUDA ${runtime}'s runtime).`, offerPack: false };
   return {
     usable: true,

@@ -95,14 +95,19 @@ export function registerAcceleration(context: vscode.ExtensionContext, engine: R
   const install = async (args: InstallPackArgs = {}): Promise<boolean> => {
     const version = engineVersion();
     if (!pack || !version) {
-      void vscode.window.showInformationMessage(`Bedside has no GPU acceleration pack for ${target ?? `${process.platform}-${process.arch}`}: the GPU support it can use is already inside the extension.`);
+      void vscode.window.showInformationMessage(
+        `Bedside has no GPU acceleration pack for ${target ?? `${process.platform}-${process.arch}`}: the GPU support it can use is already inside the extension.`,
+      );
       return false;
     }
     const registry = (args.registry ?? process.env.npm_config_registry ?? DEFAULT_REGISTRY).replace(/\/+$/, "");
     if (!args.skipConfirmation) {
       const choice = await vscode.window.showInformationMessage(
         `Download Bedside's ${pack.label} build (about ${formatBytes(pack.approxBytes)} unpacked) from ${new URL(registry).host}?`,
-        { modal: true, detail: `${pack.packageName}@${version}, node-llama-cpp's own build of llama.cpp for NVIDIA GPUs. It is checked against the registry's integrity hash before it is installed. No note or other data is sent; only the package is requested.` },
+        {
+          modal: true,
+          detail: `${pack.packageName}@${version}, node-llama-cpp's own build of llama.cpp for NVIDIA GPUs. It is checked against the registry's integrity hash before it is installed. No note or other data is sent; only the package is requested.`,
+        },
         "Download",
       );
       if (choice !== "Download") return false;
@@ -129,7 +134,9 @@ export function registerAcceleration(context: vscode.ExtensionContext, engine: R
           });
         },
       );
-      void vscode.window.showInformationMessage(`Bedside: the ${pack.label} build is installed (${formatBytes(result.tarballBytes)} downloaded, integrity checked). The engine restarts to use it.`);
+      void vscode.window.showInformationMessage(
+        `Bedside: the ${pack.label} build is installed (${formatBytes(result.tarballBytes)} downloaded, integrity checked). The engine restarts to use it.`,
+      );
       await engine.restart();
       return true;
     } catch (error) {

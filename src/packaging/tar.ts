@@ -144,7 +144,7 @@ export async function extractTarGz(file: string, dest: string, options: ExtractO
         if (remaining > 0) break;
         if (collect) {
           const body = Buffer.concat(collect);
-          nextName = collectKind === "pax" ? paxPath(body) ?? nextName : body.toString("utf8").replace(/\0+$/, "");
+          nextName = collectKind === "pax" ? (paxPath(body) ?? nextName) : body.toString("utf8").replace(/\0+$/, "");
           collect = undefined;
           collectKind = undefined;
         } else {

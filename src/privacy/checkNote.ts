@@ -48,23 +48,20 @@ export function registerIdentifierCheck(context: vscode.ExtensionContext): vscod
   const check = (document: vscode.TextDocument): PhiSpan[] => publish(document, detectPhi(document.getText()));
   /** A huge note: in slices, with progress and Cancel; undefined when cancelled. */
   const checkLarge = (document: vscode.TextDocument): Thenable<PhiSpan[] | undefined> =>
-    vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "Checking the note for identifiers", cancellable: true },
-      async (progress, token) => {
-        const version = document.version;
-        let reported = 0;
-        const spans = await detectPhiInSlices(document.getText(), {
-          isCancelled: () => token.isCancellationRequested,
-          onProgress: (fraction) => {
-            progress.report({ increment: (fraction - reported) * 100 });
-            reported = fraction;
-          },
-        });
-        // Edited meanwhile: the ranges would be off; check again on the current text.
-        if (spans && document.version !== version) return check(document);
-        return spans && publish(document, spans);
-      },
-    );
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "Checking the note for identifiers", cancellable: true }, async (progress, token) => {
+      const version = document.version;
+      let reported = 0;
+      const spans = await detectPhiInSlices(document.getText(), {
+        isCancelled: () => token.isCancellationRequested,
+        onProgress: (fraction) => {
+          progress.report({ increment: (fraction - reported) * 100 });
+          reported = fraction;
+        },
+      });
+      // Edited meanwhile: the ranges would be off; check again on the current text.
+      if (spans && document.version !== version) return check(document);
+      return spans && publish(document, spans);
+    });
 
   context.subscriptions.push(
     diagnostics,
@@ -88,7 +85,10 @@ export function registerIdentifierCheck(context: vscode.ExtensionContext): vscod
         checked.delete(key);
         return;
       }
-      timers.set(key, setTimeout(() => check(e.document), 300));
+      timers.set(
+        key,
+        setTimeout(() => check(e.document), 300),
+      );
     }),
     vscode.workspace.onDidCloseTextDocument((document) => {
       const key = document.uri.toString();

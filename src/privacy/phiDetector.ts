@@ -190,7 +190,8 @@ function findDates(text: string, out: Candidate[]): void {
     }
   }
   // A day and month without a year only after words that make it a date ("seen on 3/14"), never "BP 120/80".
-  const short = /\b(?:on|since|from|until|till|through|thru|dated|DOB|born|seen|admitted|discharged|last seen|due)\s*:?\s+((?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/])/gi;
+  const short =
+    /\b(?:on|since|from|until|till|through|thru|dated|DOB|born|seen|admitted|discharged|last seen|due)\s*:?\s+((?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/])/gi;
   for (const m of matches(text, short)) {
     const start = groupStart(m, 1);
     push(out, "date", text, start, start + (m[1] ?? "").length);
@@ -233,7 +234,8 @@ function findNames(text: string, out: Candidate[]): void {
     if (twoParts) push(out, "name", text, start, start + length, m.index);
   }
   // Relatives and phrases that introduce a name: "son Daniel Moss", "wife Helen", "name is Oliver Bennett".
-  const introduced = /\b(?:[Ss]on|[Dd]aughter|[Ww]ife|[Hh]usband|[Ss]pouse|[Pp]artner|[Bb]rother|[Ss]ister|[Mm]other|[Ff]ather|[Gg]randson|[Gg]randdaughter|[Nn]iece|[Nn]ephew|[Cc]aregiver|name is|named) (?=[A-Z])/g;
+  const introduced =
+    /\b(?:[Ss]on|[Dd]aughter|[Ww]ife|[Hh]usband|[Ss]pouse|[Pp]artner|[Bb]rother|[Ss]ister|[Mm]other|[Ff]ather|[Gg]randson|[Gg]randdaughter|[Nn]iece|[Nn]ephew|[Cc]aregiver|name is|named) (?=[A-Z])/g;
   for (const m of matches(text, introduced)) {
     const start = m.index + m[0].length;
     const length = nameLength(text.slice(start, start + 80), 3);

@@ -83,7 +83,10 @@ export class AiTextMarkers implements vscode.Disposable {
   private render(editor: vscode.TextEditor): void {
     const document = editor.document;
     const ranges = this.spansOf(document.uri).map((s) => new vscode.Range(document.positionAt(s.start), document.positionAt(s.end)));
-    editor.setDecorations(this.decoration, ranges.map((range) => ({ range, hoverMessage: "Written by Bedside, not yet reviewed" })));
+    editor.setDecorations(
+      this.decoration,
+      ranges.map((range) => ({ range, hoverMessage: "Written by Bedside, not yet reviewed" })),
+    );
   }
 
   async save(): Promise<void> {

@@ -59,7 +59,12 @@ export function describeEngineState(state: EngineState, totalRamBytes?: number):
     case "noModel":
       return { text: "$(circle-slash) Bedside: no model", tooltip: "Bedside has no model. Choose a GGUF model file to start.", severity: "warning", actions: [CHOOSE, SHOW_LOG] };
     case "idle":
-      return { text: "$(circle-outline) Bedside", tooltip: `Model ${path.basename(state.modelPath)} is not loaded; it loads when first needed.`, severity: "normal", actions: [SHOW_LOG] };
+      return {
+        text: "$(circle-outline) Bedside",
+        tooltip: `Model ${path.basename(state.modelPath)} is not loaded; it loads when first needed.`,
+        severity: "normal",
+        actions: [SHOW_LOG],
+      };
     case "loading":
       return { text: "$(loading~spin) Bedside: loading", tooltip: `Loading ${path.basename(state.modelPath)}…`, severity: "normal", actions: [SHOW_LOG] };
     case "ready":

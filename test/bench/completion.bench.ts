@@ -131,7 +131,17 @@ function naiveStrategy(engine: EngineClient): Strategy & { prompts: string[] } {
         inFlight.add(request);
         void request.finally(() => inFlight.delete(request)).catch(() => undefined);
         request.then(
-          (r) => fire({ text: shapeSuggestion(r.text, { linePrefix: prefix.split("\n").pop() ?? "", lineSuffix: "", before: prefix.slice(-2000), after: "", inList: false, allowDigits: false }) }),
+          (r) =>
+            fire({
+              text: shapeSuggestion(r.text, {
+                linePrefix: prefix.split("\n").pop() ?? "",
+                lineSuffix: "",
+                before: prefix.slice(-2000),
+                after: "",
+                inList: false,
+                allowDigits: false,
+              }),
+            }),
           () => fire({ text: undefined }),
         );
       }, NAIVE_DEBOUNCE_MS);
@@ -244,7 +254,10 @@ async function runModel(plan: Plan, notes: SampleNote[]): Promise<{ bedside: Sum
   const bedsideRuns: StrategyRun[] = [];
   const naiveRuns: StrategyRun[] = [];
   try {
-    const scripts = notes.map((n) => typingScript(n, plan)).filter((s): s is NonNullable<typeof s> => s !== undefined).slice(0, plan.notes);
+    const scripts = notes
+      .map((n) => typingScript(n, plan))
+      .filter((s): s is NonNullable<typeof s> => s !== undefined)
+      .slice(0, plan.notes);
     for (const [i, script] of scripts.entries()) {
       const bedside = bedsideStrategy(engine, `note-${i}`);
       const run = await replay(engine, bedside, script.opening, script.steps, plan);
@@ -256,7 +269,9 @@ async function runModel(plan: Plan, notes: SampleNote[]): Promise<{ bedside: Sum
       naiveRuns.push({ ...naiveRun, neededPromptTokens: Math.max(needed, naiveRun.promptTokens) });
       const b = summarise([bedsideRuns.at(-1)!]);
       const n = summarise([naiveRuns.at(-1)!]);
-      console.log(`  ${plan.kind} note ${i + 1}/${scripts.length}: bedside p50 ${Math.round(b.p50Ms)} ms, ${b.promptTokensPerPause.toFixed(1)} tok/pause; naive p50 ${Math.round(n.p50Ms)} ms, ${n.promptTokensPerPause.toFixed(1)} tok/pause`);
+      console.log(
+        `  ${plan.kind} note ${i + 1}/${scripts.length}: bedside p50 ${Math.round(b.p50Ms)} ms, ${b.promptTokensPerPause.toFixed(1)} tok/pause; naive p50 ${Math.round(n.p50Ms)} ms, ${n.promptTokensPerPause.toFixed(1)} tok/pause`,
+      );
     }
   } finally {
     await engine.dispose();
@@ -277,8 +292,24 @@ export async function run(quick: boolean): Promise<void> {
     console.log(`${plan.kind}: ${plan.notes} notes, ${plan.words} words each at ${plan.paceMs} ms/word, a pause every ${plan.pauseEvery} words`);
     const { bedside, naive, loadMs } = await runModel(plan, notes);
     details[plan.kind] = { plan, bedside, naive, loadMs };
-    for (const [name, s] of [["bedside", bedside], ["naive", naive]] as const) {
-      rows.push([plan.kind, name, s.neededPromptTokensPerPause, s.promptTokensPerPause, s.typingPromptTokensPerPause, s.requestPromptTokensMedian, Math.round(s.p50Ms), Math.round(s.p95Ms), `${s.shown}/${s.pauses}`, s.started, s.censored, s.warmUpMs !== undefined ? Math.round(s.warmUpMs) : "-"]);
+    for (const [name, s] of [
+      ["bedside", bedside],
+      ["naive", naive],
+    ] as const) {
+      rows.push([
+        plan.kind,
+        name,
+        s.neededPromptTokensPerPause,
+        s.promptTokensPerPause,
+        s.typingPromptTokensPerPause,
+        s.requestPromptTokensMedian,
+        Math.round(s.p50Ms),
+        Math.round(s.p95Ms),
+        `${s.shown}/${s.pauses}`,
+        s.started,
+        s.censored,
+        s.warmUpMs !== undefined ? Math.round(s.warmUpMs) : "-",
+      ]);
     }
     const suffix = plan.kind === "7b" ? "" : `_${plan.kind}`;
     // Per pause: what each strategy needs evaluated to answer (see neededPromptTokens), warm-up included;
@@ -291,7 +322,23 @@ export async function run(quick: boolean): Promise<void> {
     metrics[`bedside_p50_ms${suffix}`] = Math.round(bedside.p50Ms);
     metrics[`naive_censored_pauses${suffix}`] = naive.censored;
   }
-  printTable(["model", "strategy", "needed prompt tok/pause", "evaluated tok/pause", "same, typing only", "median tok/request", "p50 ms", "p95 ms", "shown/pauses", "requests started", "timed out", "warm-up ms"], rows);
+  printTable(
+    [
+      "model",
+      "strategy",
+      "needed prompt tok/pause",
+      "evaluated tok/pause",
+      "same, typing only",
+      "median tok/request",
+      "p50 ms",
+      "p95 ms",
+      "shown/pauses",
+      "requests started",
+      "timed out",
+      "warm-up ms",
+    ],
+    rows,
+  );
   reportMetrics(
     "completion",
     {

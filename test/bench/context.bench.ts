@@ -51,7 +51,14 @@ export async function run(quick: boolean): Promise<void> {
       const found = startLine > 0 ? findHeaderAbove((n) => lines[n]!, startLine - 1) : undefined;
       const windowPrefix = text.slice(start, cursor);
       windowCache.lookup("n", windowPrefix, start);
-      buildContext({ prefix: windowPrefix, prefixStart: start, ...(found ? { header: { text: found.text, offset: lineStarts[found.line]! } } : {}), suffix: "", budgetTokens, infillSupported: true });
+      buildContext({
+        prefix: windowPrefix,
+        prefixStart: start,
+        ...(found ? { header: { text: found.text, offset: lineStarts[found.line]! } } : {}),
+        suffix: "",
+        budgetTokens,
+        infillSupported: true,
+      });
       window.push(performance.now() - t);
     }
     const ratio = median(whole) / median(window);

@@ -119,7 +119,12 @@ async function compare(kind: TestModelKind, reps: number, maxTokens: number, thr
 
 export async function run(quick: boolean): Promise<void> {
   const threads = chooseThreads(0, readMachineCpus());
-  const plans: [TestModelKind, number, number][] = quick ? [["tiny", 3, 128]] : [["tiny", 7, 256], ["medium", 5, 96]];
+  const plans: [TestModelKind, number, number][] = quick
+    ? [["tiny", 3, 128]]
+    : [
+        ["tiny", 7, 256],
+        ["medium", 5, 96],
+      ];
   const results = [];
   for (const [kind, reps, maxTokens] of plans) {
     console.log(`engine: ${kind} model, ${reps} interleaved repetitions of ${maxTokens} tokens, ${threads} thread(s)…`);

@@ -50,7 +50,7 @@ function tg(result: GenerationResult): number {
  * 7B-shaped Q4_0 model, 1 thread, llama-bench (README "Past plain decoding for notes"; src/engine/worker/
  * llamaRuntime.ts): pp1 3.4 tok/s, pp4 7.0 tok/s, so a 4-token batch costs (4 / 7.0) / (1 / 3.4) = 1.94 steps.
  */
-export const BATCH4_OVER_STEP_7B = (4 / 7.0) / (1 / 3.4);
+export const BATCH4_OVER_STEP_7B = 4 / 7.0 / (1 / 3.4);
 
 /** Projected speed-up of lookup at the 7B model's batch cost, from measured acceptance (formula above). */
 export function projectedSpeedup(generated: number, accepted: number, rejected: number, batchOverStep: number): number {
@@ -111,7 +111,10 @@ export async function run(quick: boolean): Promise<void> {
   const works: Work[] =
     workKind === "copy-forward"
       ? copyForwardWork(count, Number(argValue("--previous-chars") ?? 700))
-      : readSampleNotes(count * 3).filter((n) => n.text.length > 600).slice(0, count).map((n) => ({ id: n.id, prompt: continuationPrompt(n.text) }));
+      : readSampleNotes(count * 3)
+          .filter((n) => n.text.length > 600)
+          .slice(0, count)
+          .map((n) => ({ id: n.id, prompt: continuationPrompt(n.text) }));
   if (works.length === 0) throw new Error("No MTSamples notes found (../shared/data/mtsamples); set BEDSIDE_SHARED_DATA.");
   const modelPath = isFile ? modelArg : await ensureTestModel(kind);
   const maxTokens = Number(argValue("--max-tokens") ?? (workKind === "copy-forward" ? 48 : MAX_TOKENS));
@@ -133,11 +136,20 @@ export async function run(quick: boolean): Promise<void> {
       a = await on.complete(request);
     }
     rows.push({
-      id: work.id, on: tg(a), off: tg(b), same: a.text === b.text, accepted: a.draftAccepted ?? 0, rejected: a.draftRejected ?? 0, generated: a.generatedTokens,
-      ...(work.expected !== undefined ? { copy: copyRate(b.text, work.expected) } : {}), output: b.text,
+      id: work.id,
+      on: tg(a),
+      off: tg(b),
+      same: a.text === b.text,
+      accepted: a.draftAccepted ?? 0,
+      rejected: a.draftRejected ?? 0,
+      generated: a.generatedTokens,
+      ...(work.expected !== undefined ? { copy: copyRate(b.text, work.expected) } : {}),
+      output: b.text,
     });
     const r = rows[rows.length - 1]!;
-    console.log(`note ${work.id}: lookup ${r.on.toFixed(1)} tok/s, plain ${r.off.toFixed(1)} tok/s, drafts ${r.accepted} accepted / ${r.rejected} rejected, same output: ${r.same}${r.copy !== undefined ? `, copy rate ${r.copy.toFixed(2)}` : ""}`);
+    console.log(
+      `note ${work.id}: lookup ${r.on.toFixed(1)} tok/s, plain ${r.off.toFixed(1)} tok/s, drafts ${r.accepted} accepted / ${r.rejected} rejected, same output: ${r.same}${r.copy !== undefined ? `, copy rate ${r.copy.toFixed(2)}` : ""}`,
+    );
     console.log(`  greedy: ${JSON.stringify(b.text.slice(0, 160))}`);
   }
   await on.dispose();
@@ -155,7 +167,9 @@ export async function run(quick: boolean): Promise<void> {
     rows.map((r, i) => [r.id, r.on, r.off, ratios[i]!, r.accepted, r.rejected, r.copy ?? "-", r.same ? "yes" : "NO"]),
   );
   const speedup = median(rows.map((r) => r.on)) / median(rows.map((r) => r.off));
-  console.log(`\nlookup_speedup_tg ${speedup.toFixed(3)} (per-note ratios ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}); drafts accepted ${accepted}, rejected ${rejected}`);
+  console.log(
+    `\nlookup_speedup_tg ${speedup.toFixed(3)} (per-note ratios ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}); drafts accepted ${accepted}, rejected ${rejected}`,
+  );
   if (accepted === 0) {
     console.log("No drafted token was accepted: lookup cannot have saved a decoding step, so any ratio away from 1 is machine noise.");
   }
@@ -176,5 +190,10 @@ export async function run(quick: boolean): Promise<void> {
     threads,
     notes: rows.length,
   };
-  reportMetrics("lookup", { model: kind, threads, context_size: 2048, flash_attention: true, max_tokens: MAX_TOKENS, notes: rows.length, lane: "completion", greedy: true, quick }, metrics, rows);
+  reportMetrics(
+    "lookup",
+    { model: kind, threads, context_size: 2048, flash_attention: true, max_tokens: MAX_TOKENS, notes: rows.length, lane: "completion", greedy: true, quick },
+    metrics,
+    rows,
+  );
 }

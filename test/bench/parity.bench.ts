@@ -94,16 +94,26 @@ function argValue(name: string): string | undefined {
 
 function llamaBenchArgs(model: string, pinned: Pinned, test: "pp" | "tg", reps: number): string[] {
   return [
-    "-m", model,
-    "-t", String(pinned.threads),
-    "-fa", "on",
-    "-b", String(pinned.batch),
-    "-ub", String(pinned.ubatch),
-    "-ngl", "0",
-    "-r", String(reps),
-    "-p", test === "pp" ? String(PROMPT_TOKENS) : "0",
-    "-n", test === "tg" ? String(GEN_TOKENS) : "0",
-    "-o", "json",
+    "-m",
+    model,
+    "-t",
+    String(pinned.threads),
+    "-fa",
+    "on",
+    "-b",
+    String(pinned.batch),
+    "-ub",
+    String(pinned.ubatch),
+    "-ngl",
+    "0",
+    "-r",
+    String(reps),
+    "-p",
+    test === "pp" ? String(PROMPT_TOKENS) : "0",
+    "-n",
+    test === "tg" ? String(GEN_TOKENS) : "0",
+    "-o",
+    "json",
   ];
 }
 
@@ -127,7 +137,10 @@ async function llamaBenchRep(bench: string, model: string, pinned: Pinned, k: nu
     const tokens = test === "pp" ? PROMPT_TOKENS : GEN_TOKENS;
     // `extra` more repetitions of the same work; load, warm-up and start-up are in both runs and cancel out.
     const extraMs = more.ms - one.ms;
-    if (extraMs <= 0) throw new Error(`llama-bench -r ${1 + extra} took no longer than -r 1 (${Math.round(more.ms)} vs ${Math.round(one.ms)} ms): the machine is too noisy to time it from outside; raise --k`);
+    if (extraMs <= 0)
+      throw new Error(
+        `llama-bench -r ${1 + extra} took no longer than -r 1 (${Math.round(more.ms)} vs ${Math.round(one.ms)} ms): the machine is too noisy to time it from outside; raise --k`,
+      );
     return { wall: (extra * tokens) / (extraMs / 1000), own: more.record.avg_ts, record: more.record };
   };
   const pp = await timed("pp");
@@ -171,7 +184,14 @@ async function engineRep(engine: EngineClient, rep: number, k: number, source: s
     });
   }
   const m = (f: (s: EngineSide) => number): number => median(samples.map(f));
-  return { ppWall: m((s) => s.ppWall), tgWall: m((s) => s.tgWall), ppOwn: m((s) => s.ppOwn), tgOwn: m((s) => s.tgOwn), promptTokens: m((s) => s.promptTokens), generated: m((s) => s.generated) };
+  return {
+    ppWall: m((s) => s.ppWall),
+    tgWall: m((s) => s.tgWall),
+    ppOwn: m((s) => s.ppOwn),
+    tgOwn: m((s) => s.tgOwn),
+    promptTokens: m((s) => s.promptTokens),
+    generated: m((s) => s.generated),
+  };
 }
 
 function spread(values: readonly number[]): string {
@@ -198,7 +218,8 @@ export async function run(quick: boolean): Promise<void> {
   engine.configure(cpuChoice(modelPath, { threads, contextSize: PROMPT_TOKENS + GEN_TOKENS, flashAttention: true, batchSize: batch, lookupDecoding: false }));
   const info = await engine.ensureReady();
   console.log(`engine: flash attention ${info.flashAttention ? "on" : "off"}, ${info.threads} threads, context ${info.contextSize}, loaded in ${info.loadMs} ms`);
-  if (!info.flashAttention || info.threads !== threads || info.contextSize !== pinned.context) throw new Error(`the engine did not take the pinned settings: ${JSON.stringify(info)}`);
+  if (!info.flashAttention || info.threads !== threads || info.contextSize !== pinned.context)
+    throw new Error(`the engine did not take the pinned settings: ${JSON.stringify(info)}`);
   const notes = readSampleNotes(reps + 1).map((n) => n.text);
   const source = (i: number): string => (notes[i] ?? "The patient presents with chest pain radiating to the left arm. ".repeat(40)).repeat(3);
   await engine.complete({ prompt: "Warm-up.", maxTokens: 4, lane: "general" });

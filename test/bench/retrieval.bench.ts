@@ -37,7 +37,8 @@ export async function run(quick: boolean): Promise<void> {
   const args = process.argv.slice(2);
   const docsArg = args.indexOf("--docs");
   const needle = args.includes("--needle");
-  const sizes = docsArg >= 0 ? [Number(args[docsArg + 1])] : (process.env.BEDSIDE_BENCH_RETRIEVAL_SIZES?.split(",").map(Number) ?? (quick ? [1000, 10_000] : [1000, 100_000, 1_000_000]));
+  const sizes =
+    docsArg >= 0 ? [Number(args[docsArg + 1])] : (process.env.BEDSIDE_BENCH_RETRIEVAL_SIZES?.split(",").map(Number) ?? (quick ? [1000, 10_000] : [1000, 100_000, 1_000_000]));
   const rows: Row[] = [];
   const skipped: string[] = [];
   for (const docs of sizes) {
@@ -60,7 +61,19 @@ export async function run(quick: boolean): Promise<void> {
         continue;
       }
       const env = { ...process.env, BEDSIDE_SQLITE: candidate === "sqlite" ? "wasm" : "" };
-      const result = spawnSync(node, ["--import", "tsx", join(__dirname, "retrievalChild.ts"), candidate === "minisearch" ? "minisearch" : "sqlite", String(docs), dir, needle && candidate !== "minisearch" ? "needle" : ""], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"], env });
+      const result = spawnSync(
+        node,
+        [
+          "--import",
+          "tsx",
+          join(__dirname, "retrievalChild.ts"),
+          candidate === "minisearch" ? "minisearch" : "sqlite",
+          String(docs),
+          dir,
+          needle && candidate !== "minisearch" ? "needle" : "",
+        ],
+        { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"], env },
+      );
       const line = result.stdout.trim().split("\n").pop() ?? "";
       if (result.status !== 0 || !line.startsWith("{")) {
         skipped.push(`${candidate} at ${docs} docs failed (exit ${String(result.status ?? result.signal)})`);
@@ -71,11 +84,41 @@ export async function run(quick: boolean): Promise<void> {
       console.log(`${candidate} ${docs}: ${line}`);
     }
   }
-  const load = loadavg().map((l) => l.toFixed(1)).join(" ");
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
   console.log(`\nload average ${load} (the machine's cores are shared; figures are wall-clock)`);
   printTable(
-    ["candidate", "docs", "import docs/s", "search p50 ms", "search p95 ms", "search CPU p95 ms", "recall10 / exhaustive", "own doc in top 10", "scored/query", "segments", "peak RSS MB", "disk MB", "needle nDCG@10"],
-    rows.map((r) => [r.candidate, r.docs, r.importDocsPerS, r.queryP50Ms, r.queryP95Ms, r.queryCpuP95Ms ?? "", r.recall10OverExhaustive, r.recallAt10, r.scoredPerQuery, r.segments, r.peakRssMB, r.diskMB, r.needleNdcg10 ?? ""]),
+    [
+      "candidate",
+      "docs",
+      "import docs/s",
+      "search p50 ms",
+      "search p95 ms",
+      "search CPU p95 ms",
+      "recall10 / exhaustive",
+      "own doc in top 10",
+      "scored/query",
+      "segments",
+      "peak RSS MB",
+      "disk MB",
+      "needle nDCG@10",
+    ],
+    rows.map((r) => [
+      r.candidate,
+      r.docs,
+      r.importDocsPerS,
+      r.queryP50Ms,
+      r.queryP95Ms,
+      r.queryCpuP95Ms ?? "",
+      r.recall10OverExhaustive,
+      r.recallAt10,
+      r.scoredPerQuery,
+      r.segments,
+      r.peakRssMB,
+      r.diskMB,
+      r.needleNdcg10 ?? "",
+    ]),
   );
   for (const s of skipped) console.log(`skipped: ${s}`);
   const metrics: Metrics = {};

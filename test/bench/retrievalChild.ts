@@ -50,11 +50,22 @@ function sqliteCandidate(dir: string): Candidate {
 
 function miniSearchCandidate(dir: string): Candidate {
   const processTerm = (term: string): string | null => (STOP_WORDS.has(term) ? null : stem(term));
-  const index = new MiniSearch<LiteratureRecord>({ idField: "key", fields: ["title", "abstract"], storeFields: [], tokenize: (text) => words(text), processTerm, searchOptions: { combineWith: "OR" } });
+  const index = new MiniSearch<LiteratureRecord>({
+    idField: "key",
+    fields: ["title", "abstract"],
+    storeFields: [],
+    tokenize: (text) => words(text),
+    processTerm,
+    searchOptions: { combineWith: "OR" },
+  });
   return {
     add: (batch) => index.addAll(batch),
     finish: () => undefined,
-    search: async (query, k) => index.search(query).slice(0, k).map((r) => String(r.id)),
+    search: async (query, k) =>
+      index
+        .search(query)
+        .slice(0, k)
+        .map((r) => String(r.id)),
     diskBytes: () => {
       const file = join(dir, "index.json");
       writeFileSync(file, JSON.stringify(index));
@@ -86,7 +97,10 @@ async function needle(candidate: Candidate): Promise<{ needleNdcg10: number; nee
     const t = performance.now();
     const hits = await candidate.library.search(text, 10, { passageChars: 1200 });
     latencies.push(performance.now() - t);
-    rankings.set(qid, hits.map((h) => h.key.replace(/^beir:/, "")));
+    rankings.set(
+      qid,
+      hits.map((h) => h.key.replace(/^beir:/, "")),
+    );
   }
   const metrics = scoreRankings(rankings, qrels);
   return { needleNdcg10: +metrics.ndcg10.toFixed(4), needleQueries: metrics.queries, needleQueryP95Ms: +percentile(latencies, 95).toFixed(2) };
@@ -139,7 +153,8 @@ async function main(): Promise<void> {
     generateCpuMs += (gd.user + gd.system) / 1000;
     candidate.add(batch);
     if (i % 20_000 === 0) sampleRss();
-    if (i > 0 && i % 50_000 === 0) console.error(`${name}: ${i} docs, ${Math.round(i / ((performance.now() - started - generateMs) / 1000))} docs/s, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
+    if (i > 0 && i % 50_000 === 0)
+      console.error(`${name}: ${i} docs, ${Math.round(i / ((performance.now() - started - generateMs) / 1000))} docs/s, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
   }
   candidate.finish();
   const importMs = performance.now() - started - generateMs;
@@ -179,10 +194,12 @@ async function main(): Promise<void> {
     const record = generatedRecord(sampler, j);
     const counts = termCounts(terms(`${record.title} ${record.abstract}`));
     const hit: number[] = [];
-    for (const t of counts.tf.keys()) for (const i of byTerm.get(t) ?? []) if (!touched[i]) {
-      touched[i] = 1;
-      hit.push(i);
-    }
+    for (const t of counts.tf.keys())
+      for (const i of byTerm.get(t) ?? [])
+        if (!touched[i]) {
+          touched[i] = 1;
+          hit.push(i);
+        }
     for (const i of hit) {
       touched[i] = 0;
       tops[i].offer({ id: j, score: bm25Score(queries[i].terms, counts, stats) });

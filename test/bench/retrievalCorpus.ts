@@ -11,8 +11,10 @@ import type { LiteratureRecord } from "../../src/literature/library";
 import { sharedDataDir } from "../support/sharedData";
 import { mulberry32 } from "../support/seededRandom";
 
-
-const FALLBACK = "the of and in to a with patients was were for is by as on at from or study that this are be treatment clinical risk disease results group after than between among mg associated cancer cells blood trial randomized children women therapy outcome mortality surgery infection pain heart stroke diabetes insulin kidney liver lung asthma pneumonia sepsis fracture dementia depression vaccine antibiotic dose hospital care years increased reduced significant analysis cohort".split(" ");
+const FALLBACK =
+  "the of and in to a with patients was were for is by as on at from or study that this are be treatment clinical risk disease results group after than between among mg associated cancer cells blood trial randomized children women therapy outcome mortality surgery infection pain heart stroke diabetes insulin kidney liver lung asthma pneumonia sepsis fracture dementia depression vaccine antibiotic dose hospital care years increased reduced significant analysis cohort".split(
+    " ",
+  );
 
 export class WordSampler {
   private readonly words: string[];
@@ -71,7 +73,7 @@ export function generatedRecord(sampler: WordSampler, i: number, seed = 7): Lite
   const title = sampler.sentence(random, 8 + Math.floor(random() * 9));
   const sentences: string[] = [];
   const words = 150 + Math.floor(random() * 150);
-  for (let n = 0; n < words; ) {
+  for (let n = 0; n < words;) {
     const len = 12 + Math.floor(random() * 14);
     sentences.push(`${sampler.sentence(random, len)}.`);
     n += len;

@@ -51,11 +51,21 @@ export async function run(quick: boolean): Promise<void> {
   const autoSpeed = medians.get(auto) ?? 0;
   printTable(
     ["threads", "tok/s (median)", "vs best", "note"],
-    counts.map((n) => [n, medians.get(n)!, `${((medians.get(n)! / best) * 100).toFixed(0)}%`, [n === auto ? "auto" : "", n === bestCount ? "best" : ""].filter(Boolean).join(", ")]),
+    counts.map((n) => [
+      n,
+      medians.get(n)!,
+      `${((medians.get(n)! / best) * 100).toFixed(0)}%`,
+      [n === auto ? "auto" : "", n === bestCount ? "best" : ""].filter(Boolean).join(", "),
+    ]),
   );
   const ratio = autoSpeed / best;
   const pass = ratio >= 0.9;
   console.log(`auto (${auto} threads) runs at ${(ratio * 100).toFixed(1)}% of the best fixed count (${bestCount}): ${pass ? "PASS (within 10%)" : "FAIL (more than 10% slower)"}`);
-  reportMetrics("threads", { model: quick ? "tiny" : "medium", thread_counts: counts.join(","), rounds, max_tokens: maxTokens, context_size: 512, flash_attention: cpuChoice("").flashAttention, quick }, { autoThreads: auto, bestThreads: bestCount, autoTokPerS: autoSpeed, bestTokPerS: best, autoVsBest: ratio, pass }, { medians: Object.fromEntries(medians), samples: Object.fromEntries(samples) });
+  reportMetrics(
+    "threads",
+    { model: quick ? "tiny" : "medium", thread_counts: counts.join(","), rounds, max_tokens: maxTokens, context_size: 512, flash_attention: cpuChoice("").flashAttention, quick },
+    { autoThreads: auto, bestThreads: bestCount, autoTokPerS: autoSpeed, bestTokPerS: best, autoVsBest: ratio, pass },
+    { medians: Object.fromEntries(medians), samples: Object.fromEntries(samples) },
+  );
   if (!pass) process.exitCode = 1;
 }

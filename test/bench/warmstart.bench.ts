@@ -78,7 +78,12 @@ export function defaultCompletionSettings(): CompletionSettings {
     contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
   };
   const setting = <T>(key: string): T => manifest.contributes.configuration.properties[`bedside.completion.${key}`]!.default as T;
-  return { contextTokens: setting<number>("contextTokens"), maxTokens: setting<number>("maxTokens"), timeoutMs: setting<number>("timeoutMs"), allowNumbers: setting<boolean>("allowNumbers") };
+  return {
+    contextTokens: setting<number>("contextTokens"),
+    maxTokens: setting<number>("maxTokens"),
+    timeoutMs: setting<number>("timeoutMs"),
+    allowNumbers: setting<boolean>("allowNumbers"),
+  };
 }
 
 interface Opened {
@@ -101,7 +106,14 @@ export async function openAsTheProductDoes(engine: EngineClient, note: string, s
   const session = new CompletionSession(engine, () => settings);
   const open = textAroundCursor(stringLineReader(note), note.length, settings.contextTokens);
   const started = performance.now();
-  const warm = await session.warmUp({ documentKey: "file:///bench/note.note", prefix: open.prefix, prefixStart: open.prefixStart, ...(open.header ? { header: open.header } : {}), suffix: "", infillSupported: false });
+  const warm = await session.warmUp({
+    documentKey: "file:///bench/note.note",
+    prefix: open.prefix,
+    prefixStart: open.prefixStart,
+    ...(open.header ? { header: open.header } : {}),
+    suffix: "",
+    infillSupported: false,
+  });
   const warmedAt = performance.now();
   const typed = `${note} `;
   const around = textAroundCursor(stringLineReader(typed), typed.length, settings.contextTokens);
@@ -175,8 +187,20 @@ export async function run(quick: boolean): Promise<void> {
   printTable(
     ["", "cold ms", "warm ms", "cold/warm", "min..max"],
     [
-      ["first completion (8 tokens)", median(cold.map((c) => c.ms)), median(warm.map((w) => w.ms)), median(ratios), `${Math.min(...ratios).toFixed(1)}..${Math.max(...ratios).toFixed(1)}`],
-      ["time to first token", median(cold.map((c) => c.ttftMs)), median(warm.map((w) => w.ttftMs)), median(ttftRatios), `${Math.min(...ttftRatios).toFixed(1)}..${Math.max(...ttftRatios).toFixed(1)}`],
+      [
+        "first completion (8 tokens)",
+        median(cold.map((c) => c.ms)),
+        median(warm.map((w) => w.ms)),
+        median(ratios),
+        `${Math.min(...ratios).toFixed(1)}..${Math.max(...ratios).toFixed(1)}`,
+      ],
+      [
+        "time to first token",
+        median(cold.map((c) => c.ttftMs)),
+        median(warm.map((w) => w.ttftMs)),
+        median(ttftRatios),
+        `${Math.min(...ttftRatios).toFixed(1)}..${Math.max(...ttftRatios).toFixed(1)}`,
+      ],
     ],
   );
   const openRatios = coldOpen.map((c, i) => c.totalMs / warmOpen[i]!.totalMs);
@@ -187,7 +211,12 @@ export async function run(quick: boolean): Promise<void> {
     [
       ["open -> first suggestion", median(coldOpen.map((o) => o.totalMs)), median(warmOpen.map((o) => o.totalMs)), median(openRatios)],
       ["  warm-up on open", median(coldOpen.map((o) => o.warmUpMs)), median(warmOpen.map((o) => o.warmUpMs)), median(coldOpen.map((c, i) => c.warmUpMs / warmOpen[i]!.warmUpMs))],
-      ["  first suggestion (model)", median(coldOpen.map((o) => o.suggestModelMs)), median(warmOpen.map((o) => o.suggestModelMs)), median(coldOpen.map((c, i) => c.suggestModelMs / warmOpen[i]!.suggestModelMs))],
+      [
+        "  first suggestion (model)",
+        median(coldOpen.map((o) => o.suggestModelMs)),
+        median(warmOpen.map((o) => o.suggestModelMs)),
+        median(coldOpen.map((c, i) => c.suggestModelMs / warmOpen[i]!.suggestModelMs)),
+      ],
       ["  debounce wait", median(coldOpen.map((o) => o.debounceMs)), median(warmOpen.map((o) => o.debounceMs)), 1],
     ],
   );
@@ -210,5 +239,22 @@ export async function run(quick: boolean): Promise<void> {
     model: kind,
     threads,
   };
-  reportMetrics("warmstart", { model: kind, threads, context_size: 2048, flash_attention: true, reps, note_tokens: noteTokens, max_tokens: 8, quick, completion_context_tokens: settings.contextTokens, completion_max_tokens: settings.maxTokens, completion_timeout_ms: settings.timeoutMs }, metrics, { cold, warm, saves, coldOpen, warmOpen });
+  reportMetrics(
+    "warmstart",
+    {
+      model: kind,
+      threads,
+      context_size: 2048,
+      flash_attention: true,
+      reps,
+      note_tokens: noteTokens,
+      max_tokens: 8,
+      quick,
+      completion_context_tokens: settings.contextTokens,
+      completion_max_tokens: settings.maxTokens,
+      completion_timeout_ms: settings.timeoutMs,
+    },
+    metrics,
+    { cold, warm, saves, coldOpen, warmOpen },
+  );
 }

@@ -6,10 +6,10 @@
 // prompt, the reply is the script, token by token, then end-of-text (or the script again, when looping).
 // The script's pieces become vocabulary entries in place of some word pieces, so any text can be
 // scripted, HTML included.
-import { ggmlTensorElementCount, kv, type GgufTensorSpec, type GgufValue } from '../support/gguf/ggufWriter';
-import { llamaTestModelSpec } from '../support/gguf/testModels';
-import { writeGgufFile } from '../support/gguf/ggufWriter';
-import { TokenType } from '../support/gguf/vocabulary';
+import { ggmlTensorElementCount, kv, type GgufTensorSpec, type GgufValue } from "../support/gguf/ggufWriter";
+import { llamaTestModelSpec } from "../support/gguf/testModels";
+import { writeGgufFile } from "../support/gguf/ggufWriter";
+import { TokenType } from "../support/gguf/vocabulary";
 
 export interface ScriptedModelOptions {
   /** The reply, in pieces: each becomes one token, so each piece must be unique. */
@@ -60,7 +60,7 @@ function f32(values: Float32Array): () => Iterable<Uint8Array> {
 export async function writeScriptedChatModel(path: string, options: ScriptedModelOptions): Promise<string> {
   const width = options.width ?? 128;
   const script = options.script;
-  if (new Set(script).size !== script.length) throw new Error('script pieces must be unique');
+  if (new Set(script).size !== script.length) throw new Error("script pieces must be unique");
   if (script.length >= width) throw new Error(`a script of ${script.length} pieces needs a width above that`);
   const spec = llamaTestModelSpec({
     layers: options.layers ?? 4,
@@ -69,7 +69,7 @@ export async function writeScriptedChatModel(path: string, options: ScriptedMode
     ffn: options.ffn ?? width * 2,
     contextLength: options.contextLength ?? 4096,
     ...(options.chatTemplate === false ? { chatTemplate: false } : {}),
-    name: options.name ?? 'bedside-scripted-chat',
+    name: options.name ?? "bedside-scripted-chat",
   });
   const metadata = spec.metadata.map(([k, v]) => [k, v] as [string, GgufValue]);
   const entry = (key: string): GgufValue => {
@@ -79,38 +79,38 @@ export async function writeScriptedChatModel(path: string, options: ScriptedMode
   };
   const strings = (key: string): string[] => {
     const v = entry(key);
-    if (v.type !== 'array' || v.itemType !== 'str') throw new Error(`${key} is not a string array`);
+    if (v.type !== "array" || v.itemType !== "str") throw new Error(`${key} is not a string array`);
     return [...v.items];
   };
   const numbers = (key: string): ArrayLike<number> => {
     const v = entry(key);
-    if (v.type !== 'array' || typeof v.items[0] !== 'number') throw new Error(`${key} is not a number array`);
+    if (v.type !== "array" || typeof v.items[0] !== "number") throw new Error(`${key} is not a number array`);
     return v.items as ArrayLike<number>;
   };
   const scalar = (key: string): number => {
     const v = entry(key);
-    if (v.type === 'array' || typeof v.value !== 'number') throw new Error(`${key} is not a number`);
+    if (v.type === "array" || typeof v.value !== "number") throw new Error(`${key} is not a number`);
     return v.value;
   };
-  const tokens = strings('tokenizer.ggml.tokens');
-  const types = numbers('tokenizer.ggml.token_type');
-  const eos = scalar('tokenizer.ggml.eos_token_id');
-  const eot = scalar('tokenizer.ggml.eot_token_id');
+  const tokens = strings("tokenizer.ggml.tokens");
+  const types = numbers("tokenizer.ggml.token_type");
+  const eos = scalar("tokenizer.ggml.eos_token_id");
+  const eot = scalar("tokenizer.ggml.eot_token_id");
   // A piece the vocabulary already has is that token; the others replace word pieces from the end of the
   // vocabulary (llama.cpp refuses a vocabulary with two equal pieces).
-  const pieces = script.map((p) => p.replace(/ /g, '\u2581'));
+  const pieces = script.map((p) => p.replace(/ /g, "\u2581"));
   const existing = new Map(tokens.map((t, id) => [t, id] as const));
   const spare: number[] = [];
   for (let id = tokens.length - 1; id >= 0; id--) if (types[id] === TokenType.NORMAL && !pieces.includes(tokens[id] as string)) spare.push(id);
   const ids = pieces.map((piece) => {
     const id = existing.get(piece) ?? spare.shift();
-    if (id === undefined) throw new Error('the vocabulary is too small for the script');
+    if (id === undefined) throw new Error("the vocabulary is too small for the script");
     if (types[id] !== TokenType.NORMAL && types[id] !== TokenType.BYTE) throw new Error(`the piece ${JSON.stringify(piece)} is a control token`);
     tokens[id] = piece;
     return id;
   });
-  const tokensAt = metadata.findIndex(([k]) => k === 'tokenizer.ggml.tokens');
-  metadata[tokensAt] = ['tokenizer.ggml.tokens', kv.strs(tokens)];
+  const tokensAt = metadata.findIndex(([k]) => k === "tokenizer.ggml.tokens");
+  metadata[tokensAt] = ["tokenizer.ggml.tokens", kv.strs(tokens)];
 
   const vocab = tokens.length;
   const shared = width - 1;
@@ -129,11 +129,11 @@ export async function writeScriptedChatModel(path: string, options: ScriptedMode
   else for (const end of new Set([eos, eot])) output[end * width + last] = gain;
 
   const tensors: GgufTensorSpec[] = spec.tensors.map((t) => {
-    if (t.name === 'token_embd.weight') return { ...t, type: 'F32', data: f32(embedding) };
-    if (t.name === 'output.weight') return { ...t, type: 'F32', data: f32(output) };
+    if (t.name === "token_embd.weight") return { ...t, type: "F32", data: f32(embedding) };
+    if (t.name === "output.weight") return { ...t, type: "F32", data: f32(output) };
     if (/\.(attn_output|ffn_down)\.weight$/.test(t.name)) {
       const zeros = new Float32Array(ggmlTensorElementCount(t.shape));
-      return { ...t, type: 'F32', data: f32(zeros) };
+      return { ...t, type: "F32", data: f32(zeros) };
     }
     return t;
   });

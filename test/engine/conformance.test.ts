@@ -47,7 +47,8 @@ describeEngineConformance(
 /** The llama-servers the vLLM- and Ollama-shaped servers generate and embed with, shared by both suites. */
 let backends: Promise<[LlamaServer, LlamaServer]> | undefined;
 const startBackends = (): Promise<[LlamaServer, LlamaServer]> =>
-  (backends ??= (async () => Promise.all([startLlamaServer(await ensureTestModel("tiny"), ["-c", "512"]), startLlamaServer(await ensureTestModel("bert"), ["--embeddings", "--pooling", "mean"])]))());
+  (backends ??= (async () =>
+    Promise.all([startLlamaServer(await ensureTestModel("tiny"), ["-c", "512"]), startLlamaServer(await ensureTestModel("bert"), ["--embeddings", "--pooling", "mean"])]))());
 after(async () => {
   if (!backends) return;
   for (const b of await backends.catch(() => [])) await b.stop();
@@ -59,14 +60,17 @@ describeEngineConformance(
   "remote engine against a vLLM-shaped server",
   async () => {
     const [tiny, bert] = await startBackends();
-    vllm = [await startVllmShapedServer({ backend: { url: tiny.url, contextSize: 512 }, model: "bedside/tiny" }), await startVllmShapedServer({ backend: { url: bert.url, contextSize: 512 }, model: "bedside/bert" })];
+    vllm = [
+      await startVllmShapedServer({ backend: { url: tiny.url, contextSize: 512 }, model: "bedside/tiny" }),
+      await startVllmShapedServer({ backend: { url: bert.url, contextSize: 512 }, model: "bedside/bert" }),
+    ];
     vllmEngines = [new RemoteEngine({ endpoint: vllm[0]!.url, timeoutMs: 60_000 }), new RemoteEngine({ endpoint: `${vllm[1]!.url}/v1`, timeoutMs: 60_000 })];
     return { engine: vllmEngines[0]!, embedder: vllmEngines[1]! };
   },
   async () => {
     for (const r of vllmEngines) await r.dispose();
     for (const s of vllm) await s.close();
-  },  // vLLM has no fill-in-the-middle endpoint: the engine must say so (completions then send the prefix only).
+  }, // vLLM has no fill-in-the-middle endpoint: the engine must say so (completions then send the prefix only).
   { infill: false },
 );
 
@@ -78,17 +82,26 @@ describeEngineConformance(
     const [tiny, bert] = await startBackends();
     const server = await startOllamaShapedServer({
       models: [
-        { name: "bedside-tiny:latest", backend: { url: tiny.url, contextSize: 512 }, architecture: "llama", trainContext: 512, template: "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n" },
+        {
+          name: "bedside-tiny:latest",
+          backend: { url: tiny.url, contextSize: 512 },
+          architecture: "llama",
+          trainContext: 512,
+          template: "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n",
+        },
         { name: "bedside-bert:latest", backend: { url: bert.url, contextSize: 512 }, architecture: "bert", trainContext: 512, embedding: true },
       ],
     });
     ollama = server;
-    ollamaEngines = [new RemoteEngine({ endpoint: server.url, model: "bedside-tiny:latest", timeoutMs: 60_000 }), new RemoteEngine({ endpoint: `${server.url}/v1`, model: "bedside-bert:latest", timeoutMs: 60_000 })];
+    ollamaEngines = [
+      new RemoteEngine({ endpoint: server.url, model: "bedside-tiny:latest", timeoutMs: 60_000 }),
+      new RemoteEngine({ endpoint: `${server.url}/v1`, model: "bedside-bert:latest", timeoutMs: 60_000 }),
+    ];
     return { engine: ollamaEngines[0]!, embedder: ollamaEngines[1]!, promptsCut: () => server.promptsCut };
   },
   async () => {
     for (const r of ollamaEngines) await r.dispose();
     await ollama?.close();
-  },  // Ollama's API has no fill-in-the-middle request Bedside uses: the engine must say so.
+  }, // Ollama's API has no fill-in-the-middle request Bedside uses: the engine must say so.
   { infill: false },
 );

@@ -23,8 +23,7 @@ function waitForState(t: TestEngine, kinds: EngineState["kind"][], timeoutMs = 3
   });
 }
 
-const isEngineError = (kind: EngineError["kind"], pattern?: RegExp) => (e: unknown) =>
-  e instanceof EngineError && e.kind === kind && (!pattern || pattern.test(e.message));
+const isEngineError = (kind: EngineError["kind"], pattern?: RegExp) => (e: unknown) => e instanceof EngineError && e.kind === kind && (!pattern || pattern.test(e.message));
 
 describe("engine worker", function () {
   this.timeout(120_000);
@@ -60,10 +59,7 @@ describe("engine worker", function () {
   it("streams a completion whose chunks add up to the result", async () => {
     t.engine.configure(cpuChoice(tiny));
     let streamed = "";
-    const result = await t.engine.complete(
-      { prompt: "Patient has chest pain and", maxTokens: 24, lane: "completion" },
-      { onText: (text) => (streamed += text) },
-    );
+    const result = await t.engine.complete({ prompt: "Patient has chest pain and", maxTokens: 24, lane: "completion" }, { onText: (text) => (streamed += text) });
     assert.ok(result.text.length > 0);
     assert.equal(streamed, result.text);
     assert.equal(result.stopReason, "maxTokens");
@@ -170,7 +166,10 @@ describe("engine worker", function () {
     assert.notEqual(t.engine.workerPid, firstPid, "a new worker came back");
     const next = await t.engine.complete({ prompt: "History:", maxTokens: 5, lane: "completion" });
     assert.equal(next.generatedTokens, 5);
-    assert.ok(t.logLines.some((l) => /killed \(SIGKILL\)/.test(l)), "the log says what happened");
+    assert.ok(
+      t.logLines.some((l) => /killed \(SIGKILL\)/.test(l)),
+      "the log says what happened",
+    );
   });
 
   it("stops restarting after repeated crashes, and tries again when asked", async () => {
@@ -236,30 +235,46 @@ describe("engine worker with bad model files", function () {
   afterEach(() => t.engine.dispose());
 
   const cases: [string, () => string, RegExp][] = [
-    ["a truncated file", () => {
-      const p = join(dir, "truncated.gguf");
-      const bytes = readFileSync(tiny);
-      writeFileSync(p, bytes.subarray(0, Math.floor(bytes.length / 2)));
-      return p;
-    }, /truncated/],
-    ["a corrupt file (random bytes after the magic)", () => {
-      const p = join(dir, "corrupt.gguf");
-      const bytes = Buffer.from(readFileSync(tiny));
-      for (let i = 8; i < 4096; i++) bytes[i] = (i * 7919) % 251;
-      writeFileSync(p, bytes);
-      return p;
-    }, /corrupt|truncated|claims/],
-    ["a file that is not a model", () => {
-      const p = join(dir, "note.gguf");
-      writeFileSync(p, "SUBJECTIVE: chest pain\n".repeat(100));
-      return p;
-    }, /not a GGUF model file/],
+    [
+      "a truncated file",
+      () => {
+        const p = join(dir, "truncated.gguf");
+        const bytes = readFileSync(tiny);
+        writeFileSync(p, bytes.subarray(0, Math.floor(bytes.length / 2)));
+        return p;
+      },
+      /truncated/,
+    ],
+    [
+      "a corrupt file (random bytes after the magic)",
+      () => {
+        const p = join(dir, "corrupt.gguf");
+        const bytes = Buffer.from(readFileSync(tiny));
+        for (let i = 8; i < 4096; i++) bytes[i] = (i * 7919) % 251;
+        writeFileSync(p, bytes);
+        return p;
+      },
+      /corrupt|truncated|claims/,
+    ],
+    [
+      "a file that is not a model",
+      () => {
+        const p = join(dir, "note.gguf");
+        writeFileSync(p, "SUBJECTIVE: chest pain\n".repeat(100));
+        return p;
+      },
+      /not a GGUF model file/,
+    ],
     ["a missing file", () => join(dir, "missing.gguf"), /no file at/],
-    ["a folder", () => {
-      const p = join(dir, "models.gguf");
-      mkdirSync(p, { recursive: true });
-      return p;
-    }, /is a folder/],
+    [
+      "a folder",
+      () => {
+        const p = join(dir, "models.gguf");
+        mkdirSync(p, { recursive: true });
+        return p;
+      },
+      /is a folder/,
+    ],
   ];
 
   for (const [name, make, message] of cases) {

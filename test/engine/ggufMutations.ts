@@ -8,7 +8,12 @@ export interface Field {
 }
 
 export function walk(bytes: Buffer): { fields: Field[]; dataEnd: number } {
-  const fields: Field[] = [{ at: 0, size: 4, kind: "magic" }, { at: 4, size: 4, kind: "version" }, { at: 8, size: 8, kind: "tensorCount" }, { at: 16, size: 8, kind: "kvCount" }];
+  const fields: Field[] = [
+    { at: 0, size: 4, kind: "magic" },
+    { at: 4, size: 4, kind: "version" },
+    { at: 8, size: 8, kind: "tensorCount" },
+    { at: 16, size: 8, kind: "kvCount" },
+  ];
   let p = 24;
   const str = (): void => {
     fields.push({ at: p, size: 8, kind: "stringLength" });
@@ -33,7 +38,8 @@ export function walk(bytes: Buffer): { fields: Field[]; dataEnd: number } {
       fields.push({ at: p, size: 8, kind: "arrayLength" });
       const n = Number(bytes.readBigUInt64LE(p));
       p += 8;
-      if (item === 8) for (let j = 0; j < n; j++) p += 8 + Number(bytes.readBigUInt64LE(p)); // item strings: not recorded (too many)
+      if (item === 8)
+        for (let j = 0; j < n; j++) p += 8 + Number(bytes.readBigUInt64LE(p)); // item strings: not recorded (too many)
       else p += sizes[item]! * n;
     } else {
       if (key === "general.alignment") alignment = bytes.readUInt32LE(p);
@@ -67,18 +73,29 @@ export function walk(bytes: Buffer): { fields: Field[]; dataEnd: number } {
 export function invalidValue(kind: Field["kind"], fileBytes: number, pick: number): bigint {
   const beyond = BigInt(fileBytes) + 1n + BigInt(pick % 1_000_000) * 4099n;
   switch (kind) {
-    case "magic": return BigInt(0x46554747 ^ (1 + (pick % 0xffff))); // anything but "GGUF"
-    case "version": return BigInt([0, 1, 4, 5, 99, 0xffffffff][pick % 6]!);
-    case "tensorCount": return pick % 2 === 0 ? 0n : 1_000_001n + BigInt(pick);
-    case "kvCount": return 1_000_001n + BigInt(pick);
-    case "stringLength": return beyond;
-    case "valueType": return 13n + BigInt(pick % 1000);
-    case "arrayItemType": return pick % 2 === 0 ? 9n : 13n + BigInt(pick % 1000);
-    case "arrayLength": return beyond;
-    case "nDims": return pick % 2 === 0 ? 0n : 5n + BigInt(pick % 1000);
-    case "dim": return pick % 2 === 0 ? 0n : (1n << 40n) + 1n + BigInt(pick);
-    case "tensorType": return BigInt([4, 5, 31, 32, 33, 36, 37, 38, 43, 200][pick % 10]!);
-    case "tensorOffset": return pick % 2 === 0 ? beyond : 1n + BigInt(pick % 31);
+    case "magic":
+      return BigInt(0x46554747 ^ (1 + (pick % 0xffff))); // anything but "GGUF"
+    case "version":
+      return BigInt([0, 1, 4, 5, 99, 0xffffffff][pick % 6]!);
+    case "tensorCount":
+      return pick % 2 === 0 ? 0n : 1_000_001n + BigInt(pick);
+    case "kvCount":
+      return 1_000_001n + BigInt(pick);
+    case "stringLength":
+      return beyond;
+    case "valueType":
+      return 13n + BigInt(pick % 1000);
+    case "arrayItemType":
+      return pick % 2 === 0 ? 9n : 13n + BigInt(pick % 1000);
+    case "arrayLength":
+      return beyond;
+    case "nDims":
+      return pick % 2 === 0 ? 0n : 5n + BigInt(pick % 1000);
+    case "dim":
+      return pick % 2 === 0 ? 0n : (1n << 40n) + 1n + BigInt(pick);
+    case "tensorType":
+      return BigInt([4, 5, 31, 32, 33, 36, 37, 38, 43, 200][pick % 10]!);
+    case "tensorOffset":
+      return pick % 2 === 0 ? beyond : 1n + BigInt(pick % 31);
   }
 }
-

@@ -112,7 +112,14 @@ describe("GPT-2-architecture base model (BioMedLM layout) through the product pa
     const fitted = buildAnswerPrompt("Which test rules out myocardial infarction?", SOURCES, { contextTokens: info.contextSize, answerTokens });
     const measured = (await t.engine.tokenize(fitted.prompt)).count;
     assert.ok(measured + answerTokens <= info.contextSize, `prompt ${measured} + answer ${answerTokens} fit ${info.contextSize}`);
-    const result = await t.engine.json({ prompt: fitted.prompt, schema: answerSchema(fitted.sources.length), asciiOnly: true, lane: "general", maxTokens: answerTokens, temperature: 0 });
+    const result = await t.engine.json({
+      prompt: fitted.prompt,
+      schema: answerSchema(fitted.sources.length),
+      asciiOnly: true,
+      lane: "general",
+      maxTokens: answerTokens,
+      temperature: 0,
+    });
     const sentences = parseAnswer(result.value);
     assert.ok(sentences && sentences.length > 0, `an answer: ${result.text.slice(0, 200)}`);
     for (const s of sentences) for (const n of s.citations) assert.ok(n >= 1 && n <= fitted.sources.length, `citation [${n}] is one of the sources`);

@@ -25,7 +25,9 @@ function freePort(): Promise<number> {
 export async function startLlamaServer(model: string, extraArgs: string[] = [], timeoutMs = 60_000, binary?: string): Promise<LlamaServer> {
   const server = binary ?? process.env.BEDSIDE_LLAMA_SERVER ?? ensureLlamaCppTools().server;
   const port = await freePort();
-  const child = spawn(server, ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-t", "1", "-np", "1", "--no-warmup", ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(server, ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-t", "1", "-np", "1", "--no-warmup", ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));

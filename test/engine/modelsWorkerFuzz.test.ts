@@ -34,23 +34,28 @@ describe("engine worker with fuzzed model files", function () {
     let pid: number | undefined;
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: structure.fields.length - 1 }), fc.nat(), fc.option(fc.nat({ max: structure.dataEnd - 1 }), { nil: undefined, freq: 3 }), async (index, pick, cut) => {
-        let bytes: Buffer;
-        if (cut !== undefined) bytes = valid.subarray(0, cut);
-        else {
-          const field = structure.fields[index]!;
-          bytes = Buffer.from(valid);
-          const value = invalidValue(field.kind, bytes.length, pick);
-          if (field.size === 4) bytes.writeUInt32LE(Number(value & 0xffffffffn), field.at);
-          else bytes.writeBigUInt64LE(value, field.at);
-        }
-        const file = join(dir, `bad-${n++}.gguf`);
-        writeFileSync(file, bytes);
-        t.engine.configure(cpuChoice(file));
-        await assert.rejects(t.engine.ensureReady(), (e: unknown) => e instanceof EngineError && e.kind === "invalidModel" && e.message.length > 20);
-        pid ??= t.engine.workerPid;
-        assert.equal(t.engine.workerPid, pid, "the same worker process");
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: structure.fields.length - 1 }),
+        fc.nat(),
+        fc.option(fc.nat({ max: structure.dataEnd - 1 }), { nil: undefined, freq: 3 }),
+        async (index, pick, cut) => {
+          let bytes: Buffer;
+          if (cut !== undefined) bytes = valid.subarray(0, cut);
+          else {
+            const field = structure.fields[index]!;
+            bytes = Buffer.from(valid);
+            const value = invalidValue(field.kind, bytes.length, pick);
+            if (field.size === 4) bytes.writeUInt32LE(Number(value & 0xffffffffn), field.at);
+            else bytes.writeBigUInt64LE(value, field.at);
+          }
+          const file = join(dir, `bad-${n++}.gguf`);
+          writeFileSync(file, bytes);
+          t.engine.configure(cpuChoice(file));
+          await assert.rejects(t.engine.ensureReady(), (e: unknown) => e instanceof EngineError && e.kind === "invalidModel" && e.message.length > 20);
+          pid ??= t.engine.workerPid;
+          assert.equal(t.engine.workerPid, pid, "the same worker process");
+        },
+      ),
       { numRuns: 20, seed: 4001 },
     );
     t.engine.configure(cpuChoice(tiny));

@@ -103,7 +103,9 @@ describe("remote engine", function () {
       this.timeout(60 * 60_000);
       backend = await startLlamaServer(await ensureTestModel("tiny"), ["-c", "512"]);
       vllm = await startVllmShapedServer({ backend: { url: backend.url, contextSize: 512 }, model: "bedside/tiny" });
-      ollama = await startOllamaShapedServer({ models: [{ name: "bedside-tiny:latest", backend: { url: backend.url, contextSize: 512 }, architecture: "llama", trainContext: 512 }] });
+      ollama = await startOllamaShapedServer({
+        models: [{ name: "bedside-tiny:latest", backend: { url: backend.url, contextSize: 512 }, architecture: "llama", trainContext: 512 }],
+      });
     });
     after(async () => {
       await vllm?.close();
@@ -133,7 +135,10 @@ describe("remote engine", function () {
         const sent = vllm.generationBodies.at(-1)!;
         assert.deepEqual(sent.response_format, { type: "json_schema", json_schema: { name: "bedside", schema } });
         assert.equal(sent.json_schema, undefined, "llama-server's field is not sent to vLLM");
-        await assert.rejects(engine.infill({ prefix: "BP ", suffix: " mmHg", maxTokens: 4, lane: "completion" }), isEngineError("unsupported", /\(vLLM\) cannot fill in the middle/));
+        await assert.rejects(
+          engine.infill({ prefix: "BP ", suffix: " mmHg", maxTokens: 4, lane: "completion" }),
+          isEngineError("unsupported", /\(vLLM\) cannot fill in the middle/),
+        );
         await engine.complete({ prompt: "Plan:", maxTokens: 2, lane: "completion" });
         await engine.complete({ prompt: "Plan:", maxTokens: 2, lane: "completion" });
         assert.equal(lines.filter((l) => /no fill-in-the-middle endpoint, so completions send the text before the cursor only/.test(l)).length, 1);
@@ -148,7 +153,10 @@ describe("remote engine", function () {
     it("vLLM: a prompt over max_model_len is refused by the server with its message", async () => {
       const engine = new RemoteEngine({ endpoint: vllm.url });
       try {
-        await assert.rejects(engine.complete({ prompt: "chest pain ".repeat(400), maxTokens: 4, lane: "general" }), isEngineError("failed", /maximum context length is 512 tokens/));
+        await assert.rejects(
+          engine.complete({ prompt: "chest pain ".repeat(400), maxTokens: 4, lane: "general" }),
+          isEngineError("failed", /maximum context length is 512 tokens/),
+        );
       } finally {
         await engine.dispose();
       }
@@ -163,7 +171,10 @@ describe("remote engine", function () {
         assert.match(info.architecture, /Ollama 0\.6\.8/);
         assert.equal(info.contextSize, 512, "the trained context from /api/show, under Bedside's 4,096 cap");
         assert.equal(info.infillSupported, false);
-        assert.ok(lines.some((l) => /tokens per byte \(densest of 1 prompt/.test(l)), lines.join("\n"));
+        assert.ok(
+          lines.some((l) => /tokens per byte \(densest of 1 prompt/.test(l)),
+          lines.join("\n"),
+        );
         const prompt = "Patient reports chest pain radiating to the left arm. Assessment:";
         const estimate = await engine.tokenize(prompt);
         assert.equal(estimate.estimated, true);

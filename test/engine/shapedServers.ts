@@ -81,7 +81,12 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 }
 
 async function backendJson<T>(backend: Backend, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  const response = await fetch(`${backend.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+  const response = await fetch(`${backend.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
   if (!response.ok) throw new Error(`backend ${path}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
@@ -102,7 +107,12 @@ interface NativeChunk {
 
 /** Streams llama-server's native `/completion` for a token prompt; yields its chunks. */
 async function* backendGenerate(backend: Backend, body: Json, signal: AbortSignal): AsyncGenerator<NativeChunk> {
-  const response = await fetch(`${backend.url}/completion`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, stream: true, cache_prompt: false }), signal });
+  const response = await fetch(`${backend.url}/completion`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true, cache_prompt: false }),
+    signal,
+  });
   if (!response.ok || !response.body) throw new Error(`backend /completion: HTTP ${response.status} ${await response.text()}`);
   const decoder = new TextDecoder();
   let buffer = "";
@@ -169,7 +179,33 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
       if (req.method === "GET" && path === "/v1/models") {
         return sendJson(res, 200, {
           object: "list",
-          data: [{ id: model, object: "model", created, owned_by: "vllm", root: model, parent: null, max_model_len: maxModelLen, permission: [{ id: "modelperm-bedside", object: "model_permission", created, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: "*", group: null, is_blocking: false }] }],
+          data: [
+            {
+              id: model,
+              object: "model",
+              created,
+              owned_by: "vllm",
+              root: model,
+              parent: null,
+              max_model_len: maxModelLen,
+              permission: [
+                {
+                  id: "modelperm-bedside",
+                  object: "model_permission",
+                  created,
+                  allow_create_engine: false,
+                  allow_sampling: true,
+                  allow_logprobs: true,
+                  allow_search_indices: false,
+                  allow_view: true,
+                  allow_fine_tuning: false,
+                  organization: "*",
+                  group: null,
+                  is_blocking: false,
+                },
+              ],
+            },
+          ],
         });
       }
       if (req.method !== "POST") return sendJson(res, 404, { detail: "Not Found" });
@@ -183,7 +219,14 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
       if (path === "/v1/embeddings") {
         const answer = await backendJson<{ data: { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } }>(backend, "/v1/embeddings", { input: body.input });
         const promptTokens = answer.usage?.prompt_tokens ?? 0;
-        return sendJson(res, 200, { id: `embd-${Date.now()}`, object: "list", created: Math.floor(Date.now() / 1000), model, data: answer.data.map((d) => ({ index: d.index, object: "embedding", embedding: d.embedding })), usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0 } });
+        return sendJson(res, 200, {
+          id: `embd-${Date.now()}`,
+          object: "list",
+          created: Math.floor(Date.now() / 1000),
+          model,
+          data: answer.data.map((d) => ({ index: d.index, object: "embedding", embedding: d.embedding })),
+          usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0 },
+        });
       }
       if (path !== "/v1/completions") return sendJson(res, 404, { detail: "Not Found" });
 
@@ -192,7 +235,12 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
       const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 16;
       const promptTokens = await backendTokenize(backend, body.prompt, true);
       if (promptTokens.length + maxTokens > maxModelLen) {
-        return error(res, 400, "BadRequestError", `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptTokens.length + maxTokens} tokens (${promptTokens.length} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`);
+        return error(
+          res,
+          400,
+          "BadRequestError",
+          `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptTokens.length + maxTokens} tokens (${promptTokens.length} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        );
       }
       // Structured output: response_format json_schema / json_object, or guided_json. Nothing else (vLLM
       // ignores a top-level `json_schema`, llama-server's name for it).
@@ -215,7 +263,13 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
         ...(bias ? { logit_bias: Object.entries(bias).map(([id, b]) => [Number(id), b <= -100 ? false : b]) } : {}),
       };
       const id = `cmpl-${Date.now()}`;
-      const chunkOf = (text: string, finish: string | null, stopReason: string | null): Json => ({ id, object: "text_completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish, stop_reason: stopReason }] });
+      const chunkOf = (text: string, finish: string | null, stopReason: string | null): Json => ({
+        id,
+        object: "text_completion",
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, text, logprobs: null, finish_reason: finish, stop_reason: stopReason }],
+      });
       const gone = clientGone(res);
       const stream = body.stream === true;
       const includeUsage = stream && (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -242,7 +296,15 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
         throw e;
       }
       const usage = { prompt_tokens: promptTokens.length, total_tokens: promptTokens.length + completionTokens, completion_tokens: completionTokens };
-      if (!stream) return sendJson(res, 200, { id, object: "text_completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish, stop_reason: stopReason }], usage });
+      if (!stream)
+        return sendJson(res, 200, {
+          id,
+          object: "text_completion",
+          created: Math.floor(Date.now() / 1000),
+          model,
+          choices: [{ index: 0, text, logprobs: null, finish_reason: finish, stop_reason: stopReason }],
+          usage,
+        });
       if (includeUsage) res.write(`data: ${JSON.stringify({ id, object: "text_completion", created: Math.floor(Date.now() / 1000), model, choices: [], usage })}\n\n`);
       res.end("data: [DONE]\n\n");
     })().catch((e: unknown) => {
@@ -251,7 +313,19 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
     });
   });
   const url = await listen(server);
-  return { url, get requests() { return state.requests; }, get generationBodies() { return state.generationBodies; }, get promptsCut() { return state.promptsCut; }, close: closer(server) };
+  return {
+    url,
+    get requests() {
+      return state.requests;
+    },
+    get generationBodies() {
+      return state.generationBodies;
+    },
+    get promptsCut() {
+      return state.promptsCut;
+    },
+    close: closer(server),
+  };
 }
 
 export interface OllamaModel {
@@ -290,11 +364,32 @@ export async function startOllamaShapedServer(options: { models: OllamaModel[]; 
         return void res.end("Ollama is running");
       }
       if (req.method === "GET" && path === "/api/version") return sendJson(res, 200, { version: options.version ?? "0.6.8" });
-      if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, { object: "list", data: options.models.map((m) => ({ id: m.name, object: "model", created, owned_by: "library" })) });
+      if (req.method === "GET" && path === "/v1/models")
+        return sendJson(res, 200, { object: "list", data: options.models.map((m) => ({ id: m.name, object: "model", created, owned_by: "library" })) });
       if (req.method === "GET" && path === "/api/tags") {
-        return sendJson(res, 200, { models: options.models.map((m) => ({ name: m.name, model: m.name, modified_at: new Date(created * 1000).toISOString(), size: 0, digest: "0".repeat(64), details: { parent_model: "", format: "gguf", family: m.architecture, families: [m.architecture], parameter_size: "", quantization_level: "F16" } })) });
+        return sendJson(res, 200, {
+          models: options.models.map((m) => ({
+            name: m.name,
+            model: m.name,
+            modified_at: new Date(created * 1000).toISOString(),
+            size: 0,
+            digest: "0".repeat(64),
+            details: { parent_model: "", format: "gguf", family: m.architecture, families: [m.architecture], parameter_size: "", quantization_level: "F16" },
+          })),
+        });
       }
-      const documentedElsewhere = ["/api/chat", "/api/create", "/api/copy", "/api/delete", "/api/pull", "/api/push", "/api/ps", "/api/embeddings", "/v1/chat/completions", "/v1/completions"];
+      const documentedElsewhere = [
+        "/api/chat",
+        "/api/create",
+        "/api/copy",
+        "/api/delete",
+        "/api/pull",
+        "/api/push",
+        "/api/ps",
+        "/api/embeddings",
+        "/v1/chat/completions",
+        "/v1/completions",
+      ];
       if (documentedElsewhere.includes(path)) return sendJson(res, 501, { error: `${path} is documented by Ollama but not implemented by Bedside's test double` });
       if (req.method !== "POST") return notFound(res);
       const known = ["/api/show", "/api/generate", "/api/embed", "/v1/embeddings"];
@@ -319,7 +414,12 @@ export async function startOllamaShapedServer(options: { models: OllamaModel[]; 
         const vectors = [...answer.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
         const promptTokens = answer.usage?.prompt_tokens ?? 0;
         if (path === "/api/embed") return sendJson(res, 200, { model: m.name, embeddings: vectors, total_duration: 0, load_duration: 0, prompt_eval_count: promptTokens });
-        return sendJson(res, 200, { object: "list", data: vectors.map((embedding, index) => ({ object: "embedding", embedding, index })), model: m.name, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } });
+        return sendJson(res, 200, {
+          object: "list",
+          data: vectors.map((embedding, index) => ({ object: "embedding", embedding, index })),
+          model: m.name,
+          usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+        });
       }
 
       // POST /api/generate
@@ -376,7 +476,18 @@ export async function startOllamaShapedServer(options: { models: OllamaModel[]; 
         throw e;
       }
       const total = Number(process.hrtime.bigint() - started);
-      const final = { response: stream ? "" : text, done: true, done_reason: doneReason, ...(raw ? {} : { context: tokens }), total_duration: total, load_duration: 0, prompt_eval_count: tokens.length, prompt_eval_duration: 0, eval_count: evalCount, eval_duration: total };
+      const final = {
+        response: stream ? "" : text,
+        done: true,
+        done_reason: doneReason,
+        ...(raw ? {} : { context: tokens }),
+        total_duration: total,
+        load_duration: 0,
+        prompt_eval_count: tokens.length,
+        prompt_eval_duration: 0,
+        eval_count: evalCount,
+        eval_duration: total,
+      };
       if (stream) res.end(line(final));
       else sendJson(res, 200, { model: m.name, created_at: new Date().toISOString(), ...final });
     })().catch((e: unknown) => {
@@ -385,5 +496,17 @@ export async function startOllamaShapedServer(options: { models: OllamaModel[]; 
     });
   });
   const url = await listen(server);
-  return { url, get requests() { return state.requests; }, get generationBodies() { return state.generationBodies; }, get promptsCut() { return state.promptsCut; }, close: closer(server) };
+  return {
+    url,
+    get requests() {
+      return state.requests;
+    },
+    get generationBodies() {
+      return state.generationBodies;
+    },
+    get promptsCut() {
+      return state.promptsCut;
+    },
+    close: closer(server),
+  };
 }

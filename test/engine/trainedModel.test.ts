@@ -36,7 +36,22 @@ describe("trained clinical model pipeline (npm run train, tiny)", function () {
       out: dir,
       stageMinutes: 0,
       log: () => undefined,
-      recipe: { ...DEFAULT_RECIPE, vocab: 512, layers: 1, width: 64, heads: 1, ffn: 128, ctx: 64, steps: 40, micro: 4, accum: 2, warmup: 5, note_share: 1, eval_every: 20, log_every: 10 },
+      recipe: {
+        ...DEFAULT_RECIPE,
+        vocab: 512,
+        layers: 1,
+        width: 64,
+        heads: 1,
+        ffn: 128,
+        ctx: 64,
+        steps: 40,
+        micro: 4,
+        accum: 2,
+        warmup: 5,
+        note_share: 1,
+        eval_every: 20,
+        log_every: 10,
+      },
     });
   });
 

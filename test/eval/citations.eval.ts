@@ -42,7 +42,8 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const abbreviationFile = shared ? join(shared, "abbreviations", "clinical_abbreviations_merged.tsv") : undefined;
-  const abbreviations = option("abbreviations") !== "builtin" && abbreviationFile && existsSync(abbreviationFile) ? parseAbbreviations(readFileSync(abbreviationFile, "utf8")) : undefined;
+  const abbreviations =
+    option("abbreviations") !== "builtin" && abbreviationFile && existsSync(abbreviationFile) ? parseAbbreviations(readFileSync(abbreviationFile, "utf8")) : undefined;
   const perQuestion = Number(option("per-question") ?? 2);
   const work = mkdtempSync(join(tmpdir(), "bedside-citations-"));
   const library = new SqliteLiteratureLibrary(join(work, "library.sqlite"));
@@ -76,7 +77,9 @@ export async function run(args: string[]): Promise<void> {
           const match = [...sentence.matchAll(/\d+(?:\.\d+)?/g)];
           const pick = match[Math.floor(random() * match.length)];
           const value = pick[0];
-          const changed = value.includes(".") ? (Number(value) + 0.1 * (1 + Math.floor(random() * 5))).toFixed(value.split(".")[1].length) : String(Number(value) + 1 + Math.floor(random() * 9));
+          const changed = value.includes(".")
+            ? (Number(value) + 0.1 * (1 + Math.floor(random() * 5))).toFixed(value.split(".")[1].length)
+            : String(Number(value) + 1 + Math.floor(random() * 9));
           pairs.push({ kind: "changedNumber", sentence: `${sentence.slice(0, pick.index)}${changed}${sentence.slice(pick.index! + value.length)}`, cite: gold + 1, passages });
         }
       }
@@ -93,8 +96,11 @@ export async function run(args: string[]): Promise<void> {
     const falsePositives = counts.supported[1];
     const recall = unsupportedPairs ? truePositives / unsupportedPairs : 0;
     const precision = truePositives + falsePositives ? truePositives / (truePositives + falsePositives) : 0;
-    console.log(`${dir}: ${pairs.length} pairs from ${qrels.size} dev questions (abbreviations: ${abbreviations ? `${abbreviations.size} short forms from ${abbreviationFile}` : "the product's built-in list"})`);
-    for (const [kind, [n, flagged]] of Object.entries(counts)) console.log(`  ${kind.padEnd(14)} ${String(n).padStart(5)} pairs, marked unsupported ${flagged} (${n ? ((100 * flagged) / n).toFixed(1) : "0"}%)`);
+    console.log(
+      `${dir}: ${pairs.length} pairs from ${qrels.size} dev questions (abbreviations: ${abbreviations ? `${abbreviations.size} short forms from ${abbreviationFile}` : "the product's built-in list"})`,
+    );
+    for (const [kind, [n, flagged]] of Object.entries(counts))
+      console.log(`  ${kind.padEnd(14)} ${String(n).padStart(5)} pairs, marked unsupported ${flagged} (${n ? ((100 * flagged) / n).toFixed(1) : "0"}%)`);
     console.log(
       JSON.stringify({
         eval: "citations",

@@ -164,7 +164,9 @@ export async function run(args: string[]): Promise<void> {
   const { engine } = startTestEngine();
   engine.configure(cpuChoice(options.model, { threads: options.threads, contextSize: options.context, gpu: options.gpu, gpuLayers: options.gpu === "cpu" ? 0 : "auto" }));
   const info = await engine.ensureReady();
-  console.log(`[eval ddx] ${cases.length} AgentClinic cases, model ${info.name ?? options.model} (${info.architecture}, context ${info.contextSize}, ${info.backend}, ${info.threads} threads)`);
+  console.log(
+    `[eval ddx] ${cases.length} AgentClinic cases, model ${info.name ?? options.model} (${info.architecture}, context ${info.contextSize}, ${info.backend}, ${info.threads} threads)`,
+  );
   let top1 = 0;
   let top5 = 0;
   let quoted = 0;
@@ -193,7 +195,8 @@ export async function run(args: string[]): Promise<void> {
           const text = f.range ? c.note.slice(f.range.start, f.range.end) : undefined;
           if (!text || text !== f.noteText || !findInNote(c.note, f.quote)) shownNotInNote++;
         }
-        if (process.env.BEDSIDE_EVAL_VERBOSE) console.log(`  ${c.id} (${result.mode}): ${rank >= 0 ? `rank ${rank + 1}` : "missed"}; correct "${c.correct}"; top: ${names.slice(0, 3).join(" | ")}`);
+        if (process.env.BEDSIDE_EVAL_VERBOSE)
+          console.log(`  ${c.id} (${result.mode}): ${rank >= 0 ? `rank ${rank + 1}` : "missed"}; correct "${c.correct}"; top: ${names.slice(0, 3).join(" | ")}`);
       } catch (error) {
         failed++;
         console.log(`  ${c.id}: failed: ${(error as Error).message}`);
@@ -215,7 +218,15 @@ export async function run(args: string[]): Promise<void> {
   console.log(`| answers invalid under their schema | ${invalidAnswers} |`);
   console.log(`| diagnoses per case | ${(diagnoses / Math.max(1, n - failed)).toFixed(2)} |`);
   console.log(`| seconds per case | ${((Date.now() - started) / 1000 / Math.max(1, n)).toFixed(2)} |`);
-  const metrics = { cases: n, failed, top1: top1 / n, top5: top5 / n, grounding_rate: quoted ? grounded / quoted : null, shown_not_in_note: shownNotInNote, invalid_answers: invalidAnswers };
+  const metrics = {
+    cases: n,
+    failed,
+    top1: top1 / n,
+    top5: top5 / n,
+    grounding_rate: quoted ? grounded / quoted : null,
+    shown_not_in_note: shownNotInNote,
+    invalid_answers: invalidAnswers,
+  };
   console.log(JSON.stringify({ suite: "eval-ddx", model: options.model, metrics }));
   if (shownNotInNote > 0 || invalidAnswers > 0) process.exitCode = 1;
 }

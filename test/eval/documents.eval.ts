@@ -24,16 +24,91 @@ type PlantKind = "numbers" | "doses" | "dates" | "drugs" | "flipped_allergies";
 
 /** Generic and brand names common in outpatient notes; one not in the note is planted. */
 export const PLANTED_DRUGS = [
-  "metoprolol", "lisinopril", "atorvastatin", "amlodipine", "metformin", "losartan", "omeprazole", "simvastatin", "levothyroxine", "gabapentin",
-  "hydrochlorothiazide", "sertraline", "furosemide", "pantoprazole", "prednisone", "tramadol", "escitalopram", "montelukast", "rosuvastatin", "bupropion",
-  "fluoxetine", "carvedilol", "trazodone", "meloxicam", "clopidogrel", "citalopram", "warfarin", "apixaban", "rivaroxaban", "glipizide",
-  "spironolactone", "duloxetine", "venlafaxine", "tamsulosin", "allopurinol", "cyclobenzaprine", "oxycodone", "hydrocodone", "amoxicillin", "azithromycin",
-  "ciprofloxacin", "doxycycline", "cephalexin", "clindamycin", "fluconazole", "ondansetron", "promethazine", "lorazepam", "alprazolam", "clonazepam",
-  "insulin", "aspirin", "ibuprofen", "naproxen", "acetaminophen", "morphine", "penicillin", "Zyrtec", "Lipitor", "Xarelto",
+  "metoprolol",
+  "lisinopril",
+  "atorvastatin",
+  "amlodipine",
+  "metformin",
+  "losartan",
+  "omeprazole",
+  "simvastatin",
+  "levothyroxine",
+  "gabapentin",
+  "hydrochlorothiazide",
+  "sertraline",
+  "furosemide",
+  "pantoprazole",
+  "prednisone",
+  "tramadol",
+  "escitalopram",
+  "montelukast",
+  "rosuvastatin",
+  "bupropion",
+  "fluoxetine",
+  "carvedilol",
+  "trazodone",
+  "meloxicam",
+  "clopidogrel",
+  "citalopram",
+  "warfarin",
+  "apixaban",
+  "rivaroxaban",
+  "glipizide",
+  "spironolactone",
+  "duloxetine",
+  "venlafaxine",
+  "tamsulosin",
+  "allopurinol",
+  "cyclobenzaprine",
+  "oxycodone",
+  "hydrocodone",
+  "amoxicillin",
+  "azithromycin",
+  "ciprofloxacin",
+  "doxycycline",
+  "cephalexin",
+  "clindamycin",
+  "fluconazole",
+  "ondansetron",
+  "promethazine",
+  "lorazepam",
+  "alprazolam",
+  "clonazepam",
+  "insulin",
+  "aspirin",
+  "ibuprofen",
+  "naproxen",
+  "acetaminophen",
+  "morphine",
+  "penicillin",
+  "Zyrtec",
+  "Lipitor",
+  "Xarelto",
 ];
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"];
+const NUMBER_WORDS = [
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen",
+];
 const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
 function inWords(n: number): string | undefined {
@@ -45,7 +120,9 @@ function inWords(n: number): string | undefined {
 /** Upper-case short form -> its most frequent long form, from the shared Meta-Inventory. */
 export function readAbbreviations(dir: string): Map<string, string> {
   const best = new Map<string, { long: string; frequency: number }>();
-  for (const line of readFileSync(join(dir, "abbreviations", "clinical_abbreviations_merged.tsv"), "utf8").split("\n").slice(1)) {
+  for (const line of readFileSync(join(dir, "abbreviations", "clinical_abbreviations_merged.tsv"), "utf8")
+    .split("\n")
+    .slice(1)) {
     const [short, long, , frequency] = line.split("\t");
     if (!short || !long || !/^[A-Z]{2,5}$/.test(short.toUpperCase()) || /[^a-z -]/i.test(long)) continue;
     const key = short.toUpperCase();
@@ -91,7 +168,9 @@ export function faithfulRewrite(sentence: string, abbreviations: ReadonlyMap<str
   // Abbreviations spelled out (the note's own upper-case shorthand only).
   text = text.replace(/\b[A-Z]{2,5}\b/g, (short) => abbreviations.get(short) ?? short);
   // Numbers with units in words, or number words in digits.
-  const quantities = findQuantities(text).filter((q) => q.unit !== undefined).reverse();
+  const quantities = findQuantities(text)
+    .filter((q) => q.unit !== undefined)
+    .reverse();
   for (const q of quantities) {
     const digits = /^\d/.test(q.text);
     const n = Number(q.value);
@@ -123,7 +202,8 @@ function changedValue(q: Quantity, noteValues: ReadonlySet<string>, random: () =
 export function plant(note: string, facts: NoteFacts, random: () => number): Planted[] {
   const sentences = findSentences(note).filter((s) => usable(s.text));
   const out: Planted[] = [];
-  const values = (unit: string | undefined): Set<string> => new Set(facts.quantities.filter((q) => q.unit === unit || q.unit === undefined || unit === undefined).map((q) => q.value));
+  const values = (unit: string | undefined): Set<string> =>
+    new Set(facts.quantities.filter((q) => q.unit === unit || q.unit === undefined || unit === undefined).map((q) => q.value));
   const pick = <T>(items: readonly T[]): T | undefined => (items.length > 0 ? items[Math.floor(random() * items.length)] : undefined);
 
   // Changed numbers and doses: one value in a sentence, replaced.
@@ -165,7 +245,12 @@ export function plant(note: string, facts: NoteFacts, random: () => number): Pla
     const medicine = sentences.find((s) => /MEDICATION/i.test(s.text) || /\b(?:started|continue|take|taking|prescribed)\b/i.test(s.text));
     const base = body((medicine ?? pick(sentences))?.text ?? "");
     const lead = base ? `${base.replace(/[.]?$/, ".")} ` : "";
-    const templates = [`She was also started on ${drug}.`, `Continue ${drug} as before.`, `${drug[0]!.toUpperCase()}${drug.slice(1)} was added.`, `He takes ${drug} every morning.`];
+    const templates = [
+      `She was also started on ${drug}.`,
+      `Continue ${drug} as before.`,
+      `${drug[0]!.toUpperCase()}${drug.slice(1)} was added.`,
+      `He takes ${drug} every morning.`,
+    ];
     const added = templates[Math.floor(random() * templates.length)]!;
     const at = added.toLowerCase().indexOf(drug.toLowerCase());
     out.push({ kind: "drugs", sentence: lead + added, start: lead.length + at, end: lead.length + at + drug.length });
@@ -208,10 +293,15 @@ const NEGATED_ALLERGY: ReadonlyArray<[RegExp, string]> = [
 
 export function flipAllergy(statement: string): string | undefined {
   for (const [pattern, replacement] of NEGATED_ALLERGY) {
-    if (pattern.test(statement)) return statement.replace(pattern, replacement).replace(/\s{2,}/g, " ").trim();
+    if (pattern.test(statement))
+      return statement
+        .replace(pattern, replacement)
+        .replace(/\s{2,}/g, " ")
+        .trim();
   }
   // A positive statement ("allergic to sulfa", "Allergies: Penicillin"): say there is no such allergy.
-  const named = /\ballergic to ([A-Za-z][\w -]{2,40})/i.exec(statement) ?? /^Allergies:\s*([A-Za-z][\w -]{2,40})\.?$/i.exec(statement) ?? /\b([A-Za-z]{4,}) allerg/i.exec(statement);
+  const named =
+    /\ballergic to ([A-Za-z][\w -]{2,40})/i.exec(statement) ?? /^Allergies:\s*([A-Za-z][\w -]{2,40})\.?$/i.exec(statement) ?? /\b([A-Za-z]{4,}) allerg/i.exec(statement);
   const allergen = named?.[1]?.trim().split(/\s+/).slice(0, 3).join(" ");
   // An allergen is a name (a medicine, a substance), not an ordinary word: "possible allergic reaction" is none.
   if (!allergen || isPlainWord(allergen.split(" ")[0]!)) return undefined;
@@ -250,7 +340,10 @@ export async function run(args: string[]): Promise<void> {
   for (const note of notes) {
     const facts = new NoteFacts(note.text);
     const sentences = findSentences(note.text).filter((s) => usable(s.text));
-    const order = sentences.map((s) => ({ s, key: random() })).sort((a, b) => a.key - b.key).map((x) => x.s);
+    const order = sentences
+      .map((s) => ({ s, key: random() }))
+      .sort((a, b) => a.key - b.key)
+      .map((x) => x.s);
     for (const s of order.slice(0, 12)) {
       const sentence = faithfulRewrite(s.text, abbreviations, random);
       if (!findWords(sentence).length) continue;

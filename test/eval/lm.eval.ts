@@ -140,7 +140,11 @@ export async function run(args: string[]): Promise<void> {
       return sub ? Number((sub.nll / Math.LN2 / novelChars).toFixed(4)) : null;
     };
     console.log(`  held-out notes' share of word 8-grams seen in training notes: median ${median(overlaps).toFixed(2)}; ${novel.length} notes under 0.5 ("novel")`);
-    const rows: [string, Score | undefined][] = [["trained model", trained], [`Kneser-Ney ${order}-gram (train notes)`, ngram], ["untrained model", untrained]];
+    const rows: [string, Score | undefined][] = [
+      ["trained model", trained],
+      [`Kneser-Ney ${order}-gram (train notes)`, ngram],
+      ["untrained model", untrained],
+    ];
     console.log("\n| model | tokens | perplexity (per token) | bits per character | bits per character, novel notes |\n|---|---|---|---|---|");
     for (const [name, s] of rows) if (s) console.log(`| ${name} | ${s.tokens} | ${ppl(s).toFixed(2)} | ${bpc(s).toFixed(3)} | ${novelBpc(s) ?? "-"} |`);
     const result = {

@@ -37,7 +37,11 @@ export function loadMcqa(task: McqaTask, dataDir: string): McqaItem[] {
       id,
       context: r.CONTEXTS.join(" "),
       question: r.QUESTION,
-      options: [["yes", "yes"], ["no", "no"], ["maybe", "maybe"]],
+      options: [
+        ["yes", "yes"],
+        ["no", "no"],
+        ["maybe", "maybe"],
+      ],
       answer: r.final_decision,
     }));
   }
@@ -60,7 +64,8 @@ function formatItem(item: McqaItem, withAnswer: boolean): string {
 }
 
 export function buildPrompt(task: McqaTask, item: McqaItem, shots: McqaItem[]): string {
-  const intro = task === "pubmedqa" ? "Answer each biomedical research question with yes, no or maybe.\n\n" : "The following are multiple choice questions (with answers) about medicine.\n\n";
+  const intro =
+    task === "pubmedqa" ? "Answer each biomedical research question with yes, no or maybe.\n\n" : "The following are multiple choice questions (with answers) about medicine.\n\n";
   return intro + shots.map((s) => formatItem(s, true)).join("") + formatItem(item, false);
 }
 
@@ -133,9 +138,7 @@ export async function run(args: string[]): Promise<void> {
       const optionTokens = model.tokenize(` ${key}`, false);
       await sequence.clearHistory();
       const input = [...prefix, ...optionTokens];
-      const output = await sequence.controlledEvaluate(
-        input.map((t, i) => (i >= prefix.length - 1 && i < input.length - 1 ? [t, { generateNext: { probabilities: true } }] : t)),
-      );
+      const output = await sequence.controlledEvaluate(input.map((t, i) => (i >= prefix.length - 1 && i < input.length - 1 ? [t, { generateNext: { probabilities: true } }] : t)));
       let logLikelihood = 0;
       for (let i = prefix.length - 1; i < input.length - 1; i++) {
         const probabilities = output[i]?.next?.probabilities;

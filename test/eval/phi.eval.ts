@@ -20,7 +20,10 @@ export async function run(args: string[]): Promise<void> {
       console.log(mistakes.length ? "mistakes:" : "no mistakes");
       for (const m of mistakes) console.log(`  ${m.note}: ${m.kind} ${m.category} ${JSON.stringify(m.text)}`);
     }
-    summary[set] = { notes: notes.length, ...Object.fromEntries(scores.map((s) => [s.category, { precision: round(s.precision), recall: round(s.recall), expected: s.expected }])) };
+    summary[set] = {
+      notes: notes.length,
+      ...Object.fromEntries(scores.map((s) => [s.category, { precision: round(s.precision), recall: round(s.recall), expected: s.expected }])),
+    };
   }
   console.log(JSON.stringify(summary));
 }

@@ -24,7 +24,11 @@ export interface Metrics {
 
 /** Standard IR metrics over ranked doc ids and graded qrels (relevance > 0 counts as relevant). */
 export function scoreRankings(rankings: Map<string, string[]>, qrels: Map<string, Map<string, number>>): Metrics {
-  let r1 = 0, r10 = 0, mrr = 0, ndcg = 0, n = 0;
+  let r1 = 0,
+    r10 = 0,
+    mrr = 0,
+    ndcg = 0,
+    n = 0;
   for (const [qid, rels] of qrels) {
     const ranked = rankings.get(qid) ?? [];
     const relevant = [...rels].filter(([, g]) => g > 0);
@@ -35,8 +39,12 @@ export function scoreRankings(rankings: Map<string, string[]>, qrels: Map<string
     r10 += hits(10) / relevant.length;
     const first = ranked.findIndex((d) => (rels.get(d) ?? 0) > 0);
     mrr += first >= 0 ? 1 / (first + 1) : 0;
-    const dcg = ranked.slice(0, 10).reduce((s, d, i) => s + ((2 ** (rels.get(d) ?? 0) - 1) / Math.log2(i + 2)), 0);
-    const ideal = relevant.map(([, g]) => g).sort((a, b) => b - a).slice(0, 10).reduce((s, g, i) => s + (2 ** g - 1) / Math.log2(i + 2), 0);
+    const dcg = ranked.slice(0, 10).reduce((s, d, i) => s + (2 ** (rels.get(d) ?? 0) - 1) / Math.log2(i + 2), 0);
+    const ideal = relevant
+      .map(([, g]) => g)
+      .sort((a, b) => b - a)
+      .slice(0, 10)
+      .reduce((s, g, i) => s + (2 ** g - 1) / Math.log2(i + 2), 0);
     ndcg += ideal > 0 ? dcg / ideal : 0;
   }
   const d = Math.max(n, 1);
@@ -62,7 +70,11 @@ export function readQrels(dir: string, split: string | undefined): { split: stri
 }
 
 export function readQueries(dir: string, split: string): Map<string, string> {
-  const file = [join(dir, `queries_${split}.jsonl`), join(dir, "queries.jsonl")].find(existsSync) ?? readdirSync(dir).map((f) => join(dir, f)).find((f) => /queries.*\.jsonl$/.test(f));
+  const file =
+    [join(dir, `queries_${split}.jsonl`), join(dir, "queries.jsonl")].find(existsSync) ??
+    readdirSync(dir)
+      .map((f) => join(dir, f))
+      .find((f) => /queries.*\.jsonl$/.test(f));
   if (!file) throw new Error(`no queries*.jsonl in ${dir}`);
   const queries = new Map<string, string>();
   for (const line of readFileSync(file, "utf8").split("\n")) {
@@ -73,7 +85,8 @@ export function readQueries(dir: string, split: string): Map<string, string> {
   return queries;
 }
 
-const fmt = (m: Metrics): string => `Recall@1 ${m.recall1.toFixed(3)}  Recall@10 ${m.recall10.toFixed(3)}  MRR ${m.mrr.toFixed(3)}  nDCG@10 ${m.ndcg10.toFixed(3)}  (${m.queries} queries)`;
+const fmt = (m: Metrics): string =>
+  `Recall@1 ${m.recall1.toFixed(3)}  Recall@10 ${m.recall10.toFixed(3)}  MRR ${m.mrr.toFixed(3)}  nDCG@10 ${m.ndcg10.toFixed(3)}  (${m.queries} queries)`;
 
 export async function run(args: string[]): Promise<void> {
   const option = (name: string): string | undefined => {
@@ -83,7 +96,11 @@ export async function run(args: string[]): Promise<void> {
   const shared = sharedDataDir();
   if (!option("data") && shared) {
     // No folder given: PubMedQA (dev), NFCorpus (dev) and SciFact (train) from ../shared/data, in turn.
-    const sets: Array<[string, string]> = [["pubmedqa", "dev"], ["beir/nfcorpus", "dev"], ["beir/scifact", "train"]];
+    const sets: Array<[string, string]> = [
+      ["pubmedqa", "dev"],
+      ["beir/nfcorpus", "dev"],
+      ["beir/scifact", "train"],
+    ];
     for (const [folder, split] of sets) {
       if (!existsSync(join(shared, folder, "corpus.jsonl"))) {
         console.log(`retrieval eval: ${folder} skipped (not in ${shared})`);
@@ -136,7 +153,10 @@ async function runOne(dir: string | undefined, args: string[]): Promise<void> {
         const text = queries.get(qid);
         if (!text) continue;
         const hits = await library.search(text, 100, { ...options, passageChars: 200 });
-        rankings.set(qid, hits.map((h) => h.key.replace(/^beir:/, "")));
+        rankings.set(
+          qid,
+          hits.map((h) => h.key.replace(/^beir:/, "")),
+        );
       }
       const scored = new Map([...qrels].filter(([q]) => rankings.has(q)));
       return scoreRankings(rankings, scored);
@@ -158,7 +178,9 @@ async function runOne(dir: string | undefined, args: string[]): Promise<void> {
         const t = Date.now();
         await library.embedMissing(library.embedder, { batch: 32 });
         console.log(`embedded ${library.vectorCount()} documents with ${modelPath} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-        console.log(`hybrid  ${fmt(await evaluate({ ranking: "hybrid" }))}${hybridModel === "test" ? "  (dense half: the generated bert test model, random weights; give --hybrid-model FILE for a real embedding GGUF)" : ""}`);
+        console.log(
+          `hybrid  ${fmt(await evaluate({ ranking: "hybrid" }))}${hybridModel === "test" ? "  (dense half: the generated bert test model, random weights; give --hybrid-model FILE for a real embedding GGUF)" : ""}`,
+        );
       } finally {
         await engine.dispose();
       }

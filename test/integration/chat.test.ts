@@ -84,7 +84,10 @@ describe("Bedside chat in VS Code", () => {
     assert.equal(outcome.turn.text, "Rest and fluids.", "the reply ends before the model's made-up 'User:' turn");
     assert.equal(outcome.result?.stopReason, "stop");
     const requests = api.engine.requestLog.recent().filter((r) => r.id > before);
-    assert.deepEqual(requests.map((r) => r.kind), ["complete"]);
+    assert.deepEqual(
+      requests.map((r) => r.kind),
+      ["complete"],
+    );
     assert.match(api.chat.session.state().modelLine, /User\/Assistant prompt/);
   });
 
@@ -94,7 +97,10 @@ describe("Bedside chat in VS Code", () => {
     const outcome = await api.chat.session.send("Summarise the note in one line.");
     assert.ok(outcome && outcome.turn.text.length > 0 && !outcome.turn.error, outcome?.turn.error);
     const requests = api.engine.requestLog.recent().filter((r) => r.id > before);
-    assert.deepEqual(requests.map((r) => r.kind), ["chat"]);
+    assert.deepEqual(
+      requests.map((r) => r.kind),
+      ["chat"],
+    );
     assert.match(api.chat.session.state().modelLine, /chat template/);
   });
 
@@ -108,7 +114,9 @@ describe("Bedside chat in VS Code", () => {
       assert.ok(outcome && !outcome.turn.error, outcome?.turn.error);
       const dropped = outcome.turn.droppedTurnIds ?? [];
       const turns = api.chat.session.history.current().turns;
-      console.log(`      ${dropped.length} of ${turns.length - 2} earlier turns left out of a ${api.engine.state.kind === "ready" ? api.engine.state.info.contextSize : "?"}-token context`);
+      console.log(
+        `      ${dropped.length} of ${turns.length - 2} earlier turns left out of a ${api.engine.state.kind === "ready" ? api.engine.state.info.contextSize : "?"}-token context`,
+      );
       assert.ok(dropped.length >= 2, `older turns were dropped (${dropped.length})`);
       assert.equal(dropped[0], turns[0]?.id, "the oldest first");
       assert.ok(dropped.length < turns.length - 2, "the newest earlier turns are kept");
@@ -124,16 +132,29 @@ describe("Bedside chat in VS Code", () => {
     const first = await openNote("NOTE ONE\nPLAN:\nRest.\n");
     const second = await openNote("NOTE TWO\nPLAN:\nFluids.\n");
     let chips = api.chat.session.chips();
-    assert.deepEqual(chips.map((c) => [c.kind, c.uri, !!c.auto]), [["note", second.document.uri.toString(), true]], "only the note in the editor");
+    assert.deepEqual(
+      chips.map((c) => [c.kind, c.uri, !!c.auto]),
+      [["note", second.document.uri.toString(), true]],
+      "only the note in the editor",
+    );
     assert.ok(!chips.some((c) => c.uri === first.document.uri.toString()), "never the other open note");
     await api.chat.session.removeChip(chips[0]!.id);
     assert.deepEqual(api.chat.session.chips(), [], "the automatic chip stays removed in this chat");
     second.selection = new vscode.Selection(1, 0, 2, 7);
     await vscode.commands.executeCommand("bedside.chat.addSelection");
     chips = api.chat.session.chips();
-    assert.deepEqual(chips.map((c) => [c.kind, c.text]), [["selection", "PLAN:\nFluids."]]);
+    assert.deepEqual(
+      chips.map((c) => [c.kind, c.text]),
+      [["selection", "PLAN:\nFluids."]],
+    );
     await vscode.commands.executeCommand("bedside.chat.addNote");
-    assert.deepEqual(api.chat.session.chips().map((c) => c.kind).sort(), ["note", "selection"]);
+    assert.deepEqual(
+      api.chat.session
+        .chips()
+        .map((c) => c.kind)
+        .sort(),
+      ["note", "selection"],
+    );
     const outcome = await api.chat.session.send("Rephrase for a patient.");
     const question = api.chat.session.history.current().turns.find((t) => t.role === "user");
     assert.ok(outcome && !outcome.turn.error);
@@ -154,7 +175,17 @@ describe("Bedside chat in VS Code", () => {
       const without = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
       assert.ok(without?.turn.notices?.includes(EMPTY_LIBRARY_NOTICE));
       assert.equal(without?.turn.sources, undefined);
-      library.addRecords([{ key, pmid: "12345678", title: "Zorbaxin for acute zorbitis", abstract: "Low-dose zorbaxin is first-line for acute zorbitis.", year: 2010, authors: [], publicationTypes: [] }]);
+      library.addRecords([
+        {
+          key,
+          pmid: "12345678",
+          title: "Zorbaxin for acute zorbitis",
+          abstract: "Low-dose zorbaxin is first-line for acute zorbitis.",
+          year: 2010,
+          authors: [],
+          publicationTypes: [],
+        },
+      ]);
       asked.length = 0;
       const withLibrary = await api.chat.session.send("@library Is zorbaxin first-line for acute zorbitis?");
       assert.deepEqual(asked, ["Is zorbaxin first-line for acute zorbitis?"], "the question goes to the library without the mention");
@@ -174,7 +205,10 @@ describe("Bedside chat in VS Code", () => {
     assert.equal(await vscode.env.clipboard.readText(), outcome.turn.text);
     assert.ok(await api.chat.view.insert(outcome.turn.id));
     assert.equal(editor.document.getText(), content + outcome.turn.text);
-    assert.deepEqual(api.completions.markers.spansOf(editor.document.uri).map((s) => s.text), [outcome.turn.text]);
+    assert.deepEqual(
+      api.completions.markers.spansOf(editor.document.uri).map((s) => s.text),
+      [outcome.turn.text],
+    );
     await vscode.window.showTextDocument(editor.document);
     await vscode.commands.executeCommand("undo");
     assert.equal(editor.document.getText(), content, "one undo takes the whole reply out");

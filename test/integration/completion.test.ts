@@ -11,7 +11,6 @@ import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
-
 describe("Bedside inline completions in VS Code", () => {
   let api: BedsideApi;
   const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
@@ -63,7 +62,10 @@ describe("Bedside inline completions in VS Code", () => {
     for (const id of ["bedside.toggleCompletions", "bedside.snoozeCompletions", "bedside.markAiTextReviewed"]) assert.ok(commands.includes(id), id);
     const editor = await openNote("SUBJECTIVE:\nCough.\n\nASSESSMENT:\nBronchitis.\n\nPLAN:\n- Rest\n");
     const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>("vscode.executeDocumentSymbolProvider", editor.document.uri);
-    assert.deepEqual(symbols.map((s) => s.name), ["SUBJECTIVE", "ASSESSMENT", "PLAN"]);
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      ["SUBJECTIVE", "ASSESSMENT", "PLAN"],
+    );
     assert.match(api.completions.status.text, /Completions/);
   });
 
@@ -115,7 +117,10 @@ describe("Bedside inline completions in VS Code", () => {
       const s = api.completions.markers.spansOf(editor.document.uri);
       return s.length > 0 && s;
     });
-    assert.deepEqual(spans.map((s) => s.text), [suggestion.text]);
+    assert.deepEqual(
+      spans.map((s) => s.text),
+      [suggestion.text],
+    );
     await vscode.commands.executeCommand("undo");
     assert.equal(editor.document.getText(), content, "one undo restores the exact text");
     await vscode.commands.executeCommand("redo");
@@ -137,12 +142,7 @@ describe("Bedside inline completions in VS Code", () => {
     const logged = api.engine.requestLog.recent();
     const lastId = logged[logged.length - 1]?.id ?? 0;
     void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
-    const inFlight = await until(
-      "a completion request in flight",
-      () => api.engine.requestLog.recent().find((r) => r.id > lastId && r.finishedAt === undefined),
-      30_000,
-      2,
-    );
+    const inFlight = await until("a completion request in flight", () => api.engine.requestLog.recent().find((r) => r.id > lastId && r.finishedAt === undefined), 30_000, 2);
     await vscode.commands.executeCommand("type", { text: "t" });
     const finished = await until("the request to finish", () => {
       const entry = api.engine.requestLog.recent().find((r) => r.id === inFlight.id);

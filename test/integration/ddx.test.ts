@@ -35,8 +35,6 @@ const SAMPLE_NOTE = [
   "",
 ].join("\n");
 
-
-
 describe("Bedside differential diagnosis panel in VS Code", () => {
   let api: BedsideApi;
   let editor: vscode.TextEditor;
@@ -83,12 +81,17 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       assert.equal(typeof d.cantMiss, "boolean");
     }
     // What the webview shows is what the model answered.
-    assert.deepEqual(shown.diagnoses, result.diagnoses.map((d) => d.name));
+    assert.deepEqual(
+      shown.diagnoses,
+      result.diagnoses.map((d) => d.name),
+    );
     assert.ok(shown.findings.length > 0, "findings are shown");
     const note = editor.document.getText();
     for (const finding of shown.findings) assert.ok(note.includes(finding.text), `"${finding.text}" is in the note`);
     assert.equal(shown.stale, false);
-    console.log(`      ${result.diagnoses.length} diagnoses, ${shown.findings.length} findings shown, ${result.droppedFindings.length} of ${result.quotedFindings} quoted dropped (${result.mode})`);
+    console.log(
+      `      ${result.diagnoses.length} diagnoses, ${shown.findings.length} findings shown, ${result.droppedFindings.length} of ${result.quotedFindings} quoted dropped (${result.mode})`,
+    );
   });
 
   it("selects a finding's words in the editor when it is clicked in the panel", async () => {
@@ -118,7 +121,10 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       const s = api.completions.markers.spansOf(editor.document.uri);
       return s.length > 0 && s;
     });
-    assert.deepEqual(spans.map((s) => s.text), [inserted]);
+    assert.deepEqual(
+      spans.map((s) => s.text),
+      [inserted],
+    );
     await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
     await vscode.commands.executeCommand("undo");
     assert.equal(editor.document.getText(), before, "one undo restores the note exactly");
@@ -137,7 +143,17 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
   });
 
   it("cites the literature library's relevant sources, and none from an empty library", async () => {
-    const hit = (pmid: string, relevance: number) => ({ key: `pmid:${pmid}`, pmid, title: `Study ${pmid}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
+    const hit = (pmid: string, relevance: number) => ({
+      key: `pmid:${pmid}`,
+      pmid,
+      title: `Study ${pmid}`,
+      authors: [],
+      publicationTypes: [],
+      passage: "",
+      rank: 1,
+      score: 1,
+      relevance,
+    });
     const queries: string[] = [];
     // The differential cites from the library the composition root gave it (api.literature.library):
     // its count and search answer here, through the differential's own adapter (citationSourceFromLibrary).
@@ -155,13 +171,21 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       const result = api.differential.current!;
       assert.deepEqual(queries.length, result.diagnoses.length, "one search per diagnosis");
       assert.ok(queries.every((q, i) => q.startsWith(result.diagnoses[i]!.name)));
-      assert.deepEqual(report.citations, result.diagnoses.map(() => "PMID 31415926"), "the relevant source only, under each diagnosis");
+      assert.deepEqual(
+        report.citations,
+        result.diagnoses.map(() => "PMID 31415926"),
+        "the relevant source only, under each diagnosis",
+      );
       assert.equal(result.diagnoses[0]!.citations[0]!.url, "https://pubmed.ncbi.nlm.nih.gov/31415926/");
       // An empty library: the run's result has no citations, and the panel comes to show none. (Waiting for
       // the next render instead could catch a late render of the run above, with its citations.)
       library.count = () => 0;
       library.search = async () => [];
-      const finished = when<DifferentialResult | undefined>("the run with an empty library", (l) => api.differential.onDidFinish(l), () => true);
+      const finished = when<DifferentialResult | undefined>(
+        "the run with an empty library",
+        (l) => api.differential.onDidFinish(l),
+        () => true,
+      );
       await vscode.commands.executeCommand("bedside.differentialDiagnosis");
       const bare = await finished;
       assert.ok(bare && bare.diagnoses.length > 0 && bare.diagnoses.every((d) => d.citations.length === 0), "no citations from an empty library");
@@ -181,7 +205,11 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     const saved = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file), vscode.ViewColumn.One);
     await vscode.workspace.getConfiguration("bedside.differential").update("runOnSave", true, global);
     try {
-      const finished = when<DifferentialResult | undefined>("a run after the save", (l) => api.differential.onDidFinish(l), () => true);
+      const finished = when<DifferentialResult | undefined>(
+        "a run after the save",
+        (l) => api.differential.onDidFinish(l),
+        () => true,
+      );
       await saved.edit((e) => e.insert(new vscode.Position(0, 0), "Seen again.\n"));
       await saved.document.save();
       const result = await finished;
@@ -199,7 +227,9 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
     // Cancel click comes back from the webview. With the short sample note, CI finished the whole run
     // before the click arrived.
     // Each line differs (the same phrase twice is read once).
-    const body = SAMPLE_NOTE.split("\n").slice(4, 11).filter((line) => /[a-z]/.test(line));
+    const body = SAMPLE_NOTE.split("\n")
+      .slice(4, 11)
+      .filter((line) => /[a-z]/.test(line));
     const sections = Array.from({ length: 100 }, (_, i) => `PROGRESS NOTE DAY ${i + 1}:\n${body.map((line) => `${line.replace(/^- /, "")} (day ${i + 1})`).join("\n")}\n`);
     const long = await vscode.workspace.openTextDocument({ language: "note", content: sections.join("\n") });
     await vscode.window.showTextDocument(long, vscode.ViewColumn.One);
@@ -207,7 +237,11 @@ describe("Bedside differential diagnosis panel in VS Code", () => {
       // A panel that is still loading shows the run's first view late, possibly after the run ended; the
       // Cancel button is clicked in a view rendered while the run is still going.
       const started = rendered((r) => r.running && api.differential.isRunning);
-      const finished = when<DifferentialResult | undefined>("the run to end", (l) => api.differential.onDidFinish(l), () => true);
+      const finished = when<DifferentialResult | undefined>(
+        "the run to end",
+        (l) => api.differential.onDidFinish(l),
+        () => true,
+      );
       void vscode.commands.executeCommand("bedside.differentialDiagnosis");
       await started;
       assert.ok(await api.differential.clickInPanel("cancel"));

@@ -45,7 +45,8 @@ export const INVENTED_DOSE_ANSWER = '{"text":"Keep taking lisinopril 50 mg daily
 const SCRIPT = ['{"', "text", '":"', "Keep ", "taking ", "lisinopril ", "50 ", "mg ", "daily", '."}'];
 
 /** The draft runs longer than the differential: 90 s to wait for an event. */
-const when = <T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 90_000): Promise<T> => whenEvent(what, subscribe, accept, timeoutMs);
+const when = <T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 90_000): Promise<T> =>
+  whenEvent(what, subscribe, accept, timeoutMs);
 
 describe("Bedside Draft from Note in VS Code", () => {
   let api: BedsideApi;
@@ -53,9 +54,18 @@ describe("Bedside Draft from Note in VS Code", () => {
   let dir: string;
   const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
   const global = vscode.ConfigurationTarget.Global;
-  const finished = (): Promise<DraftResult | undefined> => when("the draft to finish", (l) => api.documents.panel.onDidFinish(l), () => true);
+  const finished = (): Promise<DraftResult | undefined> =>
+    when(
+      "the draft to finish",
+      (l) => api.documents.panel.onDidFinish(l),
+      () => true,
+    );
   const renderedDone = (accept: (r: DraftRendered) => boolean = () => true): Promise<DraftRendered> =>
-    when("the draft view to render", (l) => api.documents.panel.onDidRender(l), (r) => !r.running && accept(r));
+    when(
+      "the draft view to render",
+      (l) => api.documents.panel.onDidRender(l),
+      (r) => !r.running && accept(r),
+    );
 
   before(async () => {
     const model = process.env.BEDSIDE_TEST_MODEL;
@@ -89,12 +99,20 @@ describe("Bedside Draft from Note in VS Code", () => {
     const result = await done;
     const view = await shown;
     assert.ok(result && !result.cancelled, "the draft finished");
-    assert.deepEqual(Object.values(result.fields).map((f) => [f.name, f.state]), result.template.fields.map((f) => [f.name, "done"]));
+    assert.deepEqual(
+      Object.values(result.fields).map((f) => [f.name, f.state]),
+      result.template.fields.map((f) => [f.name, "done"]),
+    );
     const fieldAnswers = result.answers.filter((a) => !a.field.startsWith("keyFacts:"));
-    assert.deepEqual(fieldAnswers.map((a) => a.field), result.template.fields.map((f) => f.name), "one answer per field, in order");
+    assert.deepEqual(
+      fieldAnswers.map((a) => a.field),
+      result.template.fields.map((f) => f.name),
+      "one answer per field, in order",
+    );
     for (const answer of result.answers) assert.deepEqual(schemaErrors(answer.schema, answer.value), [], answer.field);
     // The view shows the template's headings and every field's text as the model wrote it.
-    for (const heading of ["## Why you came in", "## What we found", "## Your medicines", "## What to do next", "## When to get help"]) assert.ok(view.text.includes(heading), heading);
+    for (const heading of ["## Why you came in", "## What we found", "## Your medicines", "## What to do next", "## When to get help"])
+      assert.ok(view.text.includes(heading), heading);
     for (const field of Object.values(result.fields)) {
       const values = Array.isArray(field.value) ? field.value : [field.value as string];
       for (const v of values) assert.ok(view.text.includes(v), `the view shows ${field.name}: ${v}`);
@@ -105,7 +123,15 @@ describe("Bedside Draft from Note in VS Code", () => {
   });
 
   it("flags a dose a scripted model invents, with the note's dose as its near match, and inserts only after asking", async () => {
-    const scripted = await writeScriptedChatModel(path.join(dir, "invents-a-dose.gguf"), { script: SCRIPT, width: 64, layers: 2, ffn: 64, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-draft" });
+    const scripted = await writeScriptedChatModel(path.join(dir, "invents-a-dose.gguf"), {
+      script: SCRIPT,
+      width: 64,
+      layers: 2,
+      ffn: 64,
+      contextLength: 2048,
+      chatTemplate: false,
+      name: "bedside-scripted-draft",
+    });
     await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", scripted, global);
     await until("the scripted model to load", async () => (await api.engine.ensureReady()).path === scripted);
@@ -121,7 +147,10 @@ describe("Bedside Draft from Note in VS Code", () => {
     const review = api.documents.panel.review!;
     const dose = review.flags.find((f) => f.kind === "dose" && f.text === "50 mg");
     assert.ok(dose, `50 mg is flagged (${review.flags.map((f) => f.message).join("; ")})`);
-    assert.ok(view.flags.some((f) => f.message === "50 mg is not in the note"), "listed at the foot of the view");
+    assert.ok(
+      view.flags.some((f) => f.message === "50 mg is not in the note"),
+      "listed at the foot of the view",
+    );
     assert.ok(view.marked.includes("50 mg"), "highlighted in the draft");
     // "Show in note" selects the note's 5 mg.
     const index = review.flags.indexOf(dose);
@@ -162,7 +191,10 @@ describe("Bedside Draft from Note in VS Code", () => {
       const s = api.completions.markers.spansOf(editor.document.uri);
       return s.length > 0 && s;
     });
-    assert.deepEqual(spans.map((s) => s.text), [inserted]);
+    assert.deepEqual(
+      spans.map((s) => s.text),
+      [inserted],
+    );
     await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
     await vscode.commands.executeCommand("undo");
     assert.equal(editor.document.getText(), before, "one undo restores the note exactly");
@@ -176,7 +208,11 @@ describe("Bedside Draft from Note in VS Code", () => {
       return false;
     };
     for (let i = 0; i < review.flags.length; i++) {
-      const toggled = when("the view to show the flag checked", (l) => api.documents.panel.onDidRender(l), () => api.documents.panel.uncheckedFlags() === review.flags.length - i - 1);
+      const toggled = when(
+        "the view to show the flag checked",
+        (l) => api.documents.panel.onDidRender(l),
+        () => api.documents.panel.uncheckedFlags() === review.flags.length - i - 1,
+      );
       assert.ok(await api.documents.panel.clickInPanel(`check-${i}`));
       await toggled;
     }
@@ -187,7 +223,11 @@ describe("Bedside Draft from Note in VS Code", () => {
     const text = fs.readFileSync(target.fsPath, "utf8");
     assert.ok(text.startsWith("# After-Visit Summary"));
     assert.ok(text.includes("lisinopril 50 mg"));
-    assert.deepEqual(api.completions.markers.spansOf(target).map((s) => s.text), [text], "the new file is marked as Bedside text");
+    assert.deepEqual(
+      api.completions.markers.spansOf(target).map((s) => s.text),
+      [text],
+      "the new file is marked as Bedside text",
+    );
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
   });
 
@@ -225,7 +265,17 @@ describe("Bedside Draft from Note in VS Code", () => {
     // "More ", not to the opening brace), so each field runs to its schema's maxLength: about 70 tokens of a
     // 12-layer model, a second or more a field. (Looping back to '{"' closed every string after 18
     // characters, and a 40-field run could finish before the first render reached the test.)
-    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), { script: ['{"', "text", '":"', "More ", "words ", "again "], loop: true, loopTo: 3, width: 256, layers: 12, ffn: 1024, contextLength: 2048, chatTemplate: false, name: "bedside-scripted-loop" });
+    const looping = await writeScriptedChatModel(path.join(dir, "loops.gguf"), {
+      script: ['{"', "text", '":"', "More ", "words ", "again "],
+      loop: true,
+      loopTo: 3,
+      width: 256,
+      layers: 12,
+      ffn: 1024,
+      contextLength: 2048,
+      chatTemplate: false,
+      name: "bedside-scripted-loop",
+    });
     await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", looping, global);
     await until("the looping model to load", async () => (await api.engine.ensureReady()).path === looping);
@@ -243,14 +293,23 @@ describe("Bedside Draft from Note in VS Code", () => {
       const done = finished();
       // The view has drawn (so it can take the click) and the run is at its second field or later, with
       // fields still to write: read the panel's own state, not only the (throttled) renders.
-      const firstRender = when("the draft view to render", (l) => api.documents.panel.onDidRender(l), () => true);
+      const firstRender = when(
+        "the draft view to render",
+        (l) => api.documents.panel.onDidRender(l),
+        () => true,
+      );
       void vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, long.id);
       await firstRender;
-      const states = await until("the first field written and later ones still to come", () => {
-        const runs = api.documents.panel.view().runs.filter((r) => r.field);
-        const byField = new Map(runs.map((r) => [r.field, r.state] as const));
-        return byField.get("part1") === "done" && byField.get("part12") === "pending" && [...byField.values()].join(",");
-      }, 120_000, 10);
+      const states = await until(
+        "the first field written and later ones still to come",
+        () => {
+          const runs = api.documents.panel.view().runs.filter((r) => r.field);
+          const byField = new Map(runs.map((r) => [r.field, r.state] as const));
+          return byField.get("part1") === "done" && byField.get("part12") === "pending" && [...byField.values()].join(",");
+        },
+        120_000,
+        10,
+      );
       console.log(`      cancelled at: ${states}`);
       assert.ok(await api.documents.panel.clickInPanel("cancel"));
       result = await done;
@@ -263,7 +322,10 @@ describe("Bedside Draft from Note in VS Code", () => {
     assert.equal(states[0], "done", "the first field is kept");
     const firstCancelled = states.indexOf("cancelled");
     assert.ok(firstCancelled > 0, `a later field was cancelled (${states.join(", ")})`);
-    assert.ok(states.slice(firstCancelled).every((s) => s === "cancelled"), "every field after it too");
+    assert.ok(
+      states.slice(firstCancelled).every((s) => s === "cancelled"),
+      "every field after it too",
+    );
     for (const f of Object.values(result.fields)) {
       if (f.state === "done") assert.ok(typeof f.value === "string" ? f.value.length > 0 : Array.isArray(f.value), `${f.name} keeps its text`);
       else assert.equal(f.value, undefined, `${f.name}, cut off, is not kept`);

@@ -10,7 +10,6 @@ import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
-
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 describe("Bedside engine in VS Code", () => {
@@ -71,10 +70,7 @@ describe("Bedside engine in VS Code", () => {
   it("survives kill -9 of the worker mid-stream: clear message, worker back, next completion works", async () => {
     const pid = api.engine.workerPid!;
     let killed = false;
-    const inFlight = api.engine.complete(
-      { prompt: "PLAN:", maxTokens: 100_000, lane: "completion" },
-      { onText: () => !killed && (killed = true) && process.kill(pid, "SIGKILL") },
-    );
+    const inFlight = api.engine.complete({ prompt: "PLAN:", maxTokens: 100_000, lane: "completion" }, { onText: () => !killed && (killed = true) && process.kill(pid, "SIGKILL") });
     await assert.rejects(inFlight, /engine was killed \(SIGKILL\)/);
     await until("the status bar to say ready again", () => api.engine.state.kind === "ready" && /Bedside: CPU/.test(api.statusBar.text));
     assert.notEqual(api.engine.workerPid, pid);

@@ -104,7 +104,10 @@ describe("Bedside on a GPT-2-architecture base model (BioMedLM layout) in VS Cod
     const requests = requestsSince(before);
     assert.ok(requests.length > 0, "the model was asked");
     assert.deepEqual([...new Set(requests.map((r) => r.kind))], ["complete"], "a plain completion, never infill");
-    assert.ok(requests.every((r) => r.finishedAt !== undefined && r.stopReason !== undefined), "each request finished");
+    assert.ok(
+      requests.every((r) => r.finishedAt !== undefined && r.stopReason !== undefined),
+      "each request finished",
+    );
   });
 
   it("answers a literature question from the library, citing the sources it was given", async () => {
@@ -113,8 +116,16 @@ describe("Bedside on a GPT-2-architecture base model (BioMedLM layout) in VS Cod
     fs.writeFileSync(
       corpus,
       [
-        { _id: "39100001", title: "High-sensitivity troponin to rule out myocardial infarction in acute chest pain", text: "Troponin testing at admission and after one hour ruled out myocardial infarction in most patients with acute chest pain." },
-        { _id: "39100002", title: "Aspirin in suspected acute coronary syndrome", text: "Early aspirin reduced mortality in patients with suspected acute coronary syndrome and chest pain." },
+        {
+          _id: "39100001",
+          title: "High-sensitivity troponin to rule out myocardial infarction in acute chest pain",
+          text: "Troponin testing at admission and after one hour ruled out myocardial infarction in most patients with acute chest pain.",
+        },
+        {
+          _id: "39100002",
+          title: "Aspirin in suspected acute coronary syndrome",
+          text: "Early aspirin reduced mortality in patients with suspected acute coronary syndrome and chest pain.",
+        },
       ]
         .map((r) => JSON.stringify(r))
         .join("\n") + "\n",
@@ -129,8 +140,18 @@ describe("Bedside on a GPT-2-architecture base model (BioMedLM layout) in VS Cod
 
   it("ranks a differential for the note in the panel", async () => {
     await openNote(NOTE, NOTE.length);
-    const finished = when<unknown>("the differential to finish", (l) => api.differential.onDidFinish(l), () => true, 180_000);
-    const rendered = when<RenderedReport>("the panel to show diagnoses", (l) => api.differential.onDidRender(l), (r) => !r.running && r.diagnoses.length > 0, 180_000);
+    const finished = when<unknown>(
+      "the differential to finish",
+      (l) => api.differential.onDidFinish(l),
+      () => true,
+      180_000,
+    );
+    const rendered = when<RenderedReport>(
+      "the panel to show diagnoses",
+      (l) => api.differential.onDidRender(l),
+      (r) => !r.running && r.diagnoses.length > 0,
+      180_000,
+    );
     rendered.catch(() => undefined);
     await vscode.commands.executeCommand("bedside.differentialDiagnosis");
     await finished;
@@ -148,7 +169,13 @@ describe("Bedside on a GPT-2-architecture base model (BioMedLM layout) in VS Cod
     assert.ok(outcome && !outcome.turn.error, outcome?.turn.error);
     assert.ok(outcome.result && outcome.result.generatedTokens > 0, "the model replied");
     // Opening the note warms the completion lane up (a one-token completion of its own); chat runs on the general lane.
-    assert.deepEqual(requestsSince(before).filter((r) => r.lane !== "completion").map((r) => r.kind), ["complete"], "a completion of the transcript, not the engine's chat call");
+    assert.deepEqual(
+      requestsSince(before)
+        .filter((r) => r.lane !== "completion")
+        .map((r) => r.kind),
+      ["complete"],
+      "a completion of the transcript, not the engine's chat call",
+    );
     assert.match(api.chat.session.state().modelLine, /User\/Assistant prompt/);
     assert.match(api.chat.session.state().modelLine, /1024 tokens/);
   });

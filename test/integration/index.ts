@@ -5,29 +5,29 @@
 // Suites are bundled with this file, so they cannot be found on disk by a glob. They are imported
 // lazily, after mocha has put describe/it on globalThis, because a suite calls describe() the moment
 // it is evaluated. To add a suite, add one line to `suites` below.
-import * as fs from 'node:fs';
-import Mocha from 'mocha';
-import * as vscode from 'vscode';
-import { installEgressGuardFromEnv } from '../support/noEgressGuard';
-import { collectSkips, type SkippedTest } from '../support/skip';
+import * as fs from "node:fs";
+import Mocha from "mocha";
+import * as vscode from "vscode";
+import { installEgressGuardFromEnv } from "../support/noEgressGuard";
+import { collectSkips, type SkippedTest } from "../support/skip";
 
 const suites: ReadonlyArray<() => Promise<unknown>> = [
-  () => import('./smoke.test'),
-  () => import('./engine.test'),
-  () => import('./completion.test'),
-  () => import('./ddx.test'),
-  () => import('./documents.test'),
-  () => import('./models.test'),
-  () => import('./privacy.test'),
-  () => import('../resilience/editor.vscode'),
-  () => import('./chat.test'),
-  () => import('./literature.test'),
-  () => import('./remote.test'),
-  () => import('./gpt2Model.test'),
+  () => import("./smoke.test"),
+  () => import("./engine.test"),
+  () => import("./completion.test"),
+  () => import("./ddx.test"),
+  () => import("./documents.test"),
+  () => import("./models.test"),
+  () => import("./privacy.test"),
+  () => import("../resilience/editor.vscode"),
+  () => import("./chat.test"),
+  () => import("./literature.test"),
+  () => import("./remote.test"),
+  () => import("./gpt2Model.test"),
 ];
 
 /** The line the host-side harness parses for counts; keep its shape in sync with test/support/vscodeHost. */
-export const RESULTS_PREFIX = 'BEDSIDE_RESULTS ';
+export const RESULTS_PREFIX = "BEDSIDE_RESULTS ";
 
 /**
  * Under the code-server harness the extension host's console reaches the test runner mixed into the
@@ -35,7 +35,7 @@ export const RESULTS_PREFIX = 'BEDSIDE_RESULTS ';
  * it, which tells the harness where the suite's output begins and ends. (Console methods cannot be
  * wrapped instead: VS Code's extension host defines them with a setter that ignores assignments.)
  */
-const marker = process.env.BEDSIDE_TEST_LOG_MARKER ?? '';
+const marker = process.env.BEDSIDE_TEST_LOG_MARKER ?? "";
 
 function say(line: string): void {
   console.log(`${marker}${line}`);
@@ -61,7 +61,7 @@ class ConsoleSpecReporter extends Mocha.reporters.Base {
     let passed = 0;
     const failures: Array<{ title: string; error: unknown }> = [];
     const skips = collectSkips(runner);
-    const indent = (): string => '  '.repeat(depth);
+    const indent = (): string => "  ".repeat(depth);
 
     runner.on(EVENT_SUITE_BEGIN, (suite: Mocha.Suite) => {
       if (suite.root) return;
@@ -76,7 +76,7 @@ class ConsoleSpecReporter extends Mocha.reporters.Base {
       say(`${indent()}✓ ${test.title} (${test.duration ?? 0} ms)`);
     });
     runner.on(EVENT_TEST_PENDING, (test: Mocha.Test) => {
-      say(`${indent()}- ${test.title} (skipped: ${skips.at(-1)?.reason ?? 'no reason given'})`);
+      say(`${indent()}- ${test.title} (skipped: ${skips.at(-1)?.reason ?? "no reason given"})`);
     });
     runner.on(EVENT_TEST_FAIL, (test: Mocha.Runnable, error: unknown) => {
       failures.push({ title: test.fullTitle(), error });
@@ -108,20 +108,20 @@ export async function runSuites(suites: ReadonlyArray<() => Promise<unknown>>): 
   installEgressGuardFromEnv();
   say(`Bedside integration suite (VS Code ${vscode.version}, Node ${process.version})`);
   const mocha = new Mocha({
-    ui: 'bdd',
+    ui: "bdd",
     color: false,
     reporter: ConsoleSpecReporter,
     // A real editor, a model worker and webviews: generous by default, BEDSIDE_TEST_TIMEOUT_MS to tune.
-    timeout: numberFromEnv('BEDSIDE_TEST_TIMEOUT_MS', 60_000),
+    timeout: numberFromEnv("BEDSIDE_TEST_TIMEOUT_MS", 60_000),
     slow: 5_000,
   });
   if (process.env.BEDSIDE_TEST_GREP) mocha.grep(process.env.BEDSIDE_TEST_GREP);
 
-  mocha.suite.emit(Mocha.Suite.constants.EVENT_FILE_PRE_REQUIRE, globalThis, 'bedside-integration', mocha);
+  mocha.suite.emit(Mocha.Suite.constants.EVENT_FILE_PRE_REQUIRE, globalThis, "bedside-integration", mocha);
   try {
     for (const load of suites) await load();
   } catch (error) {
-    console.error('A suite failed to load:', error);
+    console.error("A suite failed to load:", error);
     reportResults({ passed: 0, failed: 1 });
     throw error;
   }

@@ -56,7 +56,14 @@ describe("Bedside literature library in VS Code", () => {
     assert.equal(api.literature.library.library.driver, "node:sqlite");
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-sqlite-"));
     const file = path.join(folder, "library.sqlite");
-    const record = (n: number) => ({ key: `pmid:${900 + n}`, pmid: String(900 + n), title: `Trial ${n} of colchicine in pericarditis`, abstract: `Colchicine reduced recurrence of pericarditis in trial ${n}.`, authors: [], publicationTypes: [] });
+    const record = (n: number) => ({
+      key: `pmid:${900 + n}`,
+      pmid: String(900 + n),
+      title: `Trial ${n} of colchicine in pericarditis`,
+      abstract: `Colchicine reduced recurrence of pericarditis in trial ${n}.`,
+      authors: [],
+      publicationTypes: [],
+    });
     const onWasm = <T>(run: () => T): T => {
       process.env.BEDSIDE_SQLITE = "wasm";
       try {
@@ -118,8 +125,20 @@ describe("Bedside literature library in VS Code", () => {
 
   it("answers a dev question from its own abstract, ranked first and cited, written by the model", async function () {
     this.timeout(300_000);
-    const queries = fs.readFileSync(path.join(dir!, "queries_dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { _id: string; text: string });
-    const qrels = new Map(fs.readFileSync(path.join(dir!, "qrels_dev.tsv"), "utf8").trim().split("\n").map((l) => l.split("\t")).filter((p) => p[0] !== "query-id").map((p) => [p[0], p[1]] as const));
+    const queries = fs
+      .readFileSync(path.join(dir!, "queries_dev.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { _id: string; text: string });
+    const qrels = new Map(
+      fs
+        .readFileSync(path.join(dir!, "qrels_dev.tsv"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t"))
+        .filter((p) => p[0] !== "query-id")
+        .map((p) => [p[0], p[1]] as const),
+    );
     const question = queries[0];
     const ownPmid = qrels.get(question._id)!;
     assert.equal(ownPmid, "10808977");
@@ -152,8 +171,15 @@ describe("Bedside literature library in VS Code", () => {
     assert.equal(report.cardPmids[0], ownPmid, "the first source card is the question's own abstract");
     assert.ok(report.citedNumbers.includes(1), "the rendered answer links to source card [1]");
     // The support check ran on the done answer, and the panel marks exactly the sentences it flagged.
-    assert.ok(view.answer.sentences.filter((s) => !s.uncited).every((s) => s.support !== undefined), "every cited sentence was checked against its source");
-    assert.equal(report.unsupportedSentences, view.answer.sentences.filter((s) => !s.uncited && s.unsupported !== undefined).length, "the panel marks every sentence its source may not support");
+    assert.ok(
+      view.answer.sentences.filter((s) => !s.uncited).every((s) => s.support !== undefined),
+      "every cited sentence was checked against its source",
+    );
+    assert.equal(
+      report.unsupportedSentences,
+      view.answer.sentences.filter((s) => !s.uncited && s.unsupported !== undefined).length,
+      "the panel marks every sentence its source may not support",
+    );
   });
 
   it("says an answer was ranked by BM25 only while the ranking setting asks for hybrid (no embedding model runs yet)", async function () {
@@ -235,7 +261,13 @@ describe("Bedside literature: PDF folders and online PubMed in VS Code", () => {
   it("imports a folder of PDFs and markdown: text searchable, a corrupt PDF reported, the rest imported", async function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-pdf-"));
-    fs.writeFileSync(path.join(dir, "cap-guideline.pdf"), minimalPdf({ title: "Pneumonia guideline (integration)", pages: [["Community-acquired pneumonia", "", "Amoxicillin for five days treats low severity zanthoxylum pneumonia."]] }));
+    fs.writeFileSync(
+      path.join(dir, "cap-guideline.pdf"),
+      minimalPdf({
+        title: "Pneumonia guideline (integration)",
+        pages: [["Community-acquired pneumonia", "", "Amoxicillin for five days treats low severity zanthoxylum pneumonia."]],
+      }),
+    );
     fs.writeFileSync(path.join(dir, "broken.pdf"), Buffer.concat([Buffer.from("%PDF-1.7\n1 0 obj\n<<"), Buffer.alloc(40, 0x1f)]));
     fs.writeFileSync(path.join(dir, "asthma.md"), "# Asthma (integration)\n\nInhaled corticosteroids for persistent quillaja asthma.");
     const report = await api.literature.importPaths([dir]);
@@ -295,14 +327,22 @@ describe("Bedside literature: PDF folders and online PubMed in VS Code", () => {
     const outcome = await vscode.commands.executeCommand<OnlinePubMedOutcome>("bedside.searchPubMedOnline", question);
     assert.equal(outcome.status, "done", outcome.message);
     const got = requests.slice(before);
-    assert.deepEqual(got.map((u) => u.pathname), ["/eutils/esearch.fcgi", "/eutils/efetch.fcgi"]);
+    assert.deepEqual(
+      got.map((u) => u.pathname),
+      ["/eutils/esearch.fcgi", "/eutils/efetch.fcgi"],
+    );
     assert.equal(got[0]!.searchParams.get("term"), "metformin safe pregnancy", "the exact query the server received");
     assert.equal(got[1]!.searchParams.get("id"), "39000001,39000002");
-    for (const url of got) for (const secret of ["Jane", "Doe", "4455667", "555", "201", "3344", "Mrs", "MRN", "phone"]) assert.ok(!decodeURIComponent(url.href).toLowerCase().includes(secret.toLowerCase()), `${secret} was sent: ${url.href}`);
+    for (const url of got)
+      for (const secret of ["Jane", "Doe", "4455667", "555", "201", "3344", "Mrs", "MRN", "phone"])
+        assert.ok(!decodeURIComponent(url.href).toLowerCase().includes(secret.toLowerCase()), `${secret} was sent: ${url.href}`);
     assert.equal(shown.length, 1);
     assert.equal(shown[0]!.sent, "metformin safe pregnancy", "the user saw exactly what was sent");
     assert.equal(shown[0]!.host, new URL(base).host);
-    assert.deepEqual(shown[0]!.removed.map((s) => s.category), ["name", "mrn", "phone"]);
+    assert.deepEqual(
+      shown[0]!.removed.map((s) => s.category),
+      ["name", "mrn", "phone"],
+    );
     assert.deepEqual([outcome.added, outcome.updated], [2, 0]);
     assert.equal(api.literature.library.get("pmid:39000001")?.title, "Metformin versus insulin in gestational diabetes.");
     assert.equal((await api.literature.library.search("metformin insulin gestational diabetes neonatal", 3))[0]?.pmid, "39000001");

@@ -14,7 +14,6 @@ import type { BedsideApi } from "../../src/extension";
 import { ModelFileServer } from "../engine/modelFileServer";
 import { until } from "./until";
 
-
 describe("Bedside models in VS Code", () => {
   let api: BedsideApi;
   let server: ModelFileServer;
@@ -39,7 +38,8 @@ describe("Bedside models in VS Code", () => {
 
   after(async () => {
     await vscode.commands.executeCommand("workbench.action.closeQuickOpen");
-    for (const key of ["models.folder", "model.path", "engine.gpu", "engine.threads", "engine.contextSize"]) await settings().update(key, undefined, vscode.ConfigurationTarget.Global);
+    for (const key of ["models.folder", "model.path", "engine.gpu", "engine.threads", "engine.contextSize"])
+      await settings().update(key, undefined, vscode.ConfigurationTarget.Global);
     await server.stop();
     rmSync(folder, { recursive: true, force: true });
   });
@@ -72,12 +72,24 @@ describe("Bedside models in VS Code", () => {
     const changed = Buffer.from(body);
     changed[changed.length - 10] ^= 0xff;
     server.body = changed;
-    const dest = await vscode.commands.executeCommand<string | undefined>("bedside.downloadModel", { modelId: "meditron-7b", quantization: "Q4_K_M", url: server.url, licenceAccepted: true, use: false });
+    const dest = await vscode.commands.executeCommand<string | undefined>("bedside.downloadModel", {
+      modelId: "meditron-7b",
+      quantization: "Q4_K_M",
+      url: server.url,
+      licenceAccepted: true,
+      use: false,
+    });
     assert.equal(dest, undefined, "the mismatched download is refused");
     assert.equal(existsSync(join(folder, "meditron-7b.Q4_K_M.gguf")), false);
     assert.equal(existsSync(join(folder, "meditron-7b.Q4_K_M.gguf.part")), false, "and deleted");
     server.body = body;
-    const again = await vscode.commands.executeCommand<string | undefined>("bedside.downloadModel", { modelId: "meditron-7b", quantization: "Q4_K_M", url: server.url, licenceAccepted: true, use: false });
+    const again = await vscode.commands.executeCommand<string | undefined>("bedside.downloadModel", {
+      modelId: "meditron-7b",
+      quantization: "Q4_K_M",
+      url: server.url,
+      licenceAccepted: true,
+      use: false,
+    });
     assert.equal(again, join(folder, "meditron-7b.Q4_K_M.gguf"));
   });
 

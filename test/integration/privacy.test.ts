@@ -14,7 +14,6 @@ import { SELF_TEST_HOST } from "../support/noEgressGuard";
 import { until } from "./until";
 import { skipBecause } from "../support/skip";
 
-
 describe("Bedside privacy in VS Code", () => {
   before(async () => {
     await vscode.extensions.getExtension("bedside.bedside")!.activate();
@@ -29,11 +28,17 @@ describe("Bedside privacy in VS Code", () => {
     const document = await vscode.workspace.openTextDocument({ language: "note", content });
     await vscode.window.showTextDocument(document);
     const spans = await vscode.commands.executeCommand<PhiSpan[]>("bedside.checkNoteForIdentifiers");
-    assert.deepEqual(spans.map((s) => `${s.category}:${s.text}`), ["name:Maria Gonzalez", "mrn:00482913", "date:04/12/1951", "phone:555-867-5309"]);
+    assert.deepEqual(
+      spans.map((s) => `${s.category}:${s.text}`),
+      ["name:Maria Gonzalez", "mrn:00482913", "date:04/12/1951", "phone:555-867-5309"],
+    );
 
     const diagnostics = vscode.languages.getDiagnostics(document.uri).filter((d) => d.source === "Bedside identifiers");
     assert.equal(diagnostics.length, 4);
-    assert.deepEqual(diagnostics.map((d) => document.getText(d.range)), ["Maria Gonzalez", "00482913", "04/12/1951", "555-867-5309"]);
+    assert.deepEqual(
+      diagnostics.map((d) => document.getText(d.range)),
+      ["Maria Gonzalez", "00482913", "04/12/1951", "555-867-5309"],
+    );
     assert.ok(diagnostics.every((d) => d.severity === vscode.DiagnosticSeverity.Warning && /identifier/.test(d.message)));
     assert.equal(document.getText(), content, "checking never changes the note");
 
@@ -49,7 +54,12 @@ describe("Bedside privacy in VS Code", () => {
 
   it("under npm test, the extension host's outbound connections are blocked by the egress guard", async function () {
     if (!process.env.BEDSIDE_EGRESS_LOG) skipBecause(this, "no egress guard in this run (BEDSIDE_EGRESS_LOG is set by npm test)");
-    const code = await new Promise<string>((resolve) => net.connect(443, SELF_TEST_HOST).on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "")).on("connect", () => resolve("connected")));
+    const code = await new Promise<string>((resolve) =>
+      net
+        .connect(443, SELF_TEST_HOST)
+        .on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? ""))
+        .on("connect", () => resolve("connected")),
+    );
     assert.equal(code, "EEGRESS", "without the guard this would be a DNS failure, not EEGRESS");
   });
 
@@ -78,13 +88,17 @@ describe("Bedside privacy in VS Code", () => {
         assert.equal(untrusted.engine.draftModelPath, undefined);
         assert.equal(untrusted.logNoteText, false);
         assert.equal(untrusted.completion.maxTokens, 7, "settings that point nowhere still follow the workspace");
-        assert.equal(readSetting<string>("model.path", () => false), userModel);
+        assert.equal(
+          readSetting<string>("model.path", () => false),
+          userModel,
+        );
       } finally {
         trusted.dispose();
         untrusted.dispose();
       }
     } finally {
-      for (const key of ["model.path", "engine.draftModelPath", "log.includeNoteText", "completion.maxTokens"]) await settings.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      for (const key of ["model.path", "engine.draftModelPath", "log.includeNoteText", "completion.maxTokens"])
+        await settings.update(key, undefined, vscode.ConfigurationTarget.Workspace);
       await settings.update("model.path", previousUserModel, vscode.ConfigurationTarget.Global);
       if (!hadSettingsDir) fs.rmSync(settingsDir, { recursive: true, force: true });
     }

@@ -35,8 +35,16 @@ const NOTE = [
 
 /** Three abstracts in the corpus format the library imports (BEIR corpus.jsonl). */
 const CORPUS = [
-  { _id: "90000001", title: "Aspirin in acute myocardial infarction", text: "Aspirin given early in acute myocardial infarction reduced mortality at 35 days in a randomised trial of 17,187 patients with suspected infarction." },
-  { _id: "90000002", title: "Troponin for chest pain", text: "High-sensitivity troponin at presentation and at one hour ruled out myocardial infarction in most patients with chest pain in the emergency department." },
+  {
+    _id: "90000001",
+    title: "Aspirin in acute myocardial infarction",
+    text: "Aspirin given early in acute myocardial infarction reduced mortality at 35 days in a randomised trial of 17,187 patients with suspected infarction.",
+  },
+  {
+    _id: "90000002",
+    title: "Troponin for chest pain",
+    text: "High-sensitivity troponin at presentation and at one hour ruled out myocardial infarction in most patients with chest pain in the emergency department.",
+  },
   { _id: "90000003", title: "Ankle sprain rehabilitation", text: "Supervised exercise after an ankle sprain reduced recurrence compared with usual care." },
 ];
 
@@ -66,7 +74,11 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
     const vllm = await startVllmShapedServer({ backend, model: "bedside/tiny" });
     const ollama = await startOllamaShapedServer({ models: [{ name: "bedside-tiny:latest", backend, architecture: "llama", trainContext: 2048 }] });
     shaped.push(vllm, ollama);
-    servers.push({ kind: "llama-server", url: llama.url }, { kind: "vllm", url: `${vllm.url}/v1`, model: "bedside/tiny" }, { kind: "ollama", url: ollama.url, model: "bedside-tiny:latest" });
+    servers.push(
+      { kind: "llama-server", url: llama.url },
+      { kind: "vllm", url: `${vllm.url}/v1`, model: "bedside/tiny" },
+      { kind: "ollama", url: ollama.url, model: "bedside-tiny:latest" },
+    );
 
     api = await vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID)!.activate();
     await settings().update("completion.enabled", false, global);
@@ -85,7 +97,8 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
 
   after(async () => {
     if (corpusFile) api?.literature.library.remove({ origin: corpusFile });
-    for (const key of ["engine.endpoint", "engine.remoteModel", "completion.enabled", "chat.maxTokens", "chat.context", "literature.maxAnswerTokens"]) await settings().update(key, undefined, global);
+    for (const key of ["engine.endpoint", "engine.remoteModel", "completion.enabled", "chat.maxTokens", "chat.context", "literature.maxAnswerTokens"])
+      await settings().update(key, undefined, global);
     // Close the tab, not the panel object: its events must still fire for the suites after this one.
     api?.differential.close();
     for (let i = 0; i < 20 && vscode.window.activeTextEditor; i++) await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
@@ -137,11 +150,24 @@ describe("Bedside against team servers (llama-server, vLLM, Ollama) in VS Code",
       assert.ok(outcome.turn.text.trim().length > 0 || (outcome.result?.generatedTokens ?? 0) > 0, "the model replied");
       // Draft from Note: every field of an after-visit summary filled under its JSON schema by the server.
       await vscode.window.showTextDocument(editor.document, vscode.ViewColumn.One);
-      const drafted = when<DraftResult | undefined>("the draft to finish", (l) => api.documents.panel.onDidFinish(l), () => true, 180_000);
+      const drafted = when<DraftResult | undefined>(
+        "the draft to finish",
+        (l) => api.documents.panel.onDidFinish(l),
+        () => true,
+        180_000,
+      );
       await vscode.commands.executeCommand("bedside.draftFromNote", editor.document.uri, "builtin:after-visit-summary");
       const draft = await drafted;
       assert.ok(draft && !draft.cancelled, "the draft finished");
-      assert.deepEqual(draft.template.fields.map((f) => [f.name, draft.fields[f.name]?.state]), draft.template.fields.map((f) => [f.name, "done"]), `every field is written: ${JSON.stringify(Object.values(draft.fields).filter((f) => f.state !== "done").map((f) => [f.name, f.error]))}`);
+      assert.deepEqual(
+        draft.template.fields.map((f) => [f.name, draft.fields[f.name]?.state]),
+        draft.template.fields.map((f) => [f.name, "done"]),
+        `every field is written: ${JSON.stringify(
+          Object.values(draft.fields)
+            .filter((f) => f.state !== "done")
+            .map((f) => [f.name, f.error]),
+        )}`,
+      );
 
       assert.ok(engine.state.kind === "ready" || engine.state.kind === "busy");
       if (kind !== "llama-server") {

@@ -53,7 +53,8 @@ describe("Bedside installed from its .vsix", () => {
     api = await extension.activate();
     assert.equal(extension.isActive, true);
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ["bedside.selectModel", "bedside.differentialDiagnosis", "bedside.draftFromNote", "bedside.chat.new", "bedside.importLiterature"]) assert.ok(commands.includes(id), id);
+    for (const id of ["bedside.selectModel", "bedside.differentialDiagnosis", "bedside.draftFromNote", "bedside.chat.new", "bedside.importLiterature"])
+      assert.ok(commands.includes(id), id);
   });
 
   it("loads a generated model in the packaged worker and completes", async () => {
@@ -98,7 +99,10 @@ describe("Bedside installed from its .vsix", () => {
   });
 
   it("drafts an after-visit summary from a note (Draft from Note…), shown by the packaged draft view", async () => {
-    const document = await vscode.workspace.openTextDocument({ language: "note", content: "HPI:\nCough and fever for 3 days. No chest pain.\n\nMEDICATIONS:\nLisinopril 5 mg daily.\n\nPLAN:\nChest x-ray. Follow up in two weeks.\n" });
+    const document = await vscode.workspace.openTextDocument({
+      language: "note",
+      content: "HPI:\nCough and fever for 3 days. No chest pain.\n\nMEDICATIONS:\nLisinopril 5 mg daily.\n\nPLAN:\nChest x-ray. Follow up in two weeks.\n",
+    });
     await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
     const panel = api.documents.panel;
     const finished = new Promise<unknown>((resolve) => {
@@ -110,7 +114,10 @@ describe("Bedside installed from its .vsix", () => {
     await vscode.commands.executeCommand("bedside.draftFromNote", undefined, "builtin:after-visit-summary");
     const result = (await finished) as { cancelled: boolean; fields: Record<string, { state: string }> } | undefined;
     assert.ok(result && !result.cancelled, "the draft finished");
-    assert.ok(Object.values(result.fields).every((f) => f.state === "done"), "every field written");
+    assert.ok(
+      Object.values(result.fields).every((f) => f.state === "done"),
+      "every field written",
+    );
     // The view's script (media/webview/documents.js from the package) drew the draft.
     const shown = await until("the draft view to show the draft", () => {
       const r = panel.lastRendered;
@@ -155,7 +162,9 @@ describe("Bedside installed from its .vsix", () => {
       const ok = await api.firstRun.acceleration.install({ registry: server.url, skipConfirmation: true });
       assert.equal(ok, true);
       assert.deepEqual(server.requests, [`/@node-llama-cpp%2flinux-x64-cuda/${version}`, `/tarballs/linux-x64-cuda-${version}.tgz`]);
-      const installed = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "package.json"), "utf8")) as { version: string };
+      const installed = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, "node_modules", "@node-llama-cpp", "linux-x64-cuda", "package.json"), "utf8")) as {
+        version: string;
+      };
       assert.equal(installed.version, version);
       assert.equal((await api.firstRun.acceleration.status()).installed, true);
       await api.engine.ensureReady();

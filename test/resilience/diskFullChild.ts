@@ -38,7 +38,17 @@ async function importPhase(dir: string, file: string): Promise<Record<string, un
   const countWithSpace = library.count();
   library.close();
   const reopened = new SqliteLiteratureLibrary(path);
-  const result = { driver: library.driver, diskFull: report.diskFull === true, message: report.failed[0]?.message ?? "", kept: report.added, countAfterFull: counted, searchAfterFull, addedWithSpace: again.added, countWithSpace, reopened: reopened.count() };
+  const result = {
+    driver: library.driver,
+    diskFull: report.diskFull === true,
+    message: report.failed[0]?.message ?? "",
+    kept: report.added,
+    countAfterFull: counted,
+    searchAfterFull,
+    addedWithSpace: again.added,
+    countWithSpace,
+    reopened: reopened.count(),
+  };
   reopened.close();
   rmSync(path, { force: true });
   rmSync(`${path}.lock`, { recursive: true, force: true });
@@ -53,7 +63,11 @@ async function downloadPhase(dir: string): Promise<Record<string, unknown>> {
   const server = http.createServer((req, res) => {
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
-    res.writeHead(range ? 206 : 200, { "content-length": String(body.length - start), etag: '"v1"', ...(range ? { "content-range": `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+    res.writeHead(range ? 206 : 200, {
+      "content-length": String(body.length - start),
+      etag: '"v1"',
+      ...(range ? { "content-range": `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
     let at = start;
     const pump = async (): Promise<void> => {
       while (at < body.length) {

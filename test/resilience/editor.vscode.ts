@@ -76,7 +76,14 @@ describe("Bedside resilience in VS Code", function () {
     const source = new vscode.CancellationTokenSource();
     inCompletion = true;
     const outcome = await settle(
-      Promise.resolve(api.completions.provider.provideInlineCompletionItems(document, position, { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, source.token)),
+      Promise.resolve(
+        api.completions.provider.provideInlineCompletionItems(
+          document,
+          position,
+          { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined },
+          source.token,
+        ),
+      ),
       45_000,
     );
     // One more beat, so a stall at the very end of the request is counted too.
@@ -151,9 +158,21 @@ describe("Bedside resilience in VS Code", function () {
   const files: { name: string; what: string; bytes: () => Buffer }[] = [
     { name: "random.note", what: "random binary bytes (with NULs)", bytes: () => randomBytes(64 * 1024) },
     { name: "image.note", what: "a PNG header and binary body", bytes: () => Buffer.concat([Buffer.from("89504e470d0a1a0a0000000d49484452", "hex"), randomBytes(4096)]) },
-    { name: "latin1.note", what: "Latin-1 text (not UTF-8)", bytes: () => Buffer.from("HISTORY:\nPatient from Montr\u00e9al, caf\u00e9 worker, na\u00efve to therapy. Temp 38\u00b0C.\nPLAN:\n", "latin1") },
-    { name: "utf16.note", what: "UTF-16LE with a byte-order mark", bytes: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("SUBJECTIVE:\nCough for three days.\nASSESSMENT:\n", "utf16le")]) },
-    { name: "broken-utf8.note", what: "broken UTF-8 sequences and control characters", bytes: () => Buffer.concat([Buffer.from("PLAN:\nStart "), Buffer.from([0xc3, 0x28, 0xe2, 0x82, 0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x32, 0x4a]), Buffer.from(" and review.\n")]) },
+    {
+      name: "latin1.note",
+      what: "Latin-1 text (not UTF-8)",
+      bytes: () => Buffer.from("HISTORY:\nPatient from Montr\u00e9al, caf\u00e9 worker, na\u00efve to therapy. Temp 38\u00b0C.\nPLAN:\n", "latin1"),
+    },
+    {
+      name: "utf16.note",
+      what: "UTF-16LE with a byte-order mark",
+      bytes: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("SUBJECTIVE:\nCough for three days.\nASSESSMENT:\n", "utf16le")]),
+    },
+    {
+      name: "broken-utf8.note",
+      what: "broken UTF-8 sequences and control characters",
+      bytes: () => Buffer.concat([Buffer.from("PLAN:\nStart "), Buffer.from([0xc3, 0x28, 0xe2, 0x82, 0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x32, 0x4a]), Buffer.from(" and review.\n")]),
+    },
     { name: "binary.txt", what: "random bytes as plain text", bytes: () => randomBytes(16 * 1024) },
   ];
 
@@ -200,7 +219,16 @@ describe("Bedside resilience in VS Code", function () {
     const document = await vscode.workspace.openTextDocument({ language: "note", content: note });
     await vscode.window.showTextDocument(document);
     const library = path.join(dir, "pneumonia.jsonl");
-    fs.writeFileSync(library, Array.from({ length: 12 }, (_, i) => JSON.stringify({ _id: String(33000000 + i), title: `Community-acquired pneumonia in adults, cohort ${i}`, text: "Fever, cough and crackles in adults with community-acquired pneumonia; early antibiotics reduced mortality." })).join("\n"));
+    fs.writeFileSync(
+      library,
+      Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({
+          _id: String(33000000 + i),
+          title: `Community-acquired pneumonia in adults, cohort ${i}`,
+          text: "Fever, cough and crackles in adults with community-acquired pneumonia; early antibiotics reduced mortality.",
+        }),
+      ).join("\n"),
+    );
     await api.literature.library.importPaths([library]);
     importedLibrary = library;
     const question = "Do early antibiotics reduce mortality in community-acquired pneumonia?";
@@ -264,7 +292,7 @@ describe("Bedside resilience in VS Code", function () {
           tally.unclearMessages++;
           problems.push(`${feature}: unclear message ${JSON.stringify(outcome.value)}`);
         } else if (outcome.value !== "") clearFailures++;
-        for (const deadline = Date.now() + 10_000; pid !== undefined && api.engine.workerPid === pid && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+        for (const deadline = Date.now() + 10_000; pid !== undefined && api.engine.workerPid === pid && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
         let again = await settle(run(feature), 90_000);
         if (again.kind === "ok" && CRASH_LOOP.test(again.value)) {
           await ready();
@@ -284,7 +312,9 @@ describe("Bedside resilience in VS Code", function () {
     await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
     await settings().update("chat.maxTokens", undefined, global);
     record("vscode", `SIGKILL during a differential, a chat reply, an answer (panels); Restart Engine ${restartsAsked}x`, n);
-    console.log(`    ${n} kills through the panels, ${clearFailures} ended in a clear message (the rest had finished); the crash-loop guard stopped restarts ${restartsAsked} time(s), Restart Engine brought it back`);
+    console.log(
+      `    ${n} kills through the panels, ${clearFailures} ended in a clear message (the rest had finished); the crash-loop guard stopped restarts ${restartsAsked} time(s), Restart Engine brought it back`,
+    );
     assert.deepEqual(problems, []);
   });
 });

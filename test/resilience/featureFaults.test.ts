@@ -44,7 +44,11 @@ function libraryFile(dir: string, records: number, name = "abstracts.jsonl"): st
   const topics = ["community-acquired pneumonia", "bacterial meningitis", "pulmonary embolism", "diabetic ketoacidosis", "acute pancreatitis"];
   const lines = Array.from({ length: records }, (_, i) => {
     const topic = topics[i % topics.length]!;
-    return JSON.stringify({ _id: String(31000000 + i), title: `${topic} in adults: cohort ${i}`, text: `We studied ${topic} with fever, cough, chest pain and dyspnoea in ${100 + i} adults. Early treatment reduced mortality. `.repeat(3) });
+    return JSON.stringify({
+      _id: String(31000000 + i),
+      title: `${topic} in adults: cohort ${i}`,
+      text: `We studied ${topic} with fever, cough, chest pain and dyspnoea in ${100 + i} adults. Early treatment reduced mortality. `.repeat(3),
+    });
   });
   const file = join(dir, name);
   writeFileSync(file, `${lines.join("\n")}\n`);
@@ -53,7 +57,15 @@ function libraryFile(dir: string, records: number, name = "abstracts.jsonl"): st
 
 /** Records as an import makes them, from `origin`. */
 function records(n: number, origin: string): LiteratureRecord[] {
-  return Array.from({ length: n }, (_, i) => ({ key: `pmid:${32000000 + i}`, pmid: String(32000000 + i), title: `Pneumonia in adults: cohort ${i}`, abstract: `Fever, cough and dyspnoea in ${100 + i} adults with pneumonia; early treatment reduced mortality.`, authors: [], publicationTypes: [], origin }));
+  return Array.from({ length: n }, (_, i) => ({
+    key: `pmid:${32000000 + i}`,
+    pmid: String(32000000 + i),
+    title: `Pneumonia in adults: cohort ${i}`,
+    abstract: `Fever, cough and dyspnoea in ${100 + i} adults with pneumonia; early treatment reduced mortality.`,
+    authors: [],
+    publicationTypes: [],
+    origin,
+  }));
 }
 
 class MemoryStore implements StateStore {
@@ -118,7 +130,8 @@ describe("resilience: faults during chat, differential, answers and the library"
   }
 
   /** Messages a differential shows per diagnosis when a step failed: they must be clear too. */
-  const ddxMessages = (r: DifferentialResult): string[] => r.diagnoses.map((d) => d.evidenceMissing).filter((m): m is string => m !== undefined && m !== "pending" && m !== "cancelled");
+  const ddxMessages = (r: DifferentialResult): string[] =>
+    r.diagnoses.map((d) => d.evidenceMissing).filter((m): m is string => m !== undefined && m !== "pending" && m !== "cancelled");
 
   type Feature = "chat" | "differential" | "answer";
   const FEATURES: readonly Feature[] = ["chat", "differential", "answer"];
@@ -163,12 +176,14 @@ describe("resilience: faults during chat, differential, answers and the library"
         const wrongKind = outcome.kind === "error" && !(outcome.error instanceof EngineError);
         if (unclear.length > 0 || wrongKind) {
           tally.unclearMessages++;
-          problems.push(`kill ${i} (${feature}): unclear message ${JSON.stringify(messages)}${wrongKind ? ` (${(outcome as { error: unknown }).error instanceof Error ? ((outcome as { error: Error }).error.name) : "not an Error"})` : ""}`);
+          problems.push(
+            `kill ${i} (${feature}): unclear message ${JSON.stringify(messages)}${wrongKind ? ` (${(outcome as { error: unknown }).error instanceof Error ? (outcome as { error: Error }).error.name : "not an Error"})` : ""}`,
+          );
         } else if (messages.length > 0) s.clear++;
       }
 
       // Recovery: once the client has seen the worker go, the same feature works again.
-      for (const deadline = Date.now() + 10_000; pid !== undefined && t.engine.workerPid === pid && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      for (const deadline = Date.now() + 10_000; pid !== undefined && t.engine.workerPid === pid && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
       const again: Promise<unknown> =
         feature === "chat"
           ? chatOnce("And the plan?").then((r) => {
@@ -197,7 +212,9 @@ describe("resilience: faults during chat, differential, answers and the library"
     if (sha(NOTE) !== noteHash) tally.unexpectedEdits++;
     for (const [feature, s] of stats) {
       record("features", `SIGKILL during ${feature === "answer" ? "a literature answer" : feature === "chat" ? "a chat reply" : "a differential"}`, s.kills);
-      console.log(`    ${feature.padEnd(12)} kills ${String(s.kills).padStart(3)}  finished before the kill ${String(s.finishedFirst).padStart(3)}  failed with a clear message ${String(s.clear).padStart(3)}`);
+      console.log(
+        `    ${feature.padEnd(12)} kills ${String(s.kills).padStart(3)}  finished before the kill ${String(s.finishedFirst).padStart(3)}  failed with a clear message ${String(s.clear).padStart(3)}`,
+      );
     }
     assert.deepEqual(problems, []);
   });
@@ -239,7 +256,11 @@ describe("resilience: faults during chat, differential, answers and the library"
     const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
     const figures = `completion p50 ${percentile(idle, 0.5)} ms idle, ${percentile(loaded, 0.5)} ms (max ${Math.max(...loaded)} ms) under load`;
     console.log(`    ${loaded.length} completions answered while the others ran; ${figures}`);
-    record("features", `all at once (2 chats, ddx, answer): ${loaded.length} completions, p50 ${percentile(idle, 0.5)}->${percentile(loaded, 0.5)} ms, max ${Math.max(...loaded)} ms`, 1);
+    record(
+      "features",
+      `all at once (2 chats, ddx, answer): ${loaded.length} completions, p50 ${percentile(idle, 0.5)}->${percentile(loaded, 0.5)} ms, max ${Math.max(...loaded)} ms`,
+      1,
+    );
     tally.faults++;
     assert.deepEqual(failures, [], "every completion answered");
     assert.equal(done.kind, "ok", `the other features finished (${done.kind === "error" ? String(done.error) : done.kind})`);
@@ -265,7 +286,10 @@ describe("resilience: faults during chat, differential, answers and the library"
       const built = new SqliteLiteratureLibrary(path);
       built.upsert(records(30, source));
       built.refreshStats();
-      saveImportedFiles(path, built.origins().map((o) => o.origin));
+      saveImportedFiles(
+        path,
+        built.origins().map((o) => o.origin),
+      );
       built.close();
       rmSync(`${path}.lock`, { recursive: true, force: true });
       const damaged = c.damage(readFileSync(path));
@@ -334,7 +358,10 @@ describe("resilience: faults during chat, differential, answers and the library"
     const report = await importRecords(first, [source]);
     first.refreshStats();
     const before = first.count();
-    saveImportedFiles(path, first.origins().map((o) => o.origin));
+    saveImportedFiles(
+      path,
+      first.origins().map((o) => o.origin),
+    );
     first.close();
     rmSync(`${path}.lock`, { recursive: true, force: true });
     writeFileSync(path, randomBytes(readFileSync(path).length));
@@ -354,7 +381,10 @@ describe("resilience: faults during chat, differential, answers and the library"
   function fullDisk(ctx: Mocha.Context, node: string, driver: SqliteDriver): void {
     // A real ENOSPC: a 4 MiB tmpfs as the library's folder, in a private mount namespace.
     const child = join(__dirname, "diskFullChild.ts");
-    const attempts = [["unshare", "-m"], ["unshare", "-r", "-m"]];
+    const attempts = [
+      ["unshare", "-m"],
+      ["unshare", "-r", "-m"],
+    ];
     const mountDir = mkdtempSync(join(dir, "tmpfs-"));
     const source = libraryFile(dir, 2000, "large.jsonl");
     // Which way of getting a private mount works here (root: -m; else a user namespace: -r -m)?
@@ -363,7 +393,11 @@ describe("resilience: faults during chat, differential, answers and the library"
       record("library", `full disk during import and download (${driver}): SKIPPED (needs unshare -m or -r -m)`, 0);
       skipBecause(ctx, "no private tmpfs here: mounting one needs unshare -m (root) or unshare -r -m (user namespaces)");
     }
-    const result = spawnSync(prefix[0]!, [...prefix.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" "$2" "$3" "$0" "$4"`, mountDir, node, "--import=tsx", child, source], { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, BEDSIDE_SQLITE: driver === "wasm" ? "wasm" : "" } });
+    const result = spawnSync(
+      prefix[0]!,
+      [...prefix.slice(1), "sh", "-c", `mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" "$2" "$3" "$0" "$4"`, mountDir, node, "--import=tsx", child, source],
+      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, BEDSIDE_SQLITE: driver === "wasm" ? "wasm" : "" } },
+    );
     assert.equal(result.status, 0, `the import and download on a full disk ran to the end: ${result.stderr}`);
     const out = JSON.parse(String(result.stdout).trim().split("\n").pop()!) as {
       diskFull: boolean;

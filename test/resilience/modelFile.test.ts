@@ -113,7 +113,11 @@ describe("resilience: the model file changes while it is loaded", function () {
     copyFileSync(tinyNoInfill, incoming);
     renameSync(incoming, file);
     tally.faults++;
-    assert.equal(await expectNoHangAndClear("infill after replace", () => t.engine.infill({ prefix: "BP ", suffix: " today.", maxTokens: 4, lane: "completion" })), "ok", "the loaded model is unaffected");
+    assert.equal(
+      await expectNoHangAndClear("infill after replace", () => t.engine.infill({ prefix: "BP ", suffix: " today.", maxTokens: 4, lane: "completion" })),
+      "ok",
+      "the loaded model is unaffected",
+    );
     await t.engine.restart();
     const after = await t.engine.ensureReady();
     assert.equal(after.infillSupported, false, "the replacement is what runs now");

@@ -30,12 +30,28 @@ const formats: { name: string; parse: Parser; valid: string; tokens: string[] }[
     parse: parsePubmedXml,
     valid:
       '<?xml version="1.0"?>\n<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version="1">12345</PMID><Article><Journal><Title>Chest</Title><JournalIssue><PubDate><Year>2020</Year></PubDate></JournalIssue></Journal><ArticleTitle>Aspirin &amp; <i>sepsis</i></ArticleTitle><Abstract><AbstractText Label="METHODS">Randomised trial.</AbstractText><AbstractText>Mortality fell.</AbstractText></Abstract><PublicationTypeList><PublicationType>Randomized Controlled Trial</PublicationType></PublicationTypeList></Article></MedlineCitation><PubmedData><ArticleIdList><ArticleId IdType="doi">10.1/x</ArticleId></ArticleIdList></PubmedData></PubmedArticle></PubmedArticleSet>\n',
-    tokens: ["<PubmedArticleSet>", "<PubmedArticle>", "<PMID>", "</PMID>", "<AbstractText>", "</AbstractText>", "</PubmedArticle>", "<![CDATA[", "]]>", "&amp;", "&bogus;", "&#x0;", "<!DOCTYPE x [<!ENTITY a 'b'>]>", "<?xml?>"],
+    tokens: [
+      "<PubmedArticleSet>",
+      "<PubmedArticle>",
+      "<PMID>",
+      "</PMID>",
+      "<AbstractText>",
+      "</AbstractText>",
+      "</PubmedArticle>",
+      "<![CDATA[",
+      "]]>",
+      "&amp;",
+      "&bogus;",
+      "&#x0;",
+      "<!DOCTYPE x [<!ENTITY a 'b'>]>",
+      "<?xml?>",
+    ],
   },
   {
     name: "MEDLINE",
     parse: parseMedline,
-    valid: "PMID- 12345\nTI  - Aspirin in sepsis: a\n      randomised trial.\nAB  - Mortality fell.\nDP  - 2020 Jan\nTA  - Chest\nPT  - Randomized Controlled Trial\nAID - 10.1/x [doi]\n\nPMID- 678\nTI  - Second.\n",
+    valid:
+      "PMID- 12345\nTI  - Aspirin in sepsis: a\n      randomised trial.\nAB  - Mortality fell.\nDP  - 2020 Jan\nTA  - Chest\nPT  - Randomized Controlled Trial\nAID - 10.1/x [doi]\n\nPMID- 678\nTI  - Second.\n",
     tokens: ["PMID- ", "TI  - ", "AB  - ", "DP  - ", "AID - ", "      ", "\n\n", "\r\n"],
   },
   {
@@ -53,7 +69,8 @@ const formats: { name: string; parse: Parser; valid: string; tokens: string[] }[
   {
     name: "CSL-JSON",
     parse: parseCslJson,
-    valid: '[{"id":"a","type":"article-journal","title":"Aspirin in sepsis","abstract":"Mortality fell.","issued":{"date-parts":[[2020]]},"container-title":"Chest","DOI":"10.1/x","PMID":"12345"}]',
+    valid:
+      '[{"id":"a","type":"article-journal","title":"Aspirin in sepsis","abstract":"Mortality fell.","issued":{"date-parts":[[2020]]},"container-title":"Chest","DOI":"10.1/x","PMID":"12345"}]',
     tokens: ["[", "]", "{", "}", '"title":', '"abstract":', '"issued":', '"date-parts":', ",", '"', "\\u0000", "null", "1e999"],
   },
   {
@@ -96,7 +113,10 @@ describe("Fuzzing the importers and the grounding matcher", function () {
     it(`${format.name} importer: ${RUNS.toLocaleString("en")} mutated or garbage files, only well-formed records or a clear format error`, async () => {
       const input = fc.oneof(
         { weight: 3, arbitrary: mutated(format.valid, format.tokens) },
-        { weight: 1, arbitrary: fc.array(fc.oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.constantFrom(...format.tokens)), { maxLength: 40 }).map((parts) => parts.join("")) },
+        {
+          weight: 1,
+          arbitrary: fc.array(fc.oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.constantFrom(...format.tokens)), { maxLength: 40 }).map((parts) => parts.join("")),
+        },
       );
       let records = 0;
       let formatErrors = 0;

@@ -27,7 +27,12 @@ class RawWorker {
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   constructor() {
-    this.child = fork(workerPath, [], { execArgv: [], stdio: ["ignore", "ignore", process.env.BEDSIDE_FUZZ_VERBOSE ? "inherit" : "ignore", "ipc"], serialization: "json", env: { ...process.env, NODE_LLAMA_CPP_GPU: "false" } });
+    this.child = fork(workerPath, [], {
+      execArgv: [],
+      stdio: ["ignore", "ignore", process.env.BEDSIDE_FUZZ_VERBOSE ? "inherit" : "ignore", "ipc"],
+      serialization: "json",
+      env: { ...process.env, NODE_LLAMA_CPP_GPU: "false" },
+    });
     this.child.on("message", (m: Reply) => {
       if (typeof m?.id === "number") this.waiting.get(m.id)?.(m);
     });
@@ -94,8 +99,29 @@ const anyParams = fc.oneof(
 /** One fuzz message: a request (expects a reply), a notification, or something that is not JSON-RPC. */
 const anyMessage = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("request" as const), method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 12 })), params: anyParams }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("notification" as const), method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 12 })), params: anyParams }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("raw" as const), value: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.record({ jsonrpc: fc.oneof(fc.constant("2.0"), fc.string()), id: fc.oneof(fc.string(), fc.double(), fc.constant(null)), method: fc.anything(), result: fc.anything(), error: fc.anything() }, { requiredKeys: [] })) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("notification" as const), method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 12 })), params: anyParams }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("raw" as const),
+      value: fc.oneof(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.record(
+          {
+            jsonrpc: fc.oneof(fc.constant("2.0"), fc.string()),
+            id: fc.oneof(fc.string(), fc.double(), fc.constant(null)),
+            method: fc.anything(),
+            result: fc.anything(),
+            error: fc.anything(),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    }),
+  },
 );
 
 describe("resilience: fuzzing the engine protocol decoder", function () {
@@ -112,7 +138,11 @@ describe("resilience: fuzzing the engine protocol decoder", function () {
     const reply = await worker.request(nextId++, { method: Requests.hello.method });
     assert.equal(typeof (reply.result as { pid?: unknown }).pid, "number");
     const tiny = await ensureTestModel("tiny");
-    const loaded = await worker.request(nextId++, { method: Requests.load.method, params: { slot: "generation", path: tiny, gpu: "cpu", gpuLayers: 0, threads: 1, contextSize: 256, flashAttention: true } }, 60_000);
+    const loaded = await worker.request(
+      nextId++,
+      { method: Requests.load.method, params: { slot: "generation", path: tiny, gpu: "cpu", gpuLayers: 0, threads: 1, contextSize: 256, flashAttention: true } },
+      60_000,
+    );
     assert.ok(loaded.result, JSON.stringify(loaded.error));
   });
 
@@ -120,35 +150,37 @@ describe("resilience: fuzzing the engine protocol decoder", function () {
     let requests = 0;
     let errors = 0;
     let sent = 0;
-    await fc.assert(
-      fc.asyncProperty(anyMessage, async (message) => {
-        sent++;
-        tally.badInputs++;
-        if (message.kind === "request") {
-          requests++;
-          const reply = await worker.request(nextId++, { method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) });
-          assert.ok("result" in reply || "error" in reply, `a reply for ${message.method}`);
-          if (reply.error) {
-            errors++;
-            assert.equal(typeof reply.error.code, "number");
-            assert.equal(typeof reply.error.message, "string");
+    await fc
+      .assert(
+        fc.asyncProperty(anyMessage, async (message) => {
+          sent++;
+          tally.badInputs++;
+          if (message.kind === "request") {
+            requests++;
+            const reply = await worker.request(nextId++, { method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) });
+            assert.ok("result" in reply || "error" in reply, `a reply for ${message.method}`);
+            if (reply.error) {
+              errors++;
+              assert.equal(typeof reply.error.code, "number");
+              assert.equal(typeof reply.error.message, "string");
+            }
+          } else if (message.kind === "notification") {
+            worker.send({ jsonrpc: "2.0", method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) });
+          } else {
+            worker.send(message.value);
           }
-        } else if (message.kind === "notification") {
-          worker.send({ jsonrpc: "2.0", method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) });
-        } else {
-          worker.send(message.value);
-        }
-        assert.equal(worker.exited, undefined, `the worker exited (${JSON.stringify(worker.exited)}) after ${JSON.stringify(message).slice(0, 200)}`);
-        if (sent % 500 === 0) {
-          const hello = await worker.request(nextId++, { method: Requests.hello.method });
-          assert.ok(hello.result, "health check");
-        }
-      }),
-      { numRuns: RUNS, seed: Number(process.env.BEDSIDE_RESILIENCE_SEED ?? 42), endOnFailure: true },
-    ).catch((error: unknown) => {
-      if (/within \d+ ms/.test(String(error))) tally.hangs++;
-      throw error;
-    });
+          assert.equal(worker.exited, undefined, `the worker exited (${JSON.stringify(worker.exited)}) after ${JSON.stringify(message).slice(0, 200)}`);
+          if (sent % 500 === 0) {
+            const hello = await worker.request(nextId++, { method: Requests.hello.method });
+            assert.ok(hello.result, "health check");
+          }
+        }),
+        { numRuns: RUNS, seed: Number(process.env.BEDSIDE_RESILIENCE_SEED ?? 42), endOnFailure: true },
+      )
+      .catch((error: unknown) => {
+        if (/within \d+ ms/.test(String(error))) tally.hangs++;
+        throw error;
+      });
     record("engine protocol", "random IPC messages to the worker (fast-check)", sent);
     console.log(`    ${sent} messages, ${requests} requests answered (${errors} with an error reply)`);
     assert.ok(sent >= RUNS);

@@ -68,7 +68,13 @@ export async function settle<T>(promise: Promise<T>, deadlineMs: number): Promis
     timer = setTimeout(() => r({ kind: "hang" }), deadlineMs);
   });
   try {
-    return await Promise.race([promise.then((value) => ({ kind: "ok" as const, value }), (error: unknown) => ({ kind: "error" as const, error })), deadline]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ kind: "ok" as const, value }),
+        (error: unknown) => ({ kind: "error" as const, error }),
+      ),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }

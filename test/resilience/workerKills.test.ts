@@ -13,7 +13,6 @@ import { isClearMessage, killWorkerAfter, record, settle, tally } from "./tally"
 const KILLS = Number(process.env.BEDSIDE_RESILIENCE_KILLS ?? 56);
 const SEED = Number(process.env.BEDSIDE_RESILIENCE_SEED ?? Date.now() % 100_000);
 
-
 type Operation = "complete" | "infill" | "json" | "embed" | "load";
 const OPERATIONS: readonly Operation[] = ["complete", "infill", "json", "embed", "load"];
 
@@ -59,7 +58,13 @@ describe("resilience: worker killed at random moments", function () {
           : op === "infill"
             ? t.engine.infill({ prefix: "Blood pressure was ", suffix: " on arrival.", maxTokens: 300, lane: "completion" })
             : op === "json"
-              ? t.engine.json({ prompt: "Differential:", schema: { type: "object", properties: { d: { type: "string", maxLength: 200 } }, required: ["d"] }, maxTokens: 300, lane: "general", asciiOnly: true })
+              ? t.engine.json({
+                  prompt: "Differential:",
+                  schema: { type: "object", properties: { d: { type: "string", maxLength: 200 } }, required: ["d"] },
+                  maxTokens: 300,
+                  lane: "general",
+                  asciiOnly: true,
+                })
               : op === "embed"
                 ? t.engine.embed(Array.from({ length: 16 }, (_, k) => `chest pain and dyspnoea, note ${k}`))
                 : t.engine.ensureReady();
@@ -84,7 +89,7 @@ describe("resilience: worker killed at random moments", function () {
 
       // Recovery: the next request works. "Next" means after the client has seen the worker go: a request
       // sent in the microseconds between the kill and the exit event is in flight on a dead worker.
-      for (const deadline = Date.now() + 10_000; pid !== undefined && t.engine.workerPid === pid && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; pid !== undefined && t.engine.workerPid === pid && Date.now() < deadline;) {
         await new Promise((r) => setTimeout(r, 10));
       }
       const after = await settle(t.engine.complete({ prompt: "Plan:", maxTokens: 3, lane: "completion" }), 60_000);
@@ -96,7 +101,9 @@ describe("resilience: worker killed at random moments", function () {
     }
     for (const [op, s] of perOperation) {
       record("engine worker", `SIGKILL during ${op}`, s.kills);
-      console.log(`    ${op.padEnd(8)} kills ${String(s.kills).padStart(3)}  answered before the kill ${String(s.answeredFirst).padStart(3)}  failed with a clear message ${String(s.crashedClearly).padStart(3)}`);
+      console.log(
+        `    ${op.padEnd(8)} kills ${String(s.kills).padStart(3)}  answered before the kill ${String(s.answeredFirst).padStart(3)}  failed with a clear message ${String(s.crashedClearly).padStart(3)}`,
+      );
     }
     assert.deepEqual(problems, []);
     assert.ok(KILLS < 50 || tally.faults >= 50, "at least 50 kills in a full run");

@@ -33,10 +33,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Resolves with the promise's value, or with `undefined` after `ms`. */
 function within<T>(promise: PromiseLike<T>, ms: number): Promise<{ value: T } | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(promise).then((value) => ({ value })),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
+  return Promise.race([Promise.resolve(promise).then((value) => ({ value })), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /** A full garbage collection before each sample, so that a sample measures what is kept, not garbage not yet collected. */
@@ -182,7 +181,7 @@ describe("Bedside soak: a clinic day", function () {
     await settings().update("completion.enabled", true, global);
     await settings().update("chat.maxTokens", 48, global);
     await settings().update("literature.maxAnswerTokens", 96, global);
-    for (const deadline = Date.now() + 60_000; ; ) {
+    for (const deadline = Date.now() + 60_000; ;) {
       const info = await api.engine.ensureReady();
       if (info.path === model) {
         contextSize = info.contextSize;
@@ -330,7 +329,13 @@ describe("Bedside soak: a clinic day", function () {
       if (now !== undefined && now !== pid) newPid = now;
     }
     if (newPid === undefined) return fail(`engine kill ${index}`, "no new engine worker within 60 s");
-    const ready = await within(api.engine.ensureReady().then(() => true, () => false), 60_000);
+    const ready = await within(
+      api.engine.ensureReady().then(
+        () => true,
+        () => false,
+      ),
+      60_000,
+    );
     if (!ready?.value) return fail(`engine kill ${index}`, "the engine did not become ready after the kill");
     const editor = await openNote(`recovery-${index}.note`);
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), "PLAN:\nContinue "));
@@ -350,7 +355,11 @@ describe("Bedside soak: a clinic day", function () {
     const notes = readSampleNotes(400).filter((n) => n.text.length >= 200);
     assert.ok(notes.length > 0, "MTSamples notes to type");
     const pubmedqa = path.join(sharedDataDir()!, "pubmedqa");
-    questions = fs.readFileSync(path.join(pubmedqa, "queries_dev.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+    questions = fs
+      .readFileSync(path.join(pubmedqa, "queries_dev.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { text: string }).text);
 
     started = Date.now();
     sample();
@@ -363,7 +372,8 @@ describe("Bedside soak: a clinic day", function () {
       // Morning: the library is imported once (inside the warm-up), then the day's first answer.
       const imported = await within(api.literature.importPaths([path.join(pubmedqa, "corpus.jsonl")]), 240_000);
       if (!imported) fail("literature import", "did not finish within 240 s");
-      else if (imported.value.failed.length > 0 || imported.value.added + imported.value.updated !== 1000) fail("literature import", `failed ${imported.value.failed.length}, added ${imported.value.added}, updated ${imported.value.updated}`);
+      else if (imported.value.failed.length > 0 || imported.value.added + imported.value.updated !== 1000)
+        fail("literature import", `failed ${imported.value.failed.length}, added ${imported.value.added}, updated ${imported.value.updated}`);
       else counts.imports!++;
       await answer();
 
@@ -389,7 +399,10 @@ describe("Bedside soak: a clinic day", function () {
         }
         await closeNote(editor);
         counts.notes!++;
-        if (i % 5 === 4) console.log(`      ${Math.round(elapsed() / 1000)} s: ${counts.notes} notes, ${counts.completionsAsked} suggestions asked, ${errors.length} errors; host ${Math.round((samples.at(-1)?.host.rss ?? 0) / 1048576)} MB, worker ${Math.round((samples.at(-1)?.worker?.rss ?? 0) / 1048576)} MB`);
+        if (i % 5 === 4)
+          console.log(
+            `      ${Math.round(elapsed() / 1000)} s: ${counts.notes} notes, ${counts.completionsAsked} suggestions asked, ${errors.length} errors; host ${Math.round((samples.at(-1)?.host.rss ?? 0) / 1048576)} MB, worker ${Math.round((samples.at(-1)?.worker?.rss ?? 0) / 1048576)} MB`,
+          );
       }
       while (nextKill < killAt.length) await killWorker(++nextKill);
       heapSnapshot("end");

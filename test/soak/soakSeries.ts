@@ -129,22 +129,52 @@ export function soakFigures(series: SoakSeries): SoakFigures {
   const from = series.warmUpMs;
   const to = series.durationMs;
   const hostPoints = (pick: (h: HostReading) => number) => series.samples.map((s) => ({ t: s.t, value: pick(s.host) }));
-  const workerSamples = series.samples.filter((s): s is SoakSample & { worker: ProcessReading } => s.worker !== undefined && s.t >= from && !inRecovery(s.t, series.kills, series.settleMs));
+  const workerSamples = series.samples.filter(
+    (s): s is SoakSample & { worker: ProcessReading } => s.worker !== undefined && s.t >= from && !inRecovery(s.t, series.kills, series.settleMs),
+  );
   const workerPoints = (pick: (w: ProcessReading) => number) => workerSamples.map((s) => ({ t: s.t, value: pick(s.worker) }));
 
-  const hostRss = quarterGrowth(hostPoints((h) => h.rss), from, to);
-  const hostFds = quarterGrowth(hostPoints((h) => h.fds), from, to);
-  const hostHandles = quarterGrowth(hostPoints((h) => h.handles), from, to);
-  const hostHeap = quarterGrowth(hostPoints((h) => h.heapUsed), from, to);
-  const workerRss = quarterGrowth(workerPoints((w) => w.rss), from, to);
-  const workerFds = quarterGrowth(workerPoints((w) => w.fds), from, to);
+  const hostRss = quarterGrowth(
+    hostPoints((h) => h.rss),
+    from,
+    to,
+  );
+  const hostFds = quarterGrowth(
+    hostPoints((h) => h.fds),
+    from,
+    to,
+  );
+  const hostHandles = quarterGrowth(
+    hostPoints((h) => h.handles),
+    from,
+    to,
+  );
+  const hostHeap = quarterGrowth(
+    hostPoints((h) => h.heapUsed),
+    from,
+    to,
+  );
+  const workerRss = quarterGrowth(
+    workerPoints((w) => w.rss),
+    from,
+    to,
+  );
+  const workerFds = quarterGrowth(
+    workerPoints((w) => w.fds),
+    from,
+    to,
+  );
 
   // Each worker's own life, from its first kept sample to its last; lives shorter than 8 samples say nothing.
   let perLife = Number.NaN;
   for (const pid of new Set(workerSamples.map((s) => s.worker.pid))) {
     const life = workerSamples.filter((s) => s.worker.pid === pid);
     if (life.length < 8) continue;
-    const g = quarterGrowth(life.map((s) => ({ t: s.t, value: s.worker.rss })), life[0]!.t, life[life.length - 1]!.t).growth;
+    const g = quarterGrowth(
+      life.map((s) => ({ t: s.t, value: s.worker.rss })),
+      life[0]!.t,
+      life[life.length - 1]!.t,
+    ).growth;
     if (Number.isNaN(perLife) || g > perLife) perLife = g;
   }
 

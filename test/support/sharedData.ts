@@ -25,7 +25,10 @@ export function readSampleNotes(limit = Infinity): SampleNote[] {
     if (!line.trim()) continue;
     const row = JSON.parse(line) as { note_id: string; medical_specialty: string; transcription?: string };
     if (!row.transcription) continue;
-    const text = row.transcription.replace(/,\s*([A-Z][A-Z /&]+):\s*,?/g, "\n$1:\n").replace(/\s+\n/g, "\n").trim();
+    const text = row.transcription
+      .replace(/,\s*([A-Z][A-Z /&]+):\s*,?/g, "\n$1:\n")
+      .replace(/\s+\n/g, "\n")
+      .trim();
     notes.push({ id: row.note_id, specialty: row.medical_specialty, text });
     if (notes.length >= limit) break;
   }

@@ -30,7 +30,6 @@ export function tarGz(entries: Array<{ name: string; body: string | Buffer; type
   return gzipSync(Buffer.concat(blocks));
 }
 
-
 /** The Subresource Integrity string npm's `dist.integrity` carries (SHA-512). */
 export const sri = (data: Buffer): string => `sha512-${createHash("sha512").update(data).digest("base64")}`;
 
@@ -54,7 +53,13 @@ export async function servePackRegistry(tarball: Buffer, options: { name: string
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     if (request.url === versionPath) {
       response.setHeader("content-type", "application/json");
-      response.end(JSON.stringify({ name: options.documentName ?? options.name, version: options.version, dist: { tarball: `${base}${tarballPath}`, integrity: options.integrity ?? sri(tarball) } }));
+      response.end(
+        JSON.stringify({
+          name: options.documentName ?? options.name,
+          version: options.version,
+          dist: { tarball: `${base}${tarballPath}`, integrity: options.integrity ?? sri(tarball) },
+        }),
+      );
     } else if (request.url === tarballPath) {
       response.setHeader("content-length", String(tarball.length));
       response.end(tarball);

@@ -118,10 +118,10 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
   const dataDir = options.dataDir ?? join(out, "data");
-  const corpus = existsSync(join(dataDir, "corpus.json"))
-    ? (JSON.parse(readFileSync(join(dataDir, "corpus.json"), "utf8")) as CorpusSummary)
-    : prepareCorpus(dataDir);
-  log(`corpus: ${corpus.notesRead} notes read, ${corpus.notesUnique} after deduplication by content, ${corpus.notesTrain} train / ${corpus.notesHeldout} held out; ${corpus.abstracts} abstracts`);
+  const corpus = existsSync(join(dataDir, "corpus.json")) ? (JSON.parse(readFileSync(join(dataDir, "corpus.json"), "utf8")) as CorpusSummary) : prepareCorpus(dataDir);
+  log(
+    `corpus: ${corpus.notesRead} notes read, ${corpus.notesUnique} after deduplication by content, ${corpus.notesTrain} train / ${corpus.notesHeldout} held out; ${corpus.abstracts} abstracts`,
+  );
   const recipe = options.recipe;
   if (!existsSync(join(out, "tokenizer.model"))) await runPython(python, trainerArgs("tokenizer", dataDir, out, recipe), log);
   // Stages: each run stops after stageMinutes with a checkpoint; the next resumes it. Until --steps.
@@ -211,7 +211,16 @@ async function main(): Promise<void> {
     console.log(`fixture: ${FIXTURE_MODEL}`);
   }
   const last = result.history[result.history.length - 1];
-  console.log(JSON.stringify({ gguf: result.gguf, params: result.params, steps: result.trainedSteps, train_loss: last?.loss, heldout_loss: last?.heldout_loss, tokens_per_char: result.tokenizer.heldout_tokens_per_char }));
+  console.log(
+    JSON.stringify({
+      gguf: result.gguf,
+      params: result.params,
+      steps: result.trainedSteps,
+      train_loss: last?.loss,
+      heldout_loss: last?.heldout_loss,
+      tokens_per_char: result.tokenizer.heldout_tokens_per_char,
+    }),
+  );
 }
 
 if (require.main === module) {

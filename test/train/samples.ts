@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   const prefix = note.text.slice(0, note.text.lastIndexOf(" ", a));
   const suffix = note.text.slice(note.text.indexOf(". ", a) + 1, note.text.indexOf(". ", a) + 200);
   const middle = await completion.generateInfillCompletion(prefix, suffix, { maxTokens: 30, temperature: 0 });
-  console.log(`--- fill in the middle (note ${note.id})\n[prefix] ${JSON.stringify(prefix.slice(-120))}\n[middle] ${JSON.stringify(middle)}\n[suffix] ${JSON.stringify(suffix.slice(0, 120))}`);
+  console.log(
+    `--- fill in the middle (note ${note.id})\n[prefix] ${JSON.stringify(prefix.slice(-120))}\n[middle] ${JSON.stringify(middle)}\n[suffix] ${JSON.stringify(suffix.slice(0, 120))}`,
+  );
   await context.dispose();
   await model.dispose();
   await llama.dispose();

@@ -16,7 +16,11 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const send = (message: ViewToHost): void => vscode.postMessage(message);
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: string; text?: string; attrs?: Record<string, string> } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: { className?: string; text?: string; attrs?: Record<string, string> } = {},
+  ...children: Node[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (props.className) node.className = props.className;
   if (props.text !== undefined) node.textContent = props.text;
@@ -26,7 +30,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: 
 }
 
 function button(label: string, onClick: () => void, options: { className?: string; title?: string; ariaLabel?: string } = {}): HTMLButtonElement {
-  const b = el("button", { text: label, ...(options.className ? { className: options.className } : {}), attrs: { type: "button", ...(options.title ? { title: options.title } : {}), ...(options.ariaLabel ? { "aria-label": options.ariaLabel } : {}) } });
+  const b = el("button", {
+    text: label,
+    ...(options.className ? { className: options.className } : {}),
+    attrs: { type: "button", ...(options.title ? { title: options.title } : {}), ...(options.ariaLabel ? { "aria-label": options.ariaLabel } : {}) },
+  });
   b.addEventListener("click", onClick);
   return b;
 }
@@ -46,7 +54,10 @@ const header = el(
 );
 const modelLine = el("div", { className: "model-line muted" });
 const log = el("section", { className: "log", attrs: { role: "log", "aria-label": "Conversation", "aria-live": "polite", tabindex: "0" } });
-const empty = el("p", { className: "empty muted", text: "Ask about the note, rephrase a paragraph for a patient letter, or draft a plan. Add @library to cite your literature library." });
+const empty = el("p", {
+  className: "empty muted",
+  text: "Ask about the note, rephrase a paragraph for a patient letter, or draft a plan. Add @library to cite your literature library.",
+});
 const chips = el("ul", { className: "chips", attrs: { "aria-label": "Context sent with your message" } });
 const chipActions = el(
   "div",
@@ -58,7 +69,13 @@ const input = el("textarea", { attrs: { rows: "3", "aria-label": "Message", plac
 const sendButton = button("Send", () => submit(), { title: "Send (Enter)" });
 const stopButton = button("Stop", () => send({ type: "stop" }), { className: "stop", title: "Stop the reply (Escape)" });
 stopButton.hidden = true;
-const composer = el("footer", { className: "composer" }, el("div", { className: "context-row" }, chips, chipActions), input, el("div", { className: "send-row" }, sendButton, stopButton));
+const composer = el(
+  "footer",
+  { className: "composer" },
+  el("div", { className: "context-row" }, chips, chipActions),
+  input,
+  el("div", { className: "send-row" }, sendButton, stopButton),
+);
 app.append(header, modelLine, log, composer);
 
 let state: ChatViewState | undefined;

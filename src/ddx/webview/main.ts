@@ -40,9 +40,7 @@ function findingList(title: string, findings: readonly PanelFinding[], className
   const list = el("ul");
   for (const finding of findings) {
     const item = el("li");
-    item.append(
-      button(finding.text, "finding", finding.id, () => vscode.postMessage({ type: "reveal", id: finding.id }), "Show these words in the note"),
-    );
+    item.append(button(finding.text, "finding", finding.id, () => vscode.postMessage({ type: "reveal", id: finding.id }), "Show these words in the note"));
     list.append(item);
   }
   section.append(list);
@@ -77,14 +75,19 @@ function diagnosisItem(d: PanelDiagnosis, index: number): HTMLElement {
       const id = el("span", "citation-id", c.id);
       li.append(id, document.createTextNode(" "), el("span", "citation-title", c.title));
       const url = c.url;
-      if (url) li.append(document.createTextNode(" "), button("Open", "secondary link", `cite-${c.id}`, () => vscode.postMessage({ type: "openCitation", url })));
+      if (url)
+        li.append(
+          document.createTextNode(" "),
+          button("Open", "secondary link", `cite-${c.id}`, () => vscode.postMessage({ type: "openCitation", url })),
+        );
       list.append(li);
     }
     section.append(list);
     item.append(section);
   }
   if (d.evidenceMissing) {
-    const text = d.evidenceMissing === "pending" ? "Finding the evidence…" : d.evidenceMissing === "cancelled" ? "Cancelled before its evidence." : `No evidence: ${d.evidenceMissing}`;
+    const text =
+      d.evidenceMissing === "pending" ? "Finding the evidence…" : d.evidenceMissing === "cancelled" ? "Cancelled before its evidence." : `No evidence: ${d.evidenceMissing}`;
     item.append(el("p", "muted evidence-missing", text));
   }
   return item;
@@ -139,7 +142,13 @@ function render(): void {
   const footer = el("footer", "muted");
   if (view.quoted > 0) {
     footer.append(
-      el("p", undefined, view.dropped > 0 ? `${view.dropped} of ${view.quoted} findings the model quoted are not in the note and were left out.` : `All ${view.quoted} findings the model quoted are in the note; click one to see it.`),
+      el(
+        "p",
+        undefined,
+        view.dropped > 0
+          ? `${view.dropped} of ${view.quoted} findings the model quoted are not in the note and were left out.`
+          : `All ${view.quoted} findings the model quoted are in the note; click one to see it.`,
+      ),
     );
   }
   if (!view.literature) footer.append(el("p", undefined, "No literature in the library yet (Bedside: Import Literature): no citations."));

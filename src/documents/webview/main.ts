@@ -47,8 +47,17 @@ function flagItem(flag: DraftFlag, index: number): HTMLElement {
   item.append(el("span", `kind ${flag.kind}`, KIND_TEXT[flag.kind]));
   item.append(button(flag.message, "link goto", `goto-${index}`, () => goToFlag(index), "Go to it in the draft"));
   const actions = el("span", "flag-actions");
-  if (flag.near) actions.append(button("Show in note", "secondary", `near-${index}`, () => vscode.postMessage({ type: "showInNote", index }), "Select what the note says nearest to this"));
-  actions.append(button(flag.checked ? "Checked ✓" : "Mark checked", "secondary", `check-${index}`, () => vscode.postMessage({ type: "toggleChecked", index }), "I have checked this against the patient's record"));
+  if (flag.near)
+    actions.append(button("Show in note", "secondary", `near-${index}`, () => vscode.postMessage({ type: "showInNote", index }), "Select what the note says nearest to this"));
+  actions.append(
+    button(
+      flag.checked ? "Checked ✓" : "Mark checked",
+      "secondary",
+      `check-${index}`,
+      () => vscode.postMessage({ type: "toggleChecked", index }),
+      "I have checked this against the patient's record",
+    ),
+  );
   item.append(actions);
   return item;
 }
@@ -89,8 +98,10 @@ function render(): void {
   for (const f of view.failed) app.append(el("p", "notice error", `${f.field}: ${f.error}`));
 
   const meta = el("p", "muted meta");
-  if (view.audience === "patient") meta.append(el("span", "grade", view.grade !== undefined ? `Reading grade ${view.grade.toFixed(1)} (Flesch-Kincaid; aim for 6 to 8)` : "Reading grade: not enough text yet"));
-  if (view.mode === "keyFacts") meta.append(el("span", undefined, `${meta.childNodes.length > 0 ? " · " : ""}The note was long: it was read section by section for its key facts first.`));
+  if (view.audience === "patient")
+    meta.append(el("span", "grade", view.grade !== undefined ? `Reading grade ${view.grade.toFixed(1)} (Flesch-Kincaid; aim for 6 to 8)` : "Reading grade: not enough text yet"));
+  if (view.mode === "keyFacts")
+    meta.append(el("span", undefined, `${meta.childNodes.length > 0 ? " · " : ""}The note was long: it was read section by section for its key facts first.`));
   if (meta.childNodes.length > 0) app.append(meta);
 
   const draft = el("article", "draft");
@@ -124,7 +135,10 @@ function render(): void {
   app.append(footer);
 
   const marked = [...app.querySelectorAll("mark.flag")].map((m) => m.textContent ?? "");
-  const text = [...draft.childNodes].filter((n) => !(n instanceof HTMLElement && n.classList.contains("placeholder"))).map((n) => n.textContent ?? "").join("");
+  const text = [...draft.childNodes]
+    .filter((n) => !(n instanceof HTMLElement && n.classList.contains("placeholder")))
+    .map((n) => n.textContent ?? "")
+    .join("");
   const grade = app.querySelector(".grade")?.textContent ?? undefined;
   vscode.postMessage({ type: "rendered", text, flags: view.flags.map((f) => ({ id: f.id, message: f.message })), marked, running: view.running, ...(grade ? { grade } : {}) });
 }

@@ -47,8 +47,7 @@ interface LoadedModel {
   info: ModelInfo;
 }
 
-const NO_MODEL_MESSAGE =
-  'No model is configured. Run "Bedside: Choose Model File" to pick a GGUF file (for example meditron-7b.Q4_K_M.gguf).';
+const NO_MODEL_MESSAGE = 'No model is configured. Run "Bedside: Choose Model File" to pick a GGUF file (for example meditron-7b.Q4_K_M.gguf).';
 
 export class EngineClient implements Engine {
   private readonly stateEmitter = new Emitter<EngineState>();
@@ -200,9 +199,11 @@ export class EngineClient implements Engine {
     if (this.loading?.key !== key) {
       const promise = this.load(choice, key);
       this.loading = { key, promise };
-      void promise.catch(() => undefined).finally(() => {
-        if (this.loading?.promise === promise) this.loading = undefined;
-      });
+      void promise
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.loading?.promise === promise) this.loading = undefined;
+        });
     }
     const loading = this.loading.promise;
     if (!options.signal) return loading;
@@ -270,10 +271,7 @@ export class EngineClient implements Engine {
   }
 
   /** Runs one request on the worker with the model loaded, streaming and cancellation wired in. */
-  private async request<R>(
-    options: RequestOptions,
-    send: (connection: MessageConnection, streamId: number | undefined, token: CancellationToken) => Promise<R>,
-  ): Promise<R> {
+  private async request<R>(options: RequestOptions, send: (connection: MessageConnection, streamId: number | undefined, token: CancellationToken) => Promise<R>): Promise<R> {
     await this.ensureReady(options.signal ? { signal: options.signal } : {});
     const worker = this.worker;
     if (!worker) throw new EngineError("crashed", "Bedside's engine stopped while loading; it is restarting. Try again in a moment.");
@@ -371,9 +369,11 @@ export class EngineClient implements Engine {
     const loaded = this.loaded;
     this.loaded = undefined;
     if (loaded && this.worker === loaded.worker) {
-      await loaded.worker.call((c) => c.sendRequest(Requests.unload, {})).catch((error: unknown) => {
-        this.options.log.warn(`Unloading failed: ${(error as Error).message}`);
-      });
+      await loaded.worker
+        .call((c) => c.sendRequest(Requests.unload, {}))
+        .catch((error: unknown) => {
+          this.options.log.warn(`Unloading failed: ${(error as Error).message}`);
+        });
     }
     if (!this.disposed) this.setState(this.restingState());
   }

@@ -114,10 +114,7 @@ export class WorkerProcess {
   private exitError(exit: WorkerExit): EngineError {
     if (exit.expected) return new EngineError("disposed", "Bedside's engine was stopped before it answered.");
     const how = exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
-    return new EngineError(
-      "crashed",
-      `Bedside's engine ${how} before it answered. It restarts by itself; try again in a moment. The log ("Bedside: Show Log") has details.`,
-    );
+    return new EngineError("crashed", `Bedside's engine ${how} before it answered. It restarts by itself; try again in a moment. The log ("Bedside: Show Log") has details.`);
   }
 
   /** Asks the worker to exit, then kills it if it does not within a grace period. */

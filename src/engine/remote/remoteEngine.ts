@@ -231,7 +231,9 @@ export class RemoteEngine implements Engine {
     }
     if (!this.saidNoBanning) {
       this.saidNoBanning = true;
-      this.options.log?.info(`Remote engine: ${SERVER_KIND_NAMES[this.kind]} cannot ban tokens, so suggestions may contain texts Bedside would ban locally (digits when numbers are off).`);
+      this.options.log?.info(
+        `Remote engine: ${SERVER_KIND_NAMES[this.kind]} cannot ban tokens, so suggestions may contain texts Bedside would ban locally (digits when numbers are off).`,
+      );
     }
     return {};
   }
@@ -286,8 +288,24 @@ export class RemoteEngine implements Engine {
     }
     if (promptTokens && (this.kind === "ollama" || this.kind === "openai")) this.estimator.observe(prompt, promptTokens);
     const stopReason: StopReason =
-      finish === "aborted" ? "aborted" : finish === "length" ? "maxTokens" : finish === "eos" ? "eos" : finish === "stop" && (stoppedWord ?? (limits.stop?.length ?? 0) > 0) ? "stop" : "eos";
-    return { text, stopReason, promptTokensEvaluated: promptEvaluated ?? promptTokens ?? 0, promptTokens: promptTokens ?? 0, generatedTokens: generatedTokens ?? 0, firstTokenMs, totalMs: Date.now() - started };
+      finish === "aborted"
+        ? "aborted"
+        : finish === "length"
+          ? "maxTokens"
+          : finish === "eos"
+            ? "eos"
+            : finish === "stop" && (stoppedWord ?? (limits.stop?.length ?? 0) > 0)
+              ? "stop"
+              : "eos";
+    return {
+      text,
+      stopReason,
+      promptTokensEvaluated: promptEvaluated ?? promptTokens ?? 0,
+      promptTokens: promptTokens ?? 0,
+      generatedTokens: generatedTokens ?? 0,
+      firstTokenMs,
+      totalMs: Date.now() - started,
+    };
   }
 
   private begin(): void {
@@ -341,7 +359,10 @@ export class RemoteEngine implements Engine {
     try {
       return { ...result, value: JSON.parse(result.text) as unknown };
     } catch {
-      throw new EngineError("failed", `The model server returned text that is not valid JSON (${result.stopReason === "maxTokens" ? "it ran out of tokens" : "it may not support JSON-schema output"}).`);
+      throw new EngineError(
+        "failed",
+        `The model server returned text that is not valid JSON (${result.stopReason === "maxTokens" ? "it ran out of tokens" : "it may not support JSON-schema output"}).`,
+      );
     }
   }
 
@@ -349,7 +370,11 @@ export class RemoteEngine implements Engine {
     await this.ensureReady(options);
     this.begin();
     try {
-      const body = await this.http.json<{ data?: { index?: number; embedding?: number[] }[] }>("/v1/embeddings", { input: texts, ...(this.modelName ? { model: this.modelName } : {}) }, options.signal);
+      const body = await this.http.json<{ data?: { index?: number; embedding?: number[] }[] }>(
+        "/v1/embeddings",
+        { input: texts, ...(this.modelName ? { model: this.modelName } : {}) },
+        options.signal,
+      );
       const data = [...(body.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       if (data.length !== texts.length || data.some((d) => !Array.isArray(d.embedding))) throw new EngineError("failed", "The model server returned no embeddings.");
       return { vectors: data.map((d) => d.embedding!), slot: "embedding" };
@@ -360,7 +385,8 @@ export class RemoteEngine implements Engine {
 
   /** The server's own tokenizer: llama-server `/tokenize {content}`, vLLM `/tokenize {model, prompt}`. */
   private async serverTokenize(text: string, withSpecial: boolean): Promise<{ tokens: number[]; count: number }> {
-    const body = this.kind === "vllm" ? { ...(this.modelName ? { model: this.modelName } : {}), prompt: text, add_special_tokens: withSpecial } : { content: text, add_special: withSpecial };
+    const body =
+      this.kind === "vllm" ? { ...(this.modelName ? { model: this.modelName } : {}), prompt: text, add_special_tokens: withSpecial } : { content: text, add_special: withSpecial };
     const answer = await this.http.json<{ tokens?: (number | { id: number })[]; count?: number }>("/tokenize", body, undefined);
     const tokens = (answer.tokens ?? []).map((t) => (typeof t === "number" ? t : t.id));
     return { tokens, count: answer.count ?? tokens.length };

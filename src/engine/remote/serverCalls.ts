@@ -21,7 +21,13 @@ export interface GenerationCall {
 }
 
 /** The request that generates from `prompt` on this kind of server, and how to read its stream. */
-export function generationCall(kind: ServerKind, prompt: string, limits: GenerationLimits, schema: unknown, model: { name: string; contextSize: number } | undefined): GenerationCall {
+export function generationCall(
+  kind: ServerKind,
+  prompt: string,
+  limits: GenerationLimits,
+  schema: unknown,
+  model: { name: string; contextSize: number } | undefined,
+): GenerationCall {
   const modelField = model?.name ? { model: model.name } : {};
   if (kind === "ollama") {
     // Ollama's native API (docs/api.md "Generate a completion"): raw = no template, options per request.
@@ -66,7 +72,17 @@ export function generationCall(kind: ServerKind, prompt: string, limits: Generat
 export function infillCall(request: InfillRequest): GenerationCall {
   return {
     path: "/infill",
-    body: { input_prefix: request.prefix, input_suffix: request.suffix, n_predict: request.maxTokens, temperature: request.temperature ?? 0, stream: true, ...(request.topK !== undefined ? { top_k: request.topK } : {}), ...(request.topP !== undefined ? { top_p: request.topP } : {}), ...(request.seed !== undefined ? { seed: request.seed } : {}), ...(request.stop?.length ? { stop: request.stop } : {}) },
+    body: {
+      input_prefix: request.prefix,
+      input_suffix: request.suffix,
+      n_predict: request.maxTokens,
+      temperature: request.temperature ?? 0,
+      stream: true,
+      ...(request.topK !== undefined ? { top_k: request.topK } : {}),
+      ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      ...(request.stop?.length ? { stop: request.stop } : {}),
+    },
     parse: (data: string) => llamaNativePiece(JSON.parse(data) as LlamaNativeChunk),
     ndjson: false,
   };

@@ -33,7 +33,16 @@ export class ServerHttp {
   async request(path: string, body: unknown, signal: AbortSignal | undefined, method = "POST"): Promise<ServerRequest> {
     if (this.closed) throw new EngineError("disposed", "Bedside's engine was shut down.");
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new EngineError("failed", `The model server at ${this.base} did not finish within ${Math.round(this.timeoutMs / 1000)} s. Check that it is running and not overloaded, or raise "bedside.engine.timeoutSeconds".`)), this.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new EngineError(
+            "failed",
+            `The model server at ${this.base} did not finish within ${Math.round(this.timeoutMs / 1000)} s. Check that it is running and not overloaded, or raise "bedside.engine.timeoutSeconds".`,
+          ),
+        ),
+      this.timeoutMs,
+    );
     const onAbort = (): void => controller.abort(new EngineError("cancelled", "The request was cancelled."));
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -48,7 +57,8 @@ export class ServerHttp {
     const key = await this.apiKey?.();
     if (key) headers.authorization = `Bearer ${key}`;
     try {
-      const send = (): Promise<Response> => fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal });
+      const send = (): Promise<Response> =>
+        fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal });
       // A server may close an idle kept-alive connection just as a request goes out on it: that request never
       // reached it, so it is sent once more on a fresh connection (a refused connection is not retried).
       const response = await send().catch((error: unknown) => {
@@ -65,7 +75,10 @@ export class ServerHttp {
       done();
       if (error instanceof EngineError) throw error;
       if (controller.signal.aborted && controller.signal.reason instanceof EngineError) throw controller.signal.reason;
-      throw new EngineError("failed", `Cannot reach the model server at ${this.base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Check "bedside.engine.endpoint" and that the server is running.`);
+      throw new EngineError(
+        "failed",
+        `Cannot reach the model server at ${this.base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Check "bedside.engine.endpoint" and that the server is running.`,
+      );
     }
   }
 

@@ -97,7 +97,15 @@ export async function generate(
       });
     } catch (error) {
       if (sink.signal.aborted) {
-        return { text: "", stopReason: "aborted" as StopReason, promptTokensEvaluated: 0, promptTokens: 0, generatedTokens: 0, firstTokenMs: 0, totalMs: performance.now() - arrived };
+        return {
+          text: "",
+          stopReason: "aborted" as StopReason,
+          promptTokensEvaluated: 0,
+          promptTokens: 0,
+          generatedTokens: 0,
+          firstTokenMs: 0,
+          totalMs: performance.now() - arrived,
+        };
       }
       throw new EngineFault(ErrorCodes.GenerationFailed, `Generation failed: ${(error as Error).message}`);
     }
@@ -118,7 +126,9 @@ export async function generate(
       promptEvalMs: (firstGeneratedAt ?? finished) - evalStarted,
       decodeMs: firstGeneratedAt !== undefined && lastGeneratedAt !== undefined ? lastGeneratedAt - firstGeneratedAt : 0,
       restoredTokens,
-      ...(lane.sequence.tokenPredictor ? { draftAccepted: predictions.validated - predictionsBefore.validated, draftRejected: predictions.refuted - predictionsBefore.refuted } : {}),
+      ...(lane.sequence.tokenPredictor
+        ? { draftAccepted: predictions.validated - predictionsBefore.validated, draftRejected: predictions.refuted - predictionsBefore.refuted }
+        : {}),
     };
   });
 }
@@ -168,7 +178,11 @@ function chatWrapperFor(lib: NodeLlamaCpp, loaded: LoadedModel): ChatWrapper {
 }
 
 /** The conversation as the model's template writes it, ending where the assistant's reply begins. */
-export function chatPrompt(lib: NodeLlamaCpp, loaded: LoadedModel, messages: readonly ChatMessage[]): { wrapper: ChatWrapper; tokens: Token[]; stopGenerationTriggers: ReturnType<ChatWrapper["generateContextState"]>["stopGenerationTriggers"] } {
+export function chatPrompt(
+  lib: NodeLlamaCpp,
+  loaded: LoadedModel,
+  messages: readonly ChatMessage[],
+): { wrapper: ChatWrapper; tokens: Token[]; stopGenerationTriggers: ReturnType<ChatWrapper["generateContextState"]>["stopGenerationTriggers"] } {
   const wrapper = chatWrapperFor(lib, loaded);
   const chatHistory: ChatHistoryItem[] = messages.map((m): ChatHistoryItem =>
     m.role === "system" ? { type: "system", text: m.text } : m.role === "user" ? { type: "user", text: m.text } : { type: "model", response: [m.text] },

@@ -79,7 +79,8 @@ export class LlamaRuntime {
       // Let requests already running on the lanes finish (they were aborted by the client if it wanted).
       await Promise.allSettled([...loaded.lanes.values()].map((lane) => lane.tail));
       // Keep the note's KV state for the next load (idle unload, settings change, editor shutdown).
-      for (const lane of NOTE_LANES) await saveLaneState(loaded, lane, this.deps.log).catch((e: unknown) => this.deps.log("warn", `Saving the note state failed: ${(e as Error).message}`));
+      for (const lane of NOTE_LANES)
+        await saveLaneState(loaded, lane, this.deps.log).catch((e: unknown) => this.deps.log("warn", `Saving the note state failed: ${(e as Error).message}`));
       await disposeLoaded(loaded);
       this.deps.log("info", `Unloaded the ${s} model.`);
     }

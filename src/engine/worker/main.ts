@@ -74,18 +74,54 @@ connection.onRequest(Requests.hello, () => ({
   nodeVersion: process.version,
   llamaCppPackageVersion: typeof __NODE_LLAMA_CPP_VERSION__ === "string" ? __NODE_LLAMA_CPP_VERSION__ : "unknown",
 }));
-connection.onRequest(Requests.load, handle(async (params) => (await getRuntime()).load(params)));
-connection.onRequest(Requests.unload, handle(async (params) => (await getRuntime()).unload(params.slot)));
-connection.onRequest(Requests.modelInfo, handle(async (params) => (await getRuntime()).modelInfo(params.slot)));
-connection.onRequest(Requests.complete, handle(async (params, token) => (await getRuntime()).complete(params, sinkFor(token, params.streamId))));
-connection.onRequest(Requests.infill, handle(async (params, token) => (await getRuntime()).infill(params, sinkFor(token, params.streamId))));
-connection.onRequest(Requests.json, handle(async (params, token) => (await getRuntime()).json(params, sinkFor(token, params.streamId))));
-connection.onRequest(Requests.chat, handle(async (params, token) => (await getRuntime()).chat(params, sinkFor(token, params.streamId))));
-connection.onRequest(Requests.chatPromptSize, handle(async (params) => (await getRuntime()).chatPromptSize(params.messages)));
-connection.onRequest(Requests.embed, handle(async (params) => (await getRuntime()).embed(params.texts)));
-connection.onRequest(Requests.tokenize, handle(async (params) => (await getRuntime()).tokenize(params.text, params.slot)));
-connection.onRequest(Requests.saveState, handle(async (params) => (await getRuntime()).saveState(params.lane)));
-connection.onRequest(Requests.restoreState, handle(async (params) => (await getRuntime()).restoreState(params.lane, params.prompt)));
+connection.onRequest(
+  Requests.load,
+  handle(async (params) => (await getRuntime()).load(params)),
+);
+connection.onRequest(
+  Requests.unload,
+  handle(async (params) => (await getRuntime()).unload(params.slot)),
+);
+connection.onRequest(
+  Requests.modelInfo,
+  handle(async (params) => (await getRuntime()).modelInfo(params.slot)),
+);
+connection.onRequest(
+  Requests.complete,
+  handle(async (params, token) => (await getRuntime()).complete(params, sinkFor(token, params.streamId))),
+);
+connection.onRequest(
+  Requests.infill,
+  handle(async (params, token) => (await getRuntime()).infill(params, sinkFor(token, params.streamId))),
+);
+connection.onRequest(
+  Requests.json,
+  handle(async (params, token) => (await getRuntime()).json(params, sinkFor(token, params.streamId))),
+);
+connection.onRequest(
+  Requests.chat,
+  handle(async (params, token) => (await getRuntime()).chat(params, sinkFor(token, params.streamId))),
+);
+connection.onRequest(
+  Requests.chatPromptSize,
+  handle(async (params) => (await getRuntime()).chatPromptSize(params.messages)),
+);
+connection.onRequest(
+  Requests.embed,
+  handle(async (params) => (await getRuntime()).embed(params.texts)),
+);
+connection.onRequest(
+  Requests.tokenize,
+  handle(async (params) => (await getRuntime()).tokenize(params.text, params.slot)),
+);
+connection.onRequest(
+  Requests.saveState,
+  handle(async (params) => (await getRuntime()).saveState(params.lane)),
+);
+connection.onRequest(
+  Requests.restoreState,
+  handle(async (params) => (await getRuntime()).restoreState(params.lane, params.prompt)),
+);
 
 // The parent going away (editor closed, extension host crashed) must never leave a 4 GB process behind.
 process.on("disconnect", () => process.exit(0));

@@ -191,7 +191,10 @@ export class NoteStateCache {
     if (total <= this.maxBytes) return;
     const byAge: { id: string; used: number }[] = [];
     for (const id of index.keys()) {
-      const used = await stat(this.metaPath(id)).then((s) => s.mtimeMs, () => 0);
+      const used = await stat(this.metaPath(id)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
       byAge.push({ id, used });
     }
     byAge.sort((a, b) => a.used - b.used);

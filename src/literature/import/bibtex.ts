@@ -13,21 +13,35 @@ export interface BibtexEntry {
   fields: Record<string, string>;
 }
 
-const ACCENTS: Record<string, string> = { "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304", ".": "\u0307", u: "\u0306", v: "\u030C", c: "\u0327", H: "\u030B" };
+const ACCENTS: Record<string, string> = {
+  "'": "\u0301",
+  "`": "\u0300",
+  "^": "\u0302",
+  '"': "\u0308",
+  "~": "\u0303",
+  "=": "\u0304",
+  ".": "\u0307",
+  u: "\u0306",
+  v: "\u030C",
+  c: "\u0327",
+  H: "\u030B",
+};
 
 /** LaTeX to plain text: accents composed, commands dropped (keeping their argument), braces removed. */
 export function latexToText(value: string): string {
-  return value
-    // A letter-named accent (\u, \v, \c, \H) is a one-letter command: "\url{...}" is no \u on "r".
-    .replace(/\\([`'^"~=.]|[uvcH](?![A-Za-z]))\s*\{?\s*([A-Za-z])\}?/g, (_, accent: string, letter: string) => `${letter}${ACCENTS[accent] ?? ""}`.normalize("NFC"))
-    .replace(/\\(?:textit|textbf|emph|textsc|textrm|mathrm|text|url)\s*\{/g, "{")
-    .replace(/\\([%&$#_{}])/g, "$1")
-    .replace(/\\[a-zA-Z]+\s*/g, "")
-    .replace(/[{}]/g, "")
-    .replace(/~/g, " ")
-    .replace(/--/g, "–")
-    .replace(/\s+/g, " ")
-    .trim();
+  return (
+    value
+      // A letter-named accent (\u, \v, \c, \H) is a one-letter command: "\url{...}" is no \u on "r".
+      .replace(/\\([`'^"~=.]|[uvcH](?![A-Za-z]))\s*\{?\s*([A-Za-z])\}?/g, (_, accent: string, letter: string) => `${letter}${ACCENTS[accent] ?? ""}`.normalize("NFC"))
+      .replace(/\\(?:textit|textbf|emph|textsc|textrm|mathrm|text|url)\s*\{/g, "{")
+      .replace(/\\([%&$#_{}])/g, "$1")
+      .replace(/\\[a-zA-Z]+\s*/g, "")
+      .replace(/[{}]/g, "")
+      .replace(/~/g, " ")
+      .replace(/--/g, "–")
+      .replace(/\s+/g, " ")
+      .trim()
+  );
 }
 
 /** Reads entries from BibTeX text; `skipped` counts entries that could not be read. */
@@ -119,7 +133,18 @@ export function readBibtex(text: string): { entries: BibtexEntry[]; skipped: num
   return { entries, skipped };
 }
 
-const TYPES: Record<string, string> = { article: "Journal Article", book: "Book", inbook: "Book Chapter", incollection: "Book Chapter", inproceedings: "Conference Paper", techreport: "Report", phdthesis: "Thesis", mastersthesis: "Thesis", misc: "Generic", online: "Web Page" };
+const TYPES: Record<string, string> = {
+  article: "Journal Article",
+  book: "Book",
+  inbook: "Book Chapter",
+  incollection: "Book Chapter",
+  inproceedings: "Conference Paper",
+  techreport: "Report",
+  phdthesis: "Thesis",
+  mastersthesis: "Thesis",
+  misc: "Generic",
+  online: "Web Page",
+};
 
 export function bibtexToRecord(entry: BibtexEntry, origin?: string): LiteratureRecord | undefined {
   const f = (name: string): string | undefined => (entry.fields[name] !== undefined ? latexToText(entry.fields[name]) : undefined);
@@ -131,7 +156,10 @@ export function bibtexToRecord(entry: BibtexEntry, origin?: string): LiteratureR
     abstract: f("abstract"),
     journal: f("journal") ?? f("journaltitle") ?? f("booktitle"),
     year: f("year") ?? f("date"),
-    authors: (entry.fields.author ?? "").split(/\s+and\s+/i).map(latexToText).filter(Boolean),
+    authors: (entry.fields.author ?? "")
+      .split(/\s+and\s+/i)
+      .map(latexToText)
+      .filter(Boolean),
     publicationTypes: [TYPES[entry.type] ?? entry.type],
     origin,
   });

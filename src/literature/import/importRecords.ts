@@ -55,7 +55,11 @@ export function diskFullMessage(file: string, keptRecords: number): string {
   return `The disk holding Bedside's library is full: records from ${basename(file)} could not be added, and the import stopped there. The ${keptRecords} record${keptRecords === 1 ? "" : "s"} imported before were kept. Free some disk space and import the file again.`;
 }
 
-export async function importRecords(target: ImportTarget, files: readonly string[], options: { signal?: AbortSignal; onProgress?: (p: ImportProgress) => void } = {}): Promise<ImportReport> {
+export async function importRecords(
+  target: ImportTarget,
+  files: readonly string[],
+  options: { signal?: AbortSignal; onProgress?: (p: ImportProgress) => void } = {},
+): Promise<ImportReport> {
   const report: ImportReport = { files: 0, added: 0, updated: 0, failed: [], cancelled: false };
   const { signal, onProgress } = options;
   let records = 0;
@@ -102,7 +106,10 @@ export async function importRecords(target: ImportTarget, files: readonly string
           break;
         }
       }
-      report.failed.push({ file, message: error instanceof ImportFormatError ? error.message : `${basename(file)}: ${(error as Error).message}${kept ? "" : " (none of its records were kept)"}` });
+      report.failed.push({
+        file,
+        message: error instanceof ImportFormatError ? error.message : `${basename(file)}: ${(error as Error).message}${kept ? "" : " (none of its records were kept)"}`,
+      });
     }
   }
   report.cancelled = signal?.aborted ?? false;

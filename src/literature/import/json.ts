@@ -8,7 +8,15 @@ import { ImportFormatError, lines, toRecord } from "./records";
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined);
 
-const CSL_TYPES: Record<string, string> = { "article-journal": "Journal Article", book: "Book", chapter: "Book Chapter", report: "Report", "paper-conference": "Conference Paper", webpage: "Web Page", thesis: "Thesis" };
+const CSL_TYPES: Record<string, string> = {
+  "article-journal": "Journal Article",
+  book: "Book",
+  chapter: "Book Chapter",
+  report: "Report",
+  "paper-conference": "Conference Paper",
+  webpage: "Web Page",
+  thesis: "Thesis",
+};
 
 export function cslToRecord(item: unknown, origin?: string): LiteratureRecord | undefined {
   if (!isObject(item)) return undefined;

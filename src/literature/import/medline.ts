@@ -68,5 +68,5 @@ export async function* parseMedline(chunks: AsyncIterable<string>, origin?: stri
     const record = finish(fields, origin);
     if (record) yield record;
   }
-  if (!sawTag) throw new ImportFormatError("This is not MEDLINE/PubMed format: no line starts with a field tag such as \"PMID- \".");
+  if (!sawTag) throw new ImportFormatError('This is not MEDLINE/PubMed format: no line starts with a field tag such as "PMID- ".');
 }

@@ -66,7 +66,11 @@ export function itemsToLines(items: readonly PositionedItem[]): Line[] {
 
 /** Paragraphs: a gap between baselines well over the usual line spacing (or a jump up: a new column) starts one. */
 export function linesToParagraphs(lines: readonly Line[]): string {
-  const gaps = lines.slice(1).map((l, i) => lines[i]!.y - l.y).filter((g) => g > 0).sort((a, b) => a - b);
+  const gaps = lines
+    .slice(1)
+    .map((l, i) => lines[i]!.y - l.y)
+    .filter((g) => g > 0)
+    .sort((a, b) => a - b);
   const spacing = gaps.length ? gaps[Math.floor(gaps.length / 2)]! : 0;
   const paragraphs: string[] = [];
   let paragraph = "";

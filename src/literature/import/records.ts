@@ -52,7 +52,14 @@ export function toRecord(raw: RawRecord): LiteratureRecord | undefined {
   if (!title && !abstract) return undefined;
   const pmid = normalisePmid(raw.pmid);
   const doi = normaliseDoi(raw.doi);
-  const key = pmid ? `pmid:${pmid}` : doi ? `doi:${doi}` : `ref:${createHash("sha256").update(`${raw.origin ?? ""}\n${title}\n${abstract.slice(0, 200)}`).digest("hex").slice(0, 16)}`;
+  const key = pmid
+    ? `pmid:${pmid}`
+    : doi
+      ? `doi:${doi}`
+      : `ref:${createHash("sha256")
+          .update(`${raw.origin ?? ""}\n${title}\n${abstract.slice(0, 200)}`)
+          .digest("hex")
+          .slice(0, 16)}`;
   const record: LiteratureRecord = {
     key,
     title,

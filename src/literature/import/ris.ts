@@ -5,7 +5,16 @@
 import type { LiteratureRecord } from "../library";
 import { ImportFormatError, lines, toRecord } from "./records";
 
-const RIS_TYPES: Record<string, string> = { JOUR: "Journal Article", BOOK: "Book", CHAP: "Book Chapter", RPRT: "Report", CONF: "Conference Paper", GEN: "Generic", ELEC: "Web Page", THES: "Thesis" };
+const RIS_TYPES: Record<string, string> = {
+  JOUR: "Journal Article",
+  BOOK: "Book",
+  CHAP: "Book Chapter",
+  RPRT: "Report",
+  CONF: "Conference Paper",
+  GEN: "Generic",
+  ELEC: "Web Page",
+  THES: "Thesis",
+};
 
 function finish(fields: Map<string, string[]>, origin: string | undefined): LiteratureRecord | undefined {
   const first = (...tags: string[]): string | undefined => tags.map((t) => fields.get(t)?.[0]).find((v) => v);
@@ -67,5 +76,5 @@ export async function* parseRis(chunks: AsyncIterable<string>, origin?: string):
     const record = finish(fields, origin);
     if (record) yield record;
   }
-  if (!sawRecord) throw new ImportFormatError("This is not RIS: no record starts with \"TY  - \".");
+  if (!sawRecord) throw new ImportFormatError('This is not RIS: no record starts with "TY  - ".');
 }

@@ -37,7 +37,10 @@ function splitLongBlock(block: string): string[] {
 export function textToRecords(text: string, origin: string, fileName: string, options: TextDocumentOptions = {}): LiteratureRecord[] {
   const body = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   const heading = /^#\s+(.+)$/m.exec(body)?.[1];
-  const firstLine = body.split("\n").find((l) => l.trim())?.trim();
+  const firstLine = body
+    .split("\n")
+    .find((l) => l.trim())
+    ?.trim();
   const docTitle = cleanText(options.title ?? heading ?? (firstLine && firstLine.length <= 200 ? firstLine : fileName.replace(/\.[^.]+$/, "")));
   const year = parseYear(/\b(?:19|20)\d\d\b/.exec(body.slice(0, 2000))?.[0]);
   // Sections: split at markdown headings; long sections at paragraph breaks.

@@ -316,7 +316,15 @@ export class InvertedIndex {
         }
         if (merged.length === 0) continue;
         merged.sort((a, b) => a[0] - b[0]);
-        insert.run([seg, term, encodePostings(merged.map((m) => m[0]), merged.map((m) => m[1]), merged.map((m) => state.docLength[m[0]]))]);
+        insert.run([
+          seg,
+          term,
+          encodePostings(
+            merged.map((m) => m[0]),
+            merged.map((m) => m[1]),
+            merged.map((m) => state.docLength[m[0]]),
+          ),
+        ]);
       }
       for (const segment of group) {
         this.db.run("DELETE FROM postings WHERE seg = ?", segment.seg);
@@ -359,7 +367,16 @@ export class InvertedIndex {
    * `docCount` and `avgLength`; `accept` filters (year, type). `pruning: false` scores every posting
    * (the exhaustive reference the tests compare with). See segmentSearch.ts.
    */
-  search(queryTerms: readonly string[], k: number, docCount: number, avgLength: number, df: (term: string) => number, accept: (id: number) => boolean = () => true, pruning = true, counters?: SearchCounters): TopKHit[] {
+  search(
+    queryTerms: readonly string[],
+    k: number,
+    docCount: number,
+    avgLength: number,
+    df: (term: string) => number,
+    accept: (id: number) => boolean = () => true,
+    pruning = true,
+    counters?: SearchCounters,
+  ): TopKHit[] {
     const state = this.load();
     const fetch = this.statement("SELECT data FROM postings WHERE seg = ? AND term = ?");
     const postings = (seg: number, term: string): Uint8Array | undefined => fetch.get([seg, term])?.data as Uint8Array | undefined;

@@ -52,7 +52,10 @@ export function setAsideDamagedLibrary(libraryPath: string, now = new Date()): L
   if (existsSync(libraryPath)) renameSync(libraryPath, setAsideAs);
   for (const extra of [`${libraryPath}.lock`, `${libraryPath}-journal`]) rmSync(extra, { recursive: true, force: true });
   const importedFiles = readImportedFiles(libraryPath);
-  const rebuild = importedFiles.length > 0 ? `Import the ${importedFiles.length} file${importedFiles.length === 1 ? "" : "s"} it held again to rebuild it.` : "Import your literature files again to rebuild it (Bedside: Import Literature).";
+  const rebuild =
+    importedFiles.length > 0
+      ? `Import the ${importedFiles.length} file${importedFiles.length === 1 ? "" : "s"} it held again to rebuild it.`
+      : "Import your literature files again to rebuild it (Bedside: Import Literature).";
   return {
     setAsideAs,
     importedFiles,
@@ -61,7 +64,10 @@ export function setAsideDamagedLibrary(libraryPath: string, now = new Date()): L
 }
 
 /** Opens the library; a damaged file is set aside (see setAsideDamagedLibrary) and a new one opened. */
-export function openLibrary(libraryPath: string, open: (path: string) => SqliteLiteratureLibrary = (p) => new SqliteLiteratureLibrary(p)): { library: SqliteLiteratureLibrary; recovery?: LibraryRecovery } {
+export function openLibrary(
+  libraryPath: string,
+  open: (path: string) => SqliteLiteratureLibrary = (p) => new SqliteLiteratureLibrary(p),
+): { library: SqliteLiteratureLibrary; recovery?: LibraryRecovery } {
   try {
     return { library: open(libraryPath) };
   } catch (error) {

@@ -44,7 +44,13 @@ export interface DocRow {
 export const asDoc = (row: SqlRow): DocRow => row as unknown as DocRow;
 
 export function toRecord(row: DocRow): LiteratureRecord {
-  const record: LiteratureRecord = { key: row.key, title: row.title, abstract: row.abstract, authors: JSON.parse(row.authors) as string[], publicationTypes: JSON.parse(row.pubtypes) as string[] };
+  const record: LiteratureRecord = {
+    key: row.key,
+    title: row.title,
+    abstract: row.abstract,
+    authors: JSON.parse(row.authors) as string[],
+    publicationTypes: JSON.parse(row.pubtypes) as string[],
+  };
   if (row.pmid) record.pmid = row.pmid;
   if (row.doi) record.doi = row.doi;
   if (row.journal) record.journal = row.journal;

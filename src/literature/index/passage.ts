@@ -5,7 +5,12 @@
 import { terms } from "./analyzer";
 
 export function splitSentences(text: string): string[] {
-  return text.match(/[^.!?]+(?:[.!?]+(?=\s|$)|$)\s*/g)?.map((s) => s.trim()).filter(Boolean) ?? (text.trim() ? [text.trim()] : []);
+  return (
+    text
+      .match(/[^.!?]+(?:[.!?]+(?=\s|$)|$)\s*/g)
+      ?.map((s) => s.trim())
+      .filter(Boolean) ?? (text.trim() ? [text.trim()] : [])
+  );
 }
 
 export function selectPassage(text: string, queryTerms: readonly string[], maxChars: number, weight: (term: string) => number = () => 1): string {

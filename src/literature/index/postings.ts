@@ -249,7 +249,7 @@ export class TopK {
     const heap = this.heap;
     if (heap.length < this.k) {
       heap.push(hit);
-      for (let i = heap.length - 1; i > 0; ) {
+      for (let i = heap.length - 1; i > 0;) {
         const parent = (i - 1) >> 1;
         if (!better(heap[parent], heap[i])) break;
         [heap[parent], heap[i]] = [heap[i], heap[parent]];
@@ -259,7 +259,7 @@ export class TopK {
     }
     if (!better(hit, heap[0])) return;
     heap[0] = hit;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let worst = i;

@@ -53,7 +53,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     // 16 KiB pages for a new library (an existing file keeps its own): a quarter of the page reads and
     // writes through node-sqlite3-wasm's JavaScript file layer (import CPU and file size: `npm run bench --
     // retrieval`, docs/retrieval.md).
-    this.db.exec("PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;");
+    this.db.exec(
+      "PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
+    );
     this.db.exec(SCHEMA);
     this.index = new InvertedIndex(this.db, (id) => {
       const row = this.statement("SELECT title, abstract FROM docs WHERE id = ?").get(id);
@@ -73,7 +75,7 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     this.index.clear();
     this.db.exec("COMMIT");
     const page = this.statement("SELECT id, title, abstract FROM docs WHERE id > ? ORDER BY id LIMIT 10000");
-    for (let last = -1; ; ) {
+    for (let last = -1; ;) {
       const rows = page.all(last);
       if (rows.length === 0) break;
       const changes = this.index.changes();
@@ -190,11 +192,25 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       for (const incoming of records) {
         const existing = this.findExisting(incoming);
         const record = existing ? mergeRecords(toRecord(existing), incoming) : incoming;
-        const values = [record.key, record.pmid ?? null, record.doi ?? null, record.title, record.abstract, record.journal ?? null, record.year ?? null, JSON.stringify(record.authors), JSON.stringify(record.publicationTypes), record.origin ?? null];
+        const values = [
+          record.key,
+          record.pmid ?? null,
+          record.doi ?? null,
+          record.title,
+          record.abstract,
+          record.journal ?? null,
+          record.year ?? null,
+          JSON.stringify(record.authors),
+          JSON.stringify(record.publicationTypes),
+          record.origin ?? null,
+        ];
         if (existing) {
           // Before the row changes: the index reads the text it indexed for it.
           changes.put(existing.id, record.title, record.abstract);
-          this.db.run("UPDATE docs SET key = ?, pmid = ?, doi = ?, title = ?, abstract = ?, journal = ?, year = ?, authors = ?, pubtypes = ?, origin = ? WHERE id = ?", [...values, existing.id]);
+          this.db.run("UPDATE docs SET key = ?, pmid = ?, doi = ?, title = ?, abstract = ?, journal = ?, year = ?, authors = ?, pubtypes = ?, origin = ? WHERE id = ?", [
+            ...values,
+            existing.id,
+          ]);
           this.db.run("DELETE FROM vectors WHERE id = ?", existing.id);
           updated++;
         } else {
@@ -246,7 +262,9 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
 
   /** The files records were imported from, with how many records each gave. */
   origins(): Array<{ origin: string; count: number }> {
-    return this.db.all("SELECT origin, count(*) AS n FROM docs WHERE origin IS NOT NULL GROUP BY origin ORDER BY origin").map((r) => ({ origin: String(r.origin), count: Number(r.n) }));
+    return this.db
+      .all("SELECT origin, count(*) AS n FROM docs WHERE origin IS NOT NULL GROUP BY origin ORDER BY origin")
+      .map((r) => ({ origin: String(r.origin), count: Number(r.n) }));
   }
 
   get(key: string): LiteratureRecord | undefined {
@@ -285,7 +303,12 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
       }
       return fetched.get(id);
     };
-    const accept = filtered ? (id: number): boolean => { const r = row(id); return r !== undefined && passesFilters(r, options); } : () => true;
+    const accept = filtered
+      ? (id: number): boolean => {
+          const r = row(id);
+          return r !== undefined && passesFilters(r, options);
+        }
+      : () => true;
     const counters: SearchCounters = { scored: 0 };
     const hits = this.index.search(termList, limit, stats.docCount, stats.avgLength, (t) => stats.df(t), accept, this.pruning, counters);
     this.lastScored = counters.scored;

@@ -54,9 +54,14 @@ export class OnlinePubMed {
   /** Runs the whole command for `question` (asks for one when absent). Never touches the network unless confirmed. */
   async search(question?: string): Promise<OnlinePubMedOutcome> {
     if (!this.enabled) {
-      void vscode.window.showInformationMessage("Bedside: online PubMed search is off. Turn on bedside.literature.onlinePubMed.enabled to search PubMed from here; your question is sent only after you confirm it.", "Open Setting").then((c) => {
-        if (c) void vscode.commands.executeCommand("workbench.action.openSettings", "bedside.literature.onlinePubMed");
-      });
+      void vscode.window
+        .showInformationMessage(
+          "Bedside: online PubMed search is off. Turn on bedside.literature.onlinePubMed.enabled to search PubMed from here; your question is sent only after you confirm it.",
+          "Open Setting",
+        )
+        .then((c) => {
+          if (c) void vscode.commands.executeCommand("workbench.action.openSettings", "bedside.literature.onlinePubMed");
+        });
       return { status: "disabled" };
     }
     let base: URL;
@@ -68,7 +73,13 @@ export class OnlinePubMed {
     }
     const editor = vscode.window.activeTextEditor;
     const selected = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection).trim() : "";
-    const asked = question ?? (await vscode.window.showInputBox({ title: "Search PubMed Online", prompt: "A clinical question; identifiers are removed and you see what is sent before it is sent", value: selected }));
+    const asked =
+      question ??
+      (await vscode.window.showInputBox({
+        title: "Search PubMed Online",
+        prompt: "A clinical question; identifiers are removed and you see what is sent before it is sent",
+        value: selected,
+      }));
     if (!asked?.trim()) return { status: "noQuestion" };
     const preview = prepareOnlineQuery(asked.trim());
     if (!preview.sent) {
@@ -77,28 +88,35 @@ export class OnlinePubMed {
     }
     if (!(await this.confirm({ ...preview, host: base.host }))) return { status: "declined", sent: preview.sent };
     const maxResults = onlinePubMedSettings().maxResults;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Bedside: searching PubMed (${base.host})`, cancellable: true }, async (_progress, token) => {
-      const abort = new AbortController();
-      const sub = token.onCancellationRequested(() => abort.abort());
-      const timeout = setTimeout(() => abort.abort(), 60_000);
-      try {
-        const found = await searchPubMed(preview.sent, { base, maxResults, signal: abort.signal });
-        const { added, updated } = this.library.addRecords(found.records);
-        const text = found.records.length ? `Bedside: PubMed found ${found.count} article${found.count === 1 ? "" : "s"} for “${preview.sent}”; ${added} added to your library, ${updated} updated.` : `Bedside: PubMed found nothing for “${preview.sent}”.`;
-        void vscode.window.showInformationMessage(text, ...(found.records.length ? ["Search Literature"] : [])).then((c) => {
-          if (c) void vscode.commands.executeCommand("bedside.searchLiterature");
-        });
-        return { status: "done", sent: preview.sent, pmids: found.pmids, added, updated, message: text };
-      } catch (error) {
-        if (token.isCancellationRequested) return { status: "cancelled", sent: preview.sent };
-        const cause = (error as { cause?: { message?: string; code?: string } }).cause;
-        const message = abort.signal.aborted ? `PubMed (${base.host}) did not answer within a minute.` : `${(error as Error).message}${cause ? ` (${cause.code ?? cause.message ?? ""})` : ""}`;
-        void vscode.window.showErrorMessage(`Bedside: online PubMed search failed: ${message}`);
-        return { status: "failed", sent: preview.sent, message };
-      } finally {
-        clearTimeout(timeout);
-        sub.dispose();
-      }
-    });
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Bedside: searching PubMed (${base.host})`, cancellable: true },
+      async (_progress, token) => {
+        const abort = new AbortController();
+        const sub = token.onCancellationRequested(() => abort.abort());
+        const timeout = setTimeout(() => abort.abort(), 60_000);
+        try {
+          const found = await searchPubMed(preview.sent, { base, maxResults, signal: abort.signal });
+          const { added, updated } = this.library.addRecords(found.records);
+          const text = found.records.length
+            ? `Bedside: PubMed found ${found.count} article${found.count === 1 ? "" : "s"} for “${preview.sent}”; ${added} added to your library, ${updated} updated.`
+            : `Bedside: PubMed found nothing for “${preview.sent}”.`;
+          void vscode.window.showInformationMessage(text, ...(found.records.length ? ["Search Literature"] : [])).then((c) => {
+            if (c) void vscode.commands.executeCommand("bedside.searchLiterature");
+          });
+          return { status: "done", sent: preview.sent, pmids: found.pmids, added, updated, message: text };
+        } catch (error) {
+          if (token.isCancellationRequested) return { status: "cancelled", sent: preview.sent };
+          const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+          const message = abort.signal.aborted
+            ? `PubMed (${base.host}) did not answer within a minute.`
+            : `${(error as Error).message}${cause ? ` (${cause.code ?? cause.message ?? ""})` : ""}`;
+          void vscode.window.showErrorMessage(`Bedside: online PubMed search failed: ${message}`);
+          return { status: "failed", sent: preview.sent, message };
+        } finally {
+          clearTimeout(timeout);
+          sub.dispose();
+        }
+      },
+    );
   }
 }

@@ -142,7 +142,14 @@ export function eutilsBase(setting: string | undefined): URL {
 /** esearch: PMIDs for a term, most relevant first, as JSON. */
 export function esearchUrl(base: URL, term: string, maxResults: number): URL {
   const url = new URL("esearch.fcgi", base);
-  url.search = new URLSearchParams({ db: "pubmed", term, retmode: "json", retmax: String(Math.max(1, Math.min(200, Math.floor(maxResults)))), sort: "relevance", tool: "bedside" }).toString();
+  url.search = new URLSearchParams({
+    db: "pubmed",
+    term,
+    retmode: "json",
+    retmax: String(Math.max(1, Math.min(200, Math.floor(maxResults)))),
+    sort: "relevance",
+    tool: "bedside",
+  }).toString();
   return url;
 }
 

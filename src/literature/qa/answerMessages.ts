@@ -39,8 +39,4 @@ export interface RenderedReport {
 }
 
 export type PanelMessage =
-  | { type: "ready" }
-  | { type: "openUrl"; url: string }
-  | { type: "copyCitation"; number: number }
-  | { type: "cancel" }
-  | ({ type: "rendered" } & RenderedReport);
+  { type: "ready" } | { type: "openUrl"; url: string } | { type: "copyCitation"; number: number } | { type: "cancel" } | ({ type: "rendered" } & RenderedReport);

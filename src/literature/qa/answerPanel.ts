@@ -74,9 +74,10 @@ export class AnswerPanel implements vscode.Disposable {
       const chosen = selectAnswerSources(found, settings.relevanceThreshold);
       if (chosen.length === 0) {
         this.sources = [];
-        const message = this.library.count() === 0
-          ? "Your literature library is empty. Import PubMed abstracts or guidelines first (Bedside: Import Literature…)."
-          : "The library has no relevant source for this question, so Bedside does not answer it from the model's memory. Import more literature, or rephrase the question.";
+        const message =
+          this.library.count() === 0
+            ? "Your literature library is empty. Import PubMed abstracts or guidelines first (Bedside: Import Literature…)."
+            : "The library has no relevant source for this question, so Bedside does not answer it from the model's memory. Import more literature, or rephrase the question.";
         return this.update({ question, status: "noSource", sources: found.slice(0, 3).map((s, i) => sourceCard(s, i + 1)), message }, true);
       }
       const info = await this.engine.ensureReady({ signal: abort.signal });
@@ -109,20 +110,39 @@ export class AnswerPanel implements vscode.Disposable {
           },
         },
       );
-      if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: cards, message: "Stopped.", ...(this.view?.answer ? { answer: this.view.answer } : {}) }, true);
+      if (abort.signal.aborted)
+        return this.update({ question, status: "cancelled", sources: cards, message: "Stopped.", ...(this.view?.answer ? { answer: this.view.answer } : {}) }, true);
       const sentences = parseAnswer(result.value) ?? partialSentences(result.text);
       // No embedding model runs in the product yet: say so rather than rank by BM25 silently.
       const rankingNote = settings.ranking === "hybrid" ? { message: HYBRID_UNAVAILABLE } : {};
       // Each cited sentence against the passages the model was given (the sources as the prompt held them).
-      const checked = checkSupport(checkCitations(sentences, fitted.sources.length), fitted.sources.map((s) => s.passage));
+      const checked = checkSupport(
+        checkCitations(sentences, fitted.sources.length),
+        fitted.sources.map((s) => s.passage),
+      );
       return this.update({ question, status: "done", sources: cards, answer: checked, ...rankingNote }, true);
     } catch (error) {
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: this.view?.sources ?? [], message: "Stopped." }, true);
       // An answer cut at the token limit keeps what was written, checked like a whole one.
       const partial = this.view?.status === "writing" ? this.view.answer : undefined;
       if (partial && partial.sentences.length > 0) {
-        const checked = checkSupport(checkCitations(partial.sentences.map((s) => ({ text: s.text, citations: s.citations })), this.view!.sources.length), this.view!.sources.map((s) => s.passage));
-        return this.update({ question, status: "done", sources: this.view!.sources, answer: checked, message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut." }, true);
+        const checked = checkSupport(
+          checkCitations(
+            partial.sentences.map((s) => ({ text: s.text, citations: s.citations })),
+            this.view!.sources.length,
+          ),
+          this.view!.sources.map((s) => s.passage),
+        );
+        return this.update(
+          {
+            question,
+            status: "done",
+            sources: this.view!.sources,
+            answer: checked,
+            message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut.",
+          },
+          true,
+        );
       }
       return this.update({ question, status: "error", sources: this.view?.sources ?? [], message: (error as Error).message }, true);
     } finally {
@@ -145,7 +165,12 @@ export class AnswerPanel implements vscode.Disposable {
       this.panel.reveal(this.panel.viewColumn ?? vscode.ViewColumn.Beside, true);
       return;
     }
-    const panel = vscode.window.createWebviewPanel("bedside.literatureAnswer", "Literature Answer", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      "bedside.literatureAnswer",
+      "Literature Answer",
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(this.extensionUri),
+    );
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, "media", "bedside.svg");
     showWebviewPage(panel.webview, this.extensionUri, "literature", "Literature Answer");
     panel.webview.onDidReceiveMessage((m: PanelMessage) => void this.onMessage(m), undefined, this.subscriptions);

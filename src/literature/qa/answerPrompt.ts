@@ -37,7 +37,8 @@ function shorten(passage: string, chars: number): string {
 
 export function buildAnswerPrompt(question: string, sources: readonly LiteratureSource[], options: FitOptions): FittedPrompt {
   const count = options.countTokens ?? estimateTokens;
-  const head = "You answer a clinician's question using only the numbered sources below. Every sentence of the answer cites the sources it rests on by number. If the sources do not answer the question, say so.\n\nSources:\n";
+  const head =
+    "You answer a clinician's question using only the numbered sources below. Every sentence of the answer cites the sources it rests on by number. If the sources do not answer the question, say so.\n\nSources:\n";
   const tail = `\nQuestion: ${question.trim()}\nAnswer as JSON, each sentence with the numbers of its sources:\n`;
   const budget = options.contextTokens - options.answerTokens - count(head) - count(tail);
   let kept = [...sources];
@@ -93,7 +94,13 @@ export function partialSentences(json: string): Array<{ text: string; citations:
     } catch {
       text = raw;
     }
-    out.push({ text, citations: match[1].split(",").map((n) => Number(n.trim())).filter((n) => Number.isInteger(n) && n > 0) });
+    out.push({
+      text,
+      citations: match[1]
+        .split(",")
+        .map((n) => Number(n.trim()))
+        .filter((n) => Number.isInteger(n) && n > 0),
+    });
   }
   return out.filter((s) => s.text.length > 0);
 }
@@ -101,7 +108,7 @@ export function partialSentences(json: string): Array<{ text: string; citations:
 /** Sentences of a finished JSON answer; undefined when it is not the expected shape. */
 export function parseAnswer(value: unknown): Array<{ text: string; citations: number[] }> | undefined {
   if (typeof value !== "object" || value === null || !Array.isArray((value as { sentences?: unknown }).sentences)) return undefined;
-  return ((value as { sentences: unknown[] }).sentences)
+  return (value as { sentences: unknown[] }).sentences
     .filter((s): s is { text: string; sources?: unknown } => typeof s === "object" && s !== null && typeof (s as { text?: unknown }).text === "string")
     .map((s) => ({ text: s.text, citations: Array.isArray(s.sources) ? s.sources.filter((n): n is number => typeof n === "number") : [] }));
 }

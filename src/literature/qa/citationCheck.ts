@@ -51,24 +51,32 @@ export function splitAnswerSentences(text: string): string[] {
 export function checkCitations(sentences: ReadonlyArray<{ text: string; citations?: readonly number[] }>, sourceCount: number): CheckedAnswer {
   const dropped = new Set<number>();
   const cited = new Set<number>();
-  const checked = sentences.map(({ text, citations = [] }): CheckedSentence => {
-    const numbers = [...citations];
-    const clean = text.replace(CITATION, (_, group: string) => {
-      numbers.push(...citationNumbers(group));
-      return "";
-    }).replace(/\s+([.,;:!?])/g, "$1").trim();
-    const valid: number[] = [];
-    for (const n of numbers) {
-      if (!Number.isInteger(n) || n < 1 || n > sourceCount) dropped.add(n);
-      else if (!valid.includes(n)) valid.push(n);
-    }
-    valid.forEach((n) => cited.add(n));
-    return { text: clean, citations: valid, uncited: valid.length === 0 };
-  }).filter((s) => s.text.length > 0 || s.citations.length > 0);
+  const checked = sentences
+    .map(({ text, citations = [] }): CheckedSentence => {
+      const numbers = [...citations];
+      const clean = text
+        .replace(CITATION, (_, group: string) => {
+          numbers.push(...citationNumbers(group));
+          return "";
+        })
+        .replace(/\s+([.,;:!?])/g, "$1")
+        .trim();
+      const valid: number[] = [];
+      for (const n of numbers) {
+        if (!Number.isInteger(n) || n < 1 || n > sourceCount) dropped.add(n);
+        else if (!valid.includes(n)) valid.push(n);
+      }
+      valid.forEach((n) => cited.add(n));
+      return { text: clean, citations: valid, uncited: valid.length === 0 };
+    })
+    .filter((s) => s.text.length > 0 || s.citations.length > 0);
   return { sentences: checked, dropped: [...dropped].sort((a, b) => a - b), cited: [...cited].sort((a, b) => a - b) };
 }
 
 /** Checks free text (citations written inline as [n]). */
 export function checkAnswerText(text: string, sourceCount: number): CheckedAnswer {
-  return checkCitations(splitAnswerSentences(text).map((s) => ({ text: s })), sourceCount);
+  return checkCitations(
+    splitAnswerSentences(text).map((s) => ({ text: s })),
+    sourceCount,
+  );
 }

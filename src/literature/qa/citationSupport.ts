@@ -28,7 +28,11 @@ export interface SupportOptions {
 }
 
 /** Words that carry no claim of their own (beyond Lucene's stop words). */
-const FILLER = new Set("also although among based been being both can could did do does during each either found from had has have however may might more most much only other our over per should showed shown shows since so some than these those through thus under upon us using we were what when where whether which while who whose within would yet".split(" "));
+const FILLER = new Set(
+  "also although among based been being both can could did do does during each either found from had has have however may might more most much only other our over per should showed shown shows since so some than these those through thus under upon us using we were what when where whether which while who whose within would yet".split(
+    " ",
+  ),
+);
 
 /** A few abbreviations every clinician writes; an evaluation can pass a larger list. */
 export const CLINICAL_ABBREVIATIONS: ReadonlyMap<string, readonly string[]> = new Map(
@@ -119,7 +123,11 @@ function coverage(sentence: string[], passage: PassageIndex, abbreviations: Read
  * Checks each cited sentence of `answer` against `passages` (the retrieved sources' texts, 1-based as the
  * citations are). Uncited sentences stay as they are (already marked).
  */
-export function checkSupport(answer: CheckedAnswer, passages: readonly string[], options: SupportOptions = {}): CheckedAnswer & { sentences: SupportedSentence[]; unsupported: number } {
+export function checkSupport(
+  answer: CheckedAnswer,
+  passages: readonly string[],
+  options: SupportOptions = {},
+): CheckedAnswer & { sentences: SupportedSentence[]; unsupported: number } {
   // Keyed by stem, as the terms are.
   const abbreviations = new Map([...(options.abbreviations ?? CLINICAL_ABBREVIATIONS)].map(([short, longs]) => [stem(short), longs]));
   const minSupport = options.minSupport ?? 0.6;

@@ -58,7 +58,13 @@ function render(view: AnswerView): void {
   app.append(el("h2", "question", view.question));
   const status = el("p", `status muted status-${view.status}`);
   status.textContent =
-    view.status === "retrieving" ? "Searching your library…" : view.status === "writing" ? "Writing from the sources below…" : view.status === "done" ? `Answer from ${view.sources.length} source${view.sources.length === 1 ? "" : "s"} in your library.${view.message ? ` ${view.message}` : ""}` : view.message ?? "";
+    view.status === "retrieving"
+      ? "Searching your library…"
+      : view.status === "writing"
+        ? "Writing from the sources below…"
+        : view.status === "done"
+          ? `Answer from ${view.sources.length} source${view.sources.length === 1 ? "" : "s"} in your library.${view.message ? ` ${view.message}` : ""}`
+          : (view.message ?? "");
   if (view.status === "noSource" || view.status === "error") status.className = `status ${view.status === "error" ? "error" : "warning"}`;
   app.append(status);
   if (view.status === "writing") {
@@ -84,7 +90,12 @@ function render(view: AnswerView): void {
         span.append(el("sup", "no-citation", "no source"));
       } else if (doubtful) {
         unsupported++;
-        span.title = sentence.unsupported === "numbers" ? "A number in this sentence is not in the source it cites: check it yourself." : sentence.unsupported === "otherSource" ? "Another retrieved source matches this sentence better than the one cited: check it yourself." : "The cited source may not support this sentence: check it yourself.";
+        span.title =
+          sentence.unsupported === "numbers"
+            ? "A number in this sentence is not in the source it cites: check it yourself."
+            : sentence.unsupported === "otherSource"
+              ? "Another retrieved source matches this sentence better than the one cited: check it yourself."
+              : "The cited source may not support this sentence: check it yourself.";
         span.append(el("sup", "no-citation", "source may not support this"));
       }
       for (const n of sentence.citations) {
@@ -105,7 +116,13 @@ function render(view: AnswerView): void {
     }
     answer.append(paragraph);
     if (view.status === "done" && view.answer.dropped.length > 0) {
-      answer.append(el("p", "muted", `Removed citation${view.answer.dropped.length === 1 ? "" : "s"} to source${view.answer.dropped.length === 1 ? "" : "s"} not retrieved: ${view.answer.dropped.map((n) => `[${n}]`).join(", ")}.`));
+      answer.append(
+        el(
+          "p",
+          "muted",
+          `Removed citation${view.answer.dropped.length === 1 ? "" : "s"} to source${view.answer.dropped.length === 1 ? "" : "s"} not retrieved: ${view.answer.dropped.map((n) => `[${n}]`).join(", ")}.`,
+        ),
+      );
     }
     app.append(answer);
   }

@@ -14,7 +14,35 @@ markdown.renderer.rules.image = (tokens, index) => {
   return markdown.utils.escapeHtml(`![${token?.content ?? ""}](${token?.attrGet("src") ?? ""})`);
 };
 
-const ALLOWED_TAGS = ["p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td", "del", "sup", "span"];
+const ALLOWED_TAGS = [
+  "p",
+  "br",
+  "strong",
+  "em",
+  "code",
+  "pre",
+  "ul",
+  "ol",
+  "li",
+  "blockquote",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "hr",
+  "a",
+  "table",
+  "thead",
+  "tbody",
+  "tr",
+  "th",
+  "td",
+  "del",
+  "sup",
+  "span",
+];
 const ALLOWED_ATTR = ["href", "title", "data-citation", "class"];
 
 /** HTML safe to assign to innerHTML: no scripts, handlers, styles, forms, frames or remote images. */

@@ -5,7 +5,7 @@
  *
  * Without outPath the model goes to (or is found in) the cache, `.cache/models/`.
  */
-import { ensureTestModel, TEST_MODEL_KINDS, writeTestModel, type TestModelKind } from './testModels';
+import { ensureTestModel, TEST_MODEL_KINDS, writeTestModel, type TestModelKind } from "./testModels";
 
 function isKind(value: string | undefined): value is TestModelKind {
   return TEST_MODEL_KINDS.some((kind) => kind === value);
@@ -14,7 +14,7 @@ function isKind(value: string | undefined): value is TestModelKind {
 async function main(argv: readonly string[]): Promise<number> {
   const [kind, outPath] = argv;
   if (!isKind(kind)) {
-    process.stderr.write(`usage: cli.ts ${TEST_MODEL_KINDS.join('|')} [outPath]\n`);
+    process.stderr.write(`usage: cli.ts ${TEST_MODEL_KINDS.join("|")} [outPath]\n`);
     return 2;
   }
   const path = outPath === undefined ? await ensureTestModel(kind) : (await writeTestModel(kind, outPath)).path;

@@ -17,9 +17,9 @@
  *
  * Pure: imports only node:fs for the file sink; knows nothing of llama architectures.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from "node:fs/promises";
 
-export const GGUF_MAGIC = 'GGUF';
+export const GGUF_MAGIC = "GGUF";
 export const GGUF_VERSION = 3;
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 
@@ -40,44 +40,44 @@ export const GgufValueTypeCode = {
   f64: 12,
 } as const;
 
-export type GgufNumberType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f32' | 'f64';
-export type GgufBigIntType = 'u64' | 'i64';
-export type GgufScalarType = GgufNumberType | GgufBigIntType | 'bool' | 'str';
+export type GgufNumberType = "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "f32" | "f64";
+export type GgufBigIntType = "u64" | "i64";
+export type GgufScalarType = GgufNumberType | GgufBigIntType | "bool" | "str";
 
 export type GgufScalarValue =
   | { readonly type: GgufNumberType; readonly value: number }
   | { readonly type: GgufBigIntType; readonly value: bigint }
-  | { readonly type: 'bool'; readonly value: boolean }
-  | { readonly type: 'str'; readonly value: string };
+  | { readonly type: "bool"; readonly value: boolean }
+  | { readonly type: "str"; readonly value: string };
 
 /** Arrays of one scalar type. (GGUF also allows arrays of arrays; llama.cpp's loaders do not use them.) */
 export type GgufArrayValue =
-  | { readonly type: 'array'; readonly itemType: GgufNumberType; readonly items: ArrayLike<number> }
-  | { readonly type: 'array'; readonly itemType: GgufBigIntType; readonly items: readonly bigint[] }
-  | { readonly type: 'array'; readonly itemType: 'bool'; readonly items: readonly boolean[] }
-  | { readonly type: 'array'; readonly itemType: 'str'; readonly items: readonly string[] };
+  | { readonly type: "array"; readonly itemType: GgufNumberType; readonly items: ArrayLike<number> }
+  | { readonly type: "array"; readonly itemType: GgufBigIntType; readonly items: readonly bigint[] }
+  | { readonly type: "array"; readonly itemType: "bool"; readonly items: readonly boolean[] }
+  | { readonly type: "array"; readonly itemType: "str"; readonly items: readonly string[] };
 
 export type GgufValue = GgufScalarValue | GgufArrayValue;
 
 /** Typed constructors for metadata values, so call sites read `kv.u32(512)` rather than object literals. */
 export const kv = {
-  u8: (value: number): GgufValue => ({ type: 'u8', value }),
-  i8: (value: number): GgufValue => ({ type: 'i8', value }),
-  u16: (value: number): GgufValue => ({ type: 'u16', value }),
-  i16: (value: number): GgufValue => ({ type: 'i16', value }),
-  u32: (value: number): GgufValue => ({ type: 'u32', value }),
-  i32: (value: number): GgufValue => ({ type: 'i32', value }),
-  f32: (value: number): GgufValue => ({ type: 'f32', value }),
-  f64: (value: number): GgufValue => ({ type: 'f64', value }),
-  u64: (value: bigint | number): GgufValue => ({ type: 'u64', value: BigInt(value) }),
-  i64: (value: bigint | number): GgufValue => ({ type: 'i64', value: BigInt(value) }),
-  bool: (value: boolean): GgufValue => ({ type: 'bool', value }),
-  str: (value: string): GgufValue => ({ type: 'str', value }),
-  strs: (items: readonly string[]): GgufValue => ({ type: 'array', itemType: 'str', items }),
-  i32s: (items: ArrayLike<number>): GgufValue => ({ type: 'array', itemType: 'i32', items }),
-  u32s: (items: ArrayLike<number>): GgufValue => ({ type: 'array', itemType: 'u32', items }),
-  f32s: (items: ArrayLike<number>): GgufValue => ({ type: 'array', itemType: 'f32', items }),
-  bools: (items: readonly boolean[]): GgufValue => ({ type: 'array', itemType: 'bool', items }),
+  u8: (value: number): GgufValue => ({ type: "u8", value }),
+  i8: (value: number): GgufValue => ({ type: "i8", value }),
+  u16: (value: number): GgufValue => ({ type: "u16", value }),
+  i16: (value: number): GgufValue => ({ type: "i16", value }),
+  u32: (value: number): GgufValue => ({ type: "u32", value }),
+  i32: (value: number): GgufValue => ({ type: "i32", value }),
+  f32: (value: number): GgufValue => ({ type: "f32", value }),
+  f64: (value: number): GgufValue => ({ type: "f64", value }),
+  u64: (value: bigint | number): GgufValue => ({ type: "u64", value: BigInt(value) }),
+  i64: (value: bigint | number): GgufValue => ({ type: "i64", value: BigInt(value) }),
+  bool: (value: boolean): GgufValue => ({ type: "bool", value }),
+  str: (value: string): GgufValue => ({ type: "str", value }),
+  strs: (items: readonly string[]): GgufValue => ({ type: "array", itemType: "str", items }),
+  i32s: (items: ArrayLike<number>): GgufValue => ({ type: "array", itemType: "i32", items }),
+  u32s: (items: ArrayLike<number>): GgufValue => ({ type: "array", itemType: "u32", items }),
+  f32s: (items: ArrayLike<number>): GgufValue => ({ type: "array", itemType: "f32", items }),
+  bools: (items: readonly boolean[]): GgufValue => ({ type: "array", itemType: "bool", items }),
 } as const;
 
 /** Tensor element types this writer can size (codes from ggml.h `enum ggml_type`). */
@@ -138,11 +138,11 @@ export function alignUp(offset: number, alignment: number): number {
 
 /** The alignment a file spec asks for through `general.alignment` (must be a u32 power of two). */
 export function ggufAlignmentOf(spec: GgufFileSpec): number {
-  const entry = spec.metadata.find(([key]) => key === 'general.alignment');
+  const entry = spec.metadata.find(([key]) => key === "general.alignment");
   if (entry === undefined) return GGUF_DEFAULT_ALIGNMENT;
   const value = entry[1];
-  if (value.type !== 'u32' || value.value <= 0 || (value.value & (value.value - 1)) !== 0) {
-    throw new Error('general.alignment must be a u32 power of two');
+  if (value.type !== "u32" || value.value <= 0 || (value.value & (value.value - 1)) !== 0) {
+    throw new Error("general.alignment must be a u32 power of two");
   }
   return value.value;
 }
@@ -248,14 +248,22 @@ class HeaderBuilder {
 
   number(type: GgufNumberType, v: number): void {
     switch (type) {
-      case 'u8': return this.u8(v);
-      case 'i8': return this.i8(v);
-      case 'u16': return this.u16(v);
-      case 'i16': return this.i16(v);
-      case 'u32': return this.u32(v);
-      case 'i32': return this.i32(v);
-      case 'f32': return this.f32(v);
-      case 'f64': return this.f64(v);
+      case "u8":
+        return this.u8(v);
+      case "i8":
+        return this.i8(v);
+      case "u16":
+        return this.u16(v);
+      case "i16":
+        return this.i16(v);
+      case "u32":
+        return this.u32(v);
+      case "i32":
+        return this.i32(v);
+      case "f32":
+        return this.f32(v);
+      case "f64":
+        return this.f64(v);
     }
   }
 }
@@ -263,19 +271,19 @@ class HeaderBuilder {
 function writeValue(out: HeaderBuilder, value: GgufValue): void {
   out.u32(GgufValueTypeCode[value.type]);
   switch (value.type) {
-    case 'str':
+    case "str":
       out.str(value.value);
       return;
-    case 'bool':
+    case "bool":
       out.bool(value.value);
       return;
-    case 'u64':
+    case "u64":
       out.u64(value.value);
       return;
-    case 'i64':
+    case "i64":
       out.i64(value.value);
       return;
-    case 'array':
+    case "array":
       writeArray(out, value);
       return;
     default:
@@ -287,16 +295,16 @@ function writeArray(out: HeaderBuilder, value: GgufArrayValue): void {
   out.u32(GgufValueTypeCode[value.itemType]);
   out.u64(value.items.length);
   switch (value.itemType) {
-    case 'str':
+    case "str":
       for (const item of value.items) out.str(item);
       return;
-    case 'bool':
+    case "bool":
       for (const item of value.items) out.bool(item);
       return;
-    case 'u64':
+    case "u64":
       for (const item of value.items) out.u64(item);
       return;
-    case 'i64':
+    case "i64":
       for (const item of value.items) out.i64(item);
       return;
     default: {
@@ -439,7 +447,7 @@ class DoubleBufferedFileSink implements ByteSink {
  * testModels.ts does), which is enough against a killed process.
  */
 export async function writeGgufFile(path: string, spec: GgufFileSpec): Promise<GgufLayout> {
-  const handle = await open(path, 'w');
+  const handle = await open(path, "w");
   const sink = new DoubleBufferedFileSink(handle);
   try {
     const layout = await writeGguf(sink, spec);

@@ -9,10 +9,10 @@
  * whole (the pair at its start always outranks any pair inside it). Any text tokenizes: unknown words
  * fall back to shorter pieces and, at worst, to byte characters.
  */
-import { SeededRandom } from './seededTensors';
-import { CLINICAL_WORDS, TokenType } from './vocabulary';
+import { SeededRandom } from "./seededTensors";
+import { CLINICAL_WORDS, TokenType } from "./vocabulary";
 
-export const END_OF_TEXT = '<|endoftext|>';
+export const END_OF_TEXT = "<|endoftext|>";
 
 /** GPT-2's byte → character table (openai/gpt-2 encoder.py `bytes_to_unicode`), in its token order. */
 export function gpt2ByteCharacters(): Array<{ byte: number; char: string }> {
@@ -33,7 +33,7 @@ export function gpt2ByteCharacters(): Array<{ byte: number; char: string }> {
 /** The byte-level form of ASCII text (what the vocabulary stores): space → "Ġ", newline → "Ċ". */
 export function byteLevel(text: string): string {
   const map = new Map(gpt2ByteCharacters().map(({ byte, char }) => [byte, char]));
-  return Array.from(Buffer.from(text, 'utf8'), (b) => map.get(b) as string).join('');
+  return Array.from(Buffer.from(text, "utf8"), (b) => map.get(b) as string).join("");
 }
 
 export interface Gpt2Vocabulary {
@@ -50,9 +50,9 @@ export interface Gpt2VocabularyOptions {
   readonly seed?: number;
 }
 
-const ONSETS = ['b', 'c', 'd', 'f', 'g', 'h', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'cl', 'st', 'tr', 'ph', 'th'];
-const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ia', 'io', 'ae', 'ou'];
-const CODAS = ['', '', 'n', 'l', 's', 'r', 'x', 'm', 'st', 'ct'];
+const ONSETS = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cl", "st", "tr", "ph", "th"];
+const VOWELS = ["a", "e", "i", "o", "u", "ia", "io", "ae", "ou"];
+const CODAS = ["", "", "n", "l", "s", "r", "x", "m", "st", "ct"];
 
 export function buildGpt2Vocabulary(options: Gpt2VocabularyOptions = {}): Gpt2Vocabulary {
   const words = options.words ?? CLINICAL_WORDS;
@@ -79,9 +79,9 @@ export function buildGpt2Vocabulary(options: Gpt2VocabularyOptions = {}): Gpt2Vo
   };
   const capitalize = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1);
 
-  const G = byteLevel(' ');
+  const G = byteLevel(" ");
   for (let c = 0x21; c < 0x7f; c++) chain(G + String.fromCharCode(c), spaced);
-  chain(byteLevel('\n\n'), spaced);
+  chain(byteLevel("\n\n"), spaced);
   for (const word of words) {
     for (const form of new Set([word, capitalize(word)])) {
       chain(byteLevel(` ${form}`), spaced);
@@ -92,7 +92,7 @@ export function buildGpt2Vocabulary(options: Gpt2VocabularyOptions = {}): Gpt2Vo
     if (tokens.length >= limit) throw new Error(`a vocabulary of ${options.size} is too small for these words`);
     const rng = new SeededRandom(options.seed ?? 1);
     while (tokens.length < limit) {
-      let word = '';
+      let word = "";
       const syllables = 1 + rng.nextInt(3);
       for (let i = 0; i < syllables; i++) {
         word += ONSETS[rng.nextInt(ONSETS.length)]! + VOWELS[rng.nextInt(VOWELS.length)]! + CODAS[rng.nextInt(CODAS.length)]!;

@@ -10,9 +10,9 @@
  *
  * Pure apart from reading those files; knows nothing of torch.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { float32ToFloat16Bits, kv, type GgufFileSpec, type GgufTensorSpec, type GgufValue } from './ggufWriter';
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { float32ToFloat16Bits, kv, type GgufFileSpec, type GgufTensorSpec, type GgufValue } from "./ggufWriter";
 
 export interface LearnedPiece {
   readonly piece: string;
@@ -62,9 +62,9 @@ export interface TrainedModelInput {
 }
 
 /** Reads the trainer's export folder (`<stem>.bin`, `<stem>.json`, vocab.json); stem "weights" or "untrained". */
-export function readTrainerExport(dir: string, stem = 'weights'): { vocabulary: LearnedVocabulary; weights: ExportedWeights; data: Uint8Array } {
-  const vocabFile = JSON.parse(readFileSync(join(dir, 'vocab.json'), 'utf8')) as { vocab: LearnedPiece[] };
-  const weights = JSON.parse(readFileSync(join(dir, `${stem}.json`), 'utf8')) as ExportedWeights;
+export function readTrainerExport(dir: string, stem = "weights"): { vocabulary: LearnedVocabulary; weights: ExportedWeights; data: Uint8Array } {
+  const vocabFile = JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")) as { vocab: LearnedPiece[] };
+  const weights = JSON.parse(readFileSync(join(dir, `${stem}.json`), "utf8")) as ExportedWeights;
   const data = new Uint8Array(readFileSync(join(dir, `${stem}.bin`)));
   return { vocabulary: { pieces: vocabFile.vocab }, weights, data };
 }
@@ -89,43 +89,42 @@ export function trainedLlamaSpec(input: TrainedModelInput): GgufFileSpec {
   if (pieces.length !== r.vocab) throw new Error(`vocabulary has ${pieces.length} pieces, the recipe says ${r.vocab}`);
   const headDim = r.width / r.heads;
   const metadata: Array<[string, GgufValue]> = [
-    ['general.architecture', kv.str('llama')],
-    ['general.name', kv.str(input.name)],
-    ['general.file_type', kv.u32(1)], // mostly F16
-    ['general.alignment', kv.u32(32)],
-    ['llama.vocab_size', kv.u32(pieces.length)],
-    ['llama.context_length', kv.u32(r.ctx)],
-    ['llama.embedding_length', kv.u32(r.width)],
-    ['llama.block_count', kv.u32(r.layers)],
-    ['llama.feed_forward_length', kv.u32(r.ffn)],
-    ['llama.rope.dimension_count', kv.u32(headDim)],
-    ['llama.rope.freq_base', kv.f32(10000)],
-    ['llama.attention.head_count', kv.u32(r.heads)],
-    ['llama.attention.head_count_kv', kv.u32(r.heads)],
-    ['llama.attention.layer_norm_rms_epsilon', kv.f32(1e-5)],
-    ['tokenizer.ggml.model', kv.str('llama')],
-    ['tokenizer.ggml.tokens', kv.strs(pieces.map((p) => p.piece))],
-    ['tokenizer.ggml.scores', kv.f32s(Float32Array.from(pieces.map((p) => p.score)))],
-    ['tokenizer.ggml.token_type', kv.i32s(Int32Array.from(pieces.map((p) => p.type)))],
-    ['tokenizer.ggml.bos_token_id', kv.u32(idOf(pieces, '<s>'))],
-    ['tokenizer.ggml.eos_token_id', kv.u32(idOf(pieces, '</s>'))],
-    ['tokenizer.ggml.unknown_token_id', kv.u32(idOf(pieces, '<unk>'))],
-    ['tokenizer.ggml.add_bos_token', kv.bool(true)],
-    ['tokenizer.ggml.add_eos_token', kv.bool(false)],
+    ["general.architecture", kv.str("llama")],
+    ["general.name", kv.str(input.name)],
+    ["general.file_type", kv.u32(1)], // mostly F16
+    ["general.alignment", kv.u32(32)],
+    ["llama.vocab_size", kv.u32(pieces.length)],
+    ["llama.context_length", kv.u32(r.ctx)],
+    ["llama.embedding_length", kv.u32(r.width)],
+    ["llama.block_count", kv.u32(r.layers)],
+    ["llama.feed_forward_length", kv.u32(r.ffn)],
+    ["llama.rope.dimension_count", kv.u32(headDim)],
+    ["llama.rope.freq_base", kv.f32(10000)],
+    ["llama.attention.head_count", kv.u32(r.heads)],
+    ["llama.attention.head_count_kv", kv.u32(r.heads)],
+    ["llama.attention.layer_norm_rms_epsilon", kv.f32(1e-5)],
+    ["tokenizer.ggml.model", kv.str("llama")],
+    ["tokenizer.ggml.tokens", kv.strs(pieces.map((p) => p.piece))],
+    ["tokenizer.ggml.scores", kv.f32s(Float32Array.from(pieces.map((p) => p.score)))],
+    ["tokenizer.ggml.token_type", kv.i32s(Int32Array.from(pieces.map((p) => p.type)))],
+    ["tokenizer.ggml.bos_token_id", kv.u32(idOf(pieces, "<s>"))],
+    ["tokenizer.ggml.eos_token_id", kv.u32(idOf(pieces, "</s>"))],
+    ["tokenizer.ggml.unknown_token_id", kv.u32(idOf(pieces, "<unk>"))],
+    ["tokenizer.ggml.add_bos_token", kv.bool(true)],
+    ["tokenizer.ggml.add_eos_token", kv.bool(false)],
     // The trainer's SentencePiece model adds a dummy prefix ("▁") as Llama's does.
-    ['tokenizer.ggml.add_space_prefix', kv.bool(true)],
-    ['tokenizer.ggml.fim_pre_token_id', kv.u32(idOf(pieces, '<fim_prefix>'))],
-    ['tokenizer.ggml.fim_suf_token_id', kv.u32(idOf(pieces, '<fim_suffix>'))],
-    ['tokenizer.ggml.fim_mid_token_id', kv.u32(idOf(pieces, '<fim_middle>'))],
-    ['bedside.recipe', kv.str(JSON.stringify({ ...r, trained_steps: weights.trained_steps, params: weights.params }))],
+    ["tokenizer.ggml.add_space_prefix", kv.bool(true)],
+    ["tokenizer.ggml.fim_pre_token_id", kv.u32(idOf(pieces, "<fim_prefix>"))],
+    ["tokenizer.ggml.fim_suf_token_id", kv.u32(idOf(pieces, "<fim_suffix>"))],
+    ["tokenizer.ggml.fim_mid_token_id", kv.u32(idOf(pieces, "<fim_middle>"))],
+    ["bedside.recipe", kv.str(JSON.stringify({ ...r, trained_steps: weights.trained_steps, params: weights.params }))],
   ];
   for (const [key, value] of Object.entries(input.extra ?? {})) metadata.push([`bedside.${key}`, kv.str(value)]);
 
   const tensors: GgufTensorSpec[] = weights.tensors.map((t) => {
     const f32 = new Float32Array(data.buffer.slice(data.byteOffset + t.offset, data.byteOffset + t.offset + t.bytes));
-    if (t.shape.length === 1) return { name: t.name, shape: [...t.shape], type: 'F32', data: () => [new Uint8Array(f32.buffer)] };
-    return { name: t.name, shape: [...t.shape], type: 'F16', data: () => f16Chunks(f32) };
+    if (t.shape.length === 1) return { name: t.name, shape: [...t.shape], type: "F32", data: () => [new Uint8Array(f32.buffer)] };
+    return { name: t.name, shape: [...t.shape], type: "F16", data: () => f16Chunks(f32) };
   });
   return { metadata, tensors };
 }
-

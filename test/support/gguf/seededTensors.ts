@@ -4,7 +4,7 @@
  * Every tensor gets its own stream, seeded from (model seed, tensor name), so a tensor's bytes do not
  * depend on which tensors come before it and a producer can be restarted.
  */
-import { float32ToFloat16Bits, ggmlTensorByteSize, ggmlTensorElementCount, type GgmlType } from './ggufWriter';
+import { float32ToFloat16Bits, ggmlTensorByteSize, ggmlTensorElementCount, type GgmlType } from "./ggufWriter";
 
 /** xorshift128 (Marsaglia 2003): tiny, fast in a tight JavaScript loop, and good enough for test weights. */
 export class SeededRandom {
@@ -128,8 +128,8 @@ function* randomChunks(type: GgmlType, shape: readonly number[], std: number, se
   const elements = ggmlTensorElementCount(shape);
   const halfWidth = std * Math.sqrt(3);
 
-  if (type === 'Q4_0') {
-    const blocks = ggmlTensorByteSize('Q4_0', shape) / 18;
+  if (type === "Q4_0") {
+    const blocks = ggmlTensorByteSize("Q4_0", shape) / 18;
     const scaleBits = float32ToFloat16Bits(std / Q4_0_CODE_STD);
     const chunkBlocks = Math.min(blocks, Q4_0_CHUNK_BLOCKS);
     // Fill whole 32-bit words of random bytes, then overwrite each block's 2 scale bytes; the sign bit
@@ -151,7 +151,7 @@ function* randomChunks(type: GgmlType, shape: readonly number[], std: number, se
   }
 
   const chunkElements = Math.min(elements, F32_CHUNK_ELEMENTS);
-  if (type === 'F32') {
+  if (type === "F32") {
     const values = new Float32Array(chunkElements);
     for (let done = 0; done < elements; done += chunkElements) {
       const n = Math.min(chunkElements, elements - done);

@@ -1,13 +1,13 @@
 // Starts code-server (VS Code 1.139's server and web workbench) on loopback in a throwaway scratch
 // folder, so each run has fresh user settings, extensions and XDG state and leaves nothing behind.
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
-import * as path from 'node:path';
-import { cleanHostEnv } from './hostEnv';
-import { ensureCodeServer } from './install';
-import { projectRoot } from './paths';
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+import { cleanHostEnv } from "./hostEnv";
+import { ensureCodeServer } from "./install";
+import { projectRoot } from "./paths";
 
 export interface CodeServerOptions {
   /** User settings written before start, on top of the quiet defaults below. */
@@ -43,18 +43,18 @@ export interface CodeServerHandle {
 
 /** Settings that keep a test workbench quiet and deterministic. */
 export const quietSettings: Readonly<Record<string, unknown>> = {
-  'files.autoSave': 'off',
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.welcomePage.walkthroughs.openOnInstall': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'chat.disableAIFeatures': true,
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'security.workspace.trust.enabled': false,
+  "files.autoSave": "off",
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "chat.disableAIFeatures": true,
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "security.workspace.trust.enabled": false,
 };
 
 /** Running servers and their scratch folders, cleaned up on exit if stop() was never reached. */
@@ -65,18 +65,18 @@ export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
     });
   });
 }
 
 /** mkdtemp under /tmp: VS Code puts IPC sockets in these folders, and a socket path must stay < 108 bytes. */
-export function makeScratchDir(prefix = 'bsd-'): string {
-  return fs.mkdtempSync(path.join(process.platform === 'win32' ? process.env.TEMP ?? 'C:\\Temp' : '/tmp', prefix));
+export function makeScratchDir(prefix = "bsd-"): string {
+  return fs.mkdtempSync(path.join(process.platform === "win32" ? (process.env.TEMP ?? "C:\\Temp") : "/tmp", prefix));
 }
 
 /** One GET without keep-alive (an idle keep-alive socket would hold our process open for seconds). */
@@ -86,8 +86,8 @@ function httpStatus(url: string): Promise<number> {
       response.resume();
       resolve(response.statusCode ?? 0);
     });
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', reject);
+    request.on("timeout", () => request.destroy(new Error("timeout")));
+    request.on("error", reject);
   });
 }
 
@@ -106,9 +106,9 @@ async function waitForHttp(url: string, child: ChildProcess, logFile: string, ti
 
 function tail(file: string, lines = 40): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
-    return '';
+    return "";
   }
 }
 
@@ -123,19 +123,19 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** The settings among these that this extension's package.json declares with machine scope. */
 function machineScoped(settings: Record<string, unknown>): Record<string, unknown> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as {
     contributes?: { configuration?: { properties?: Record<string, { scope?: string }> } | { properties?: Record<string, { scope?: string }> }[] };
   };
   const sections = [manifest.contributes?.configuration ?? []].flat();
   const scopes = new Map<string, string | undefined>(sections.flatMap((section) => Object.entries(section.properties ?? {}).map(([key, value]) => [key, value.scope] as const)));
-  return Object.fromEntries(Object.entries(settings).filter(([key]) => /^machine/.test(scopes.get(key) ?? '')));
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => /^machine/.test(scopes.get(key) ?? "")));
 }
 
 function writeUserSettings(file: string, settings: Record<string, unknown>, defaults: Record<string, unknown> = quietSettings): void {
   let existing: Record<string, unknown> = {};
   if (fs.existsSync(file)) {
     try {
-      existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      existing = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
     } catch {
       return; // JSON with comments from a person's edit: theirs, leave it as it is
     }
@@ -150,13 +150,13 @@ let exitHooksInstalled = false;
 function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
-  process.on('exit', () => {
+  process.on("exit", () => {
     for (const [child, scratchDir] of live) {
-      killGroup(child, 'SIGKILL');
+      killGroup(child, "SIGKILL");
       if (!process.env.BEDSIDE_KEEP_SCRATCH) fs.rmSync(scratchDir, { recursive: true, force: true });
     }
   });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(130));
   }
 }
@@ -166,64 +166,70 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const port = options.port ?? (await freePort());
   const scratchDir = makeScratchDir();
   const dirs = {
-    userData: path.join(options.profileDir ?? scratchDir, 'user-data'),
-    extensions: path.join(options.profileDir ?? scratchDir, 'extensions'),
-    config: path.join(scratchDir, 'xdg-config'),
-    data: path.join(scratchDir, 'xdg-data'),
-    tmp: path.join(scratchDir, 'tmp'),
+    userData: path.join(options.profileDir ?? scratchDir, "user-data"),
+    extensions: path.join(options.profileDir ?? scratchDir, "extensions"),
+    config: path.join(scratchDir, "xdg-config"),
+    data: path.join(scratchDir, "xdg-data"),
+    tmp: path.join(scratchDir, "tmp"),
   };
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
-  writeUserSettings(path.join(dirs.userData, 'User', 'settings.json'), options.settings ?? {});
+  writeUserSettings(path.join(dirs.userData, "User", "settings.json"), options.settings ?? {});
   // code-server is a remote window: settings with machine scope (bedside.model.path, ...) are read from the
   // machine's settings there, and their user values are ignored once the workbench's configuration arrives.
   const machine = machineScoped(options.settings ?? {});
-  if (Object.keys(machine).length > 0) writeUserSettings(path.join(dirs.userData, 'Machine', 'settings.json'), machine, {});
+  if (Object.keys(machine).length > 0) writeUserSettings(path.join(dirs.userData, "Machine", "settings.json"), machine, {});
   // An explicit config file, so a user's ~/.config/code-server/config.yaml (password, cert) never applies.
-  const configFile = path.join(scratchDir, 'config.yaml');
-  fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
+  const configFile = path.join(scratchDir, "config.yaml");
+  fs.writeFileSync(configFile, "auth: none\ncert: false\n");
 
   const url = `http://127.0.0.1:${port}`;
   const args = [
     codeServer,
-    '--config', configFile,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--user-data-dir', dirs.userData,
-    '--extensions-dir', dirs.extensions,
-    '--disable-telemetry',
-    '--disable-update-check',
-    '--disable-workspace-trust',
-    '--ignore-last-opened',
+    "--config",
+    configFile,
+    "--auth",
+    "none",
+    "--bind-addr",
+    `127.0.0.1:${port}`,
+    "--user-data-dir",
+    dirs.userData,
+    "--extensions-dir",
+    dirs.extensions,
+    "--disable-telemetry",
+    "--disable-update-check",
+    "--disable-workspace-trust",
+    "--ignore-last-opened",
     // Lets the workbench URL's payload carry extensionDevelopmentPath/extensionTestsPath, and exposes
     // window.codeAutomationLog/codeAutomationExit; code-server 4.139 passes it through as-is.
-    '--vscode-option', 'enable-smoke-test-driver',
+    "--vscode-option",
+    "enable-smoke-test-driver",
   ];
-  const logFile = path.join(scratchDir, 'server.log');
-  const log = fs.openSync(logFile, 'a');
+  const logFile = path.join(scratchDir, "server.log");
+  const log = fs.openSync(logFile, "a");
   const env = cleanHostEnv({
     XDG_CONFIG_HOME: dirs.config,
     XDG_DATA_HOME: dirs.data,
     TMPDIR: dirs.tmp,
     // code-server's product.json points at open-vsx.org; an empty gallery turns the queries off.
-    ...(options.gallery ? {} : { EXTENSIONS_GALLERY: '{}' }),
+    ...(options.gallery ? {} : { EXTENSIONS_GALLERY: "{}" }),
     ...options.env,
   });
   installExitHooks();
-  const child = spawn(node, args, { cwd: scratchDir, env, detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(node, args, { cwd: scratchDir, env, detached: true, stdio: ["ignore", log, log] });
   fs.closeSync(log);
   live.set(child, scratchDir);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) {
-      killGroup(child, 'SIGTERM');
+      killGroup(child, "SIGTERM");
       const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
-      if (!killed) killGroup(child, 'SIGKILL');
+      if (!killed) killGroup(child, "SIGKILL");
     }
-    killGroup(child, 'SIGKILL'); // stragglers in the group (extension host, file watcher, pty host)
+    killGroup(child, "SIGKILL"); // stragglers in the group (extension host, file watcher, pty host)
     live.delete(child);
     if (!process.env.BEDSIDE_KEEP_SCRATCH) fs.rmSync(scratchDir, { recursive: true, force: true });
   };

@@ -1,14 +1,14 @@
 // Runs a bundled mocha suite inside a real VS Code extension host (code-server + headless Chromium),
 // the way @vscode/test-web does: the workbench URL's payload names the extension and the test runner,
 // and the page's codeAutomationLog/codeAutomationExit hooks carry the output and the exit code back.
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { format } from 'node:util';
-import { startCodeServer, type CodeServerHandle } from './codeServer';
-import { openWorkbench, type Workbench } from './openWorkbench';
-import { hostCacheDir } from './paths';
-import type { SkippedTest } from '../skip';
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { format } from "node:util";
+import { startCodeServer, type CodeServerHandle } from "./codeServer";
+import { openWorkbench, type Workbench } from "./openWorkbench";
+import { hostCacheDir } from "./paths";
+import type { SkippedTest } from "../skip";
 
 export interface ExtensionTestOptions {
   /** Folder of the extension under test (holds its package.json). */
@@ -41,17 +41,22 @@ export interface ExtensionTestResult {
 }
 
 /** Printed by test/integration/index.ts after the run. */
-const RESULTS_PREFIX = 'BEDSIDE_RESULTS ';
+const RESULTS_PREFIX = "BEDSIDE_RESULTS ";
 
 export function parseResults(log: string): { passed: number; failed: number; skips: SkippedTest[] } | undefined {
-  const line = log.split('\n').reverse().find((l) => l.startsWith(RESULTS_PREFIX));
+  const line = log
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith(RESULTS_PREFIX));
   if (!line) return undefined;
   try {
     const parsed = JSON.parse(line.slice(RESULTS_PREFIX.length)) as { passed?: unknown; failed?: unknown; skips?: unknown };
     const skips = Array.isArray(parsed.skips)
-      ? parsed.skips.filter((s): s is SkippedTest => typeof s === 'object' && s !== null && typeof (s as SkippedTest).title === 'string' && typeof (s as SkippedTest).reason === 'string')
+      ? parsed.skips.filter(
+          (s): s is SkippedTest => typeof s === "object" && s !== null && typeof (s as SkippedTest).title === "string" && typeof (s as SkippedTest).reason === "string",
+        )
       : [];
-    if (typeof parsed.passed === 'number' && typeof parsed.failed === 'number') return { passed: parsed.passed, failed: parsed.failed, skips };
+    if (typeof parsed.passed === "number" && typeof parsed.failed === "number") return { passed: parsed.passed, failed: parsed.failed, skips };
   } catch {
     // a malformed line counts as missing
   }
@@ -64,16 +69,16 @@ interface RunState {
 }
 
 function saveLogs(state: RunState, server: CodeServerHandle | undefined, workbench: Workbench | undefined): string {
-  const dir = path.join(hostCacheDir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
+  const dir = path.join(hostCacheDir, "logs", new Date().toISOString().replace(/[:.]/g, "-"));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'run.log'), `${state.lines.join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, "run.log"), `${state.lines.join("\n")}\n`);
   for (const { relativePath, contents } of state.vscodeLogs) {
-    const file = path.join(dir, 'vscode', relativePath.replace(/\.\.(\/|\\)/g, ''));
+    const file = path.join(dir, "vscode", relativePath.replace(/\.\.(\/|\\)/g, ""));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, contents);
   }
-  if (server && fs.existsSync(server.logFile)) fs.copyFileSync(server.logFile, path.join(dir, 'code-server.log'));
-  if (workbench?.pageErrors.length) fs.writeFileSync(path.join(dir, 'page-errors.log'), `${workbench.pageErrors.join('\n\n')}\n`);
+  if (server && fs.existsSync(server.logFile)) fs.copyFileSync(server.logFile, path.join(dir, "code-server.log"));
+  if (workbench?.pageErrors.length) fs.writeFileSync(path.join(dir, "page-errors.log"), `${workbench.pageErrors.join("\n\n")}\n`);
   return dir;
 }
 
@@ -96,7 +101,7 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
   const verbose = Boolean(process.env.BEDSIDE_TEST_VERBOSE);
   const note = (text: string): void => output(`[vscode-host] ${text}`);
   // Starts the runner's own lines; see `say` in test/integration/index.ts.
-  const marker = `‹${randomBytes(3).toString('hex')}› `;
+  const marker = `‹${randomBytes(3).toString("hex")}› `;
   const state: RunState = { lines: [], vscodeLogs: [] };
   let server: CodeServerHandle | undefined;
   let workbench: Workbench | undefined;
@@ -109,16 +114,16 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
   let suiteStartedAt: number | undefined;
   const onLog = (level: string, args: unknown[]): void => {
     const [first, ...rest] = args;
-    const marked = typeof first === 'string' && first.startsWith(marker);
+    const marked = typeof first === "string" && first.startsWith(marker);
     let text: string;
     if (marked) {
       if (!suiteRunning && suiteStartedAt === undefined) suiteStartedAt = Date.now();
       const head = first.slice(marker.length);
-      text = head === '' ? format(...rest) : format(head, ...rest);
+      text = head === "" ? format(...rest) : format(head, ...rest);
       suiteRunning = !text.startsWith(RESULTS_PREFIX);
     } else {
       text = format(...args);
-      text = suiteRunning ? (level === 'error' || level === 'warn' ? `[${level}] ${text}` : text) : `[workbench ${level}] ${text}`;
+      text = suiteRunning ? (level === "error" || level === "warn" ? `[${level}] ${text}` : text) : `[workbench ${level}] ${text}`;
     }
     state.lines.push(text);
     const chatter = !marked && workbenchChatter.some((pattern) => pattern.test(text));
@@ -170,10 +175,10 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
 
   if (suiteStartedAt === undefined && !verbose) {
     // Nothing of the suite arrived: the workbench's own log is the only clue, so show its end.
-    output('[vscode-host] the suite never started; last workbench log lines:');
+    output("[vscode-host] the suite never started; last workbench log lines:");
     for (const line of state.lines.slice(-20)) output(`  ${line}`);
   }
-  const counts = parseResults(state.lines.join('\n')) ?? { passed: 0, failed: 1, skips: [] };
+  const counts = parseResults(state.lines.join("\n")) ?? { passed: 0, failed: 1, skips: [] };
   // A non-zero exit with no failing test still fails the run (e.g. run() threw after the report).
   if (exitCode !== 0 && counts.failed === 0) counts.failed = 1;
   const logsDir = counts.failed > 0 ? saveLogs(state, server, workbench) : undefined;
@@ -181,5 +186,5 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
   await workbench?.close();
   await server?.stop();
   note(`stopped the workbench and code-server in ${seconds(Date.now() - stopping)}`);
-  return { ...counts, exitCode, log: state.lines.join('\n'), logsDir };
+  return { ...counts, exitCode, log: state.lines.join("\n"), logsDir };
 }

@@ -7,12 +7,13 @@
  * name the outer project, nodedir its headers. Lifecycle and package variables are reset by any npm
  * that runs scripts anyway. Other npm_config_* (registry, cafile, userconfig) are kept: CI may set them.
  */
-const npmRunVariables = /^(npm_config_(user_agent|local_prefix|prefix|global_prefix|npm_version|node_gyp|nodedir)|npm_execpath|npm_node_execpath|npm_command|npm_lifecycle_.*|npm_package_.*)$/i;
+const npmRunVariables =
+  /^(npm_config_(user_agent|local_prefix|prefix|global_prefix|npm_version|node_gyp|nodedir)|npm_execpath|npm_node_execpath|npm_command|npm_lifecycle_.*|npm_package_.*)$/i;
 
 export function withoutNpmRunVariables(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const clean: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(env)) {
-    if (npmRunVariables.test(key) || key === 'NODE' || key === 'INIT_CWD') continue;
+    if (npmRunVariables.test(key) || key === "NODE" || key === "INIT_CWD") continue;
     clean[key] = value;
   }
   return clean;
@@ -27,7 +28,7 @@ export function cleanHostEnv(extra: Record<string, string> = {}): NodeJS.Process
   const clean: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(npm_|VSCODE_)/i.test(key)) continue;
-    if (['NODE_OPTIONS', 'NODE', 'INIT_CWD', 'ELECTRON_RUN_AS_NODE'].includes(key)) continue;
+    if (["NODE_OPTIONS", "NODE", "INIT_CWD", "ELECTRON_RUN_AS_NODE"].includes(key)) continue;
     clean[key] = value;
   }
   return { ...clean, ...extra };

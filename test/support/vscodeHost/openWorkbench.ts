@@ -1,9 +1,9 @@
 // Opens code-server's workbench in Debian's headless Chromium through playwright-core. Opening the
 // page is what starts the extension host, so this is also how extension tests get run.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { CodeServerHandle } from './codeServer';
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { CodeServerHandle } from "./codeServer";
 
 export interface WorkbenchOptions {
   /** Absolute folder (on the server, i.e. this machine) to open as the workspace. */
@@ -36,32 +36,32 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export const chromiumPath = process.env.BEDSIDE_CHROMIUM ?? '/usr/bin/chromium';
+export const chromiumPath = process.env.BEDSIDE_CHROMIUM ?? "/usr/bin/chromium";
 
 const chromiumFlags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 /** `http://127.0.0.1:PORT/?folder=...&payload=[[...]]`, URL-encoded. */
-export function workbenchUrl(server: CodeServerHandle, options: Pick<WorkbenchOptions, 'folder' | 'extensionDevelopmentPath' | 'extensionTestsPath'>): string {
+export function workbenchUrl(server: CodeServerHandle, options: Pick<WorkbenchOptions, "folder" | "extensionDevelopmentPath" | "extensionTestsPath">): string {
   const remote = (absolute: string): string => `vscode-remote://${server.remoteAuthority}${path.resolve(absolute)}`;
   const payload: Array<[string, string]> = [];
-  if (options.extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(options.extensionDevelopmentPath)]);
-  if (options.extensionTestsPath) payload.push(['extensionTestsPath', remote(options.extensionTestsPath)]);
+  if (options.extensionDevelopmentPath) payload.push(["extensionDevelopmentPath", remote(options.extensionDevelopmentPath)]);
+  if (options.extensionTestsPath) payload.push(["extensionTestsPath", remote(options.extensionTestsPath)]);
   const query = new URLSearchParams({ folder: path.resolve(options.folder) });
-  if (payload.length > 0) query.set('payload', JSON.stringify(payload));
+  if (payload.length > 0) query.set("payload", JSON.stringify(payload));
   return `${server.url}/?${query.toString()}`;
 }
 
 export async function openWorkbench(server: CodeServerHandle, options: WorkbenchOptions): Promise<Workbench> {
-  const profileDir = fs.mkdtempSync(path.join(server.scratchDir, 'chromium-'));
+  const profileDir = fs.mkdtempSync(path.join(server.scratchDir, "chromium-"));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: chromiumPath,
     headless: true,
@@ -75,22 +75,18 @@ export async function openWorkbench(server: CodeServerHandle, options: Workbench
   try {
     if (options.automation) {
       const hooks = options.automation;
-      await context.exposeFunction('codeAutomationLog', (level: string, message: unknown) =>
-        hooks.onLog(level, Array.isArray(message) ? message : [message]),
-      );
-      await context.exposeFunction('codeAutomationExit', (code: number, logs?: Array<{ relativePath: string; contents: string }>) =>
-        hooks.onExit(code, logs ?? []),
-      );
+      await context.exposeFunction("codeAutomationLog", (level: string, message: unknown) => hooks.onLog(level, Array.isArray(message) ? message : [message]));
+      await context.exposeFunction("codeAutomationExit", (code: number, logs?: Array<{ relativePath: string; contents: string }>) => hooks.onExit(code, logs ?? []));
     }
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
+    page.on("pageerror", (error) => pageErrors.push(error.stack ?? error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") pageErrors.push(message.text());
     });
     const url = workbenchUrl(server, options);
     // Under load (a shared 2-core machine) the first page can take longer than Playwright's default 30 s.
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
     return { context, page, url, pageErrors, close };
   } catch (error) {
     await close();

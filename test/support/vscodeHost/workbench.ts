@@ -1,12 +1,12 @@
 // What an end-to-end test needs to drive Bedside in a real workbench: code-server with the extension
 // under development (this repository) on the sample notes, plus small, named ways to find the parts of
 // VS Code's UI that Bedside contributes to and to keep screenshots a person can look at.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { Frame, Locator, Page } from 'playwright-core';
-import { startCodeServer, type CodeServerHandle } from './codeServer';
-import { openWorkbench, type Workbench } from './openWorkbench';
-import { projectRoot, sampleNotesDir } from './paths';
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Frame, Locator, Page } from "playwright-core";
+import { startCodeServer, type CodeServerHandle } from "./codeServer";
+import { openWorkbench, type Workbench } from "./openWorkbench";
+import { projectRoot, sampleNotesDir } from "./paths";
 
 export interface DevWorkbenchOptions {
   settings?: Record<string, unknown>;
@@ -26,12 +26,12 @@ export interface DevWorkbench {
   close(): Promise<void>;
 }
 
-export const screenshotsDir = path.join(projectRoot, 'test', 'e2e', 'screenshots');
+export const screenshotsDir = path.join(projectRoot, "test", "e2e", "screenshots");
 
 /** Fails early, with the fix, when the extension has not been built. */
 export function assertExtensionBuilt(): void {
-  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { main?: string };
-  const main = path.join(projectRoot, manifest.main ?? 'dist/extension.js');
+  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { main?: string };
+  const main = path.join(projectRoot, manifest.main ?? "dist/extension.js");
   if (!fs.existsSync(main)) throw new Error(`${path.relative(projectRoot, main)} is missing: build the extension first (node esbuild.mjs)`);
 }
 
@@ -65,16 +65,16 @@ export async function startDevWorkbench(options: DevWorkbenchOptions = {}): Prom
 
 /** Waits until the workbench's parts are laid out (the page loads well before that). */
 export async function waitForWorkbench(page: Page, timeoutMs = 90_000): Promise<void> {
-  await waitForElement(page.locator('.monaco-workbench .part.activitybar'), 'the activity bar', timeoutMs);
-  await waitForElement(page.locator('.monaco-workbench .part.statusbar'), 'the status bar', timeoutMs);
+  await waitForElement(page.locator(".monaco-workbench .part.activitybar"), "the activity bar", timeoutMs);
+  await waitForElement(page.locator(".monaco-workbench .part.statusbar"), "the status bar", timeoutMs);
 }
 
 /** Waits for a locator to be visible; the error names what was awaited rather than a CSS selector. */
 export async function waitForElement(locator: Locator, description: string, timeoutMs = 60_000): Promise<Locator> {
   try {
-    await locator.first().waitFor({ state: 'visible', timeout: timeoutMs });
+    await locator.first().waitFor({ state: "visible", timeout: timeoutMs });
   } catch (error) {
-    throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   }
   return locator.first();
 }
@@ -91,16 +91,16 @@ export function statusBarItem(page: Page, itemId: string): Locator {
 
 /** The primary side bar, with the title of the view container it shows. */
 export function sideBar(page: Page): Locator {
-  return page.locator('.part.sidebar');
+  return page.locator(".part.sidebar");
 }
 
 /** Runs a command by its palette title (e.g. "Bedside: Show Log") through the command palette. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = await waitForElement(page.locator('.quick-input-widget input'), 'the command palette');
+  await page.keyboard.press("F1");
+  const input = await waitForElement(page.locator(".quick-input-widget input"), "the command palette");
   await input.fill(`>${title}`);
-  await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: title }), `the command "${title}"`);
-  await page.keyboard.press('Enter');
+  await waitForElement(page.locator(".quick-input-list .monaco-list-row", { hasText: title }), `the command "${title}"`);
+  await page.keyboard.press("Enter");
 }
 
 /**
@@ -108,18 +108,18 @@ export async function runCommand(page: Page, title: string): Promise<void> {
  * once a line containing `showing` is drawn.
  */
 export async function openFileInEditor(page: Page, fileName: string, showing: string): Promise<Locator> {
-  await page.keyboard.press('Control+P');
-  const input = await waitForElement(page.locator('.quick-input-widget input'), 'quick open');
+  await page.keyboard.press("Control+P");
+  const input = await waitForElement(page.locator(".quick-input-widget input"), "quick open");
   await input.fill(fileName);
-  await waitForElement(page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }), `${fileName} in quick open`);
-  await page.keyboard.press('Enter');
-  return waitForElement(page.locator('.monaco-editor .view-lines', { hasText: showing }), `${fileName} in an editor`);
+  await waitForElement(page.locator(".quick-input-list .monaco-list-row", { hasText: fileName }), `${fileName} in quick open`);
+  await page.keyboard.press("Enter");
+  return waitForElement(page.locator(".monaco-editor .view-lines", { hasText: showing }), `${fileName} in an editor`);
 }
 
 /** Saves a PNG under test/e2e/screenshots/ (gitignored) and returns its path. */
 export async function saveScreenshot(page: Page, name: string, target?: Locator): Promise<string> {
   fs.mkdirSync(screenshotsDir, { recursive: true });
-  const file = path.join(screenshotsDir, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  const file = path.join(screenshotsDir, `${name.replace(/[^\w.-]+/g, "-")}.png`);
   if (target) await target.screenshot({ path: file });
   else await page.screenshot({ path: file });
   return file;
@@ -132,20 +132,20 @@ export async function saveScreenshot(page: Page, name: string, target?: Locator)
 export async function bedsideDiagnostics(page: Page): Promise<string> {
   const parts: string[] = [];
   try {
-    const item = statusBarItem(page, 'bedside.status').first();
-    parts.push(`status bar: "${(await item.innerText({ timeout: 2_000 })).trim()}" (${(await item.getAttribute('aria-label', { timeout: 2_000 })) ?? 'no label'})`);
+    const item = statusBarItem(page, "bedside.status").first();
+    parts.push(`status bar: "${(await item.innerText({ timeout: 2_000 })).trim()}" (${(await item.getAttribute("aria-label", { timeout: 2_000 })) ?? "no label"})`);
   } catch {
-    parts.push('status bar: no Bedside item');
+    parts.push("status bar: no Bedside item");
   }
   try {
-    await runCommand(page, 'Bedside: Show Log');
-    const lines = page.locator('.part.panel .monaco-editor .view-lines');
-    await lines.first().waitFor({ state: 'visible', timeout: 10_000 });
-    parts.push(`log:\n${(await lines.first().innerText()).split('\n').slice(-30).join('\n')}`);
+    await runCommand(page, "Bedside: Show Log");
+    const lines = page.locator(".part.panel .monaco-editor .view-lines");
+    await lines.first().waitFor({ state: "visible", timeout: 10_000 });
+    parts.push(`log:\n${(await lines.first().innerText()).split("\n").slice(-30).join("\n")}`);
   } catch (error) {
-    parts.push(`log: not readable (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    parts.push(`log: not readable (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
   }
-  return parts.join('\n');
+  return parts.join("\n");
 }
 
 /**
@@ -154,16 +154,23 @@ export async function bedsideDiagnostics(page: Page): Promise<string> {
  */
 export async function typeCommand(page: Page, typed: string, row: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    await waitForElement(page.locator('.quick-input-widget input'), 'the command palette');
+    await page.keyboard.press("F1");
+    await waitForElement(page.locator(".quick-input-widget input"), "the command palette");
     await page.keyboard.type(typed, { delay: 20 });
-    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+    const found = await page
+      .locator(".quick-input-list .monaco-list-row", { hasText: row })
+      .first()
+      .waitFor({ timeout: 5_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (found) break;
-    await page.keyboard.press('Escape');
+    await page.keyboard.press("Escape");
     if (attempt >= 12) throw new Error(`the command "${row}" is not in the palette`);
     await page.waitForTimeout(2_000);
   }
-  await page.keyboard.press('Enter');
+  await page.keyboard.press("Enter");
 }
 
 /** The chat webview's page (the inner frame of VS Code's webview host). */
@@ -171,17 +178,23 @@ export async function chatFrame(page: Page): Promise<Frame> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     for (const frame of page.frames()) {
-      if (!frame.parentFrame()?.url().includes('/webview/browser/pre/')) continue;
+      if (!frame.parentFrame()?.url().includes("/webview/browser/pre/")) continue;
       // Another webview (a panel being replaced) may go away while it is looked at: it is not the chat.
-      const isChat = await frame.locator('textarea[aria-label="Message"]').count().then((n) => n > 0, () => false);
+      const isChat = await frame
+        .locator('textarea[aria-label="Message"]')
+        .count()
+        .then(
+          (n) => n > 0,
+          () => false,
+        );
       if (isChat) return frame;
     }
-    if (Date.now() > deadline) throw new Error('no chat webview frame');
+    if (Date.now() > deadline) throw new Error("no chat webview frame");
     await page.waitForTimeout(100);
   }
 }
 
 /** Settings that run `model` on the CPU with one thread (what every e2e suite uses on a 2-core machine). */
 export function cpuModelSettings(model: string, contextSize = 512): Record<string, unknown> {
-  return { 'bedside.model.path': model, 'bedside.engine.gpu': 'cpu', 'bedside.engine.threads': 1, 'bedside.engine.contextSize': contextSize };
+  return { "bedside.model.path": model, "bedside.engine.gpu": "cpu", "bedside.engine.threads": 1, "bedside.engine.contextSize": contextSize };
 }

@@ -39,11 +39,19 @@ describe("chat prompt building", () => {
 
   it("gives the template role messages in order, leaving out failed and empty replies", () => {
     const messages = chatMessages("S", [turn("user", "Q1"), turn("assistant", "", { error: "failed" }), turn("user", "Q2"), turn("assistant", "A2"), turn("user", "Q3")]);
-    assert.deepEqual(messages.map((m) => `${m.role}:${m.text}`), ["system:S", "user:Q1", "user:Q2", "assistant:A2", "user:Q3"]);
+    assert.deepEqual(
+      messages.map((m) => `${m.role}:${m.text}`),
+      ["system:S", "user:Q1", "user:Q2", "assistant:A2", "user:Q3"],
+    );
   });
 
   it("writes a base model's few-shot transcript that ends with an open Assistant line and stops at the next speaker", () => {
-    const { prompt, stop } = fewShotPrompt([{ role: "system", text: "SYSTEM" }, { role: "user", text: "What is BP?" }, { role: "assistant", text: "Blood pressure." }, { role: "user", text: "And HR?" }]);
+    const { prompt, stop } = fewShotPrompt([
+      { role: "system", text: "SYSTEM" },
+      { role: "user", text: "What is BP?" },
+      { role: "assistant", text: "Blood pressure." },
+      { role: "user", text: "And HR?" },
+    ]);
     assert.ok(prompt.startsWith("SYSTEM\n\n"));
     assert.ok(prompt.endsWith("User: And HR?\n\nAssistant:"));
     assert.match(prompt, /Example conversation:\n\nUser: What does BID mean/);
@@ -78,25 +86,41 @@ describe("fitting a conversation into the context window", () => {
   });
 
   it("drops the oldest turns first, a question with its reply, and says which", async () => {
-    const turns = [turn("user", "Q".repeat(400)), turn("assistant", "A".repeat(400)), turn("user", "q".repeat(40)), turn("assistant", "a".repeat(40)), turn("user", "last question")];
+    const turns = [
+      turn("user", "Q".repeat(400)),
+      turn("assistant", "A".repeat(400)),
+      turn("user", "q".repeat(40)),
+      turn("assistant", "a".repeat(40)),
+      turn("user", "last question"),
+    ];
     const all = await measure(build([note], turns));
     const fit = await fitConversation({ turns, contexts: [note], build, measure, budget: all - 150 });
     assert.deepEqual(fit.droppedTurnIds, [turns[0]!.id, turns[1]!.id]);
-    assert.deepEqual(fit.messages.slice(1).map((m) => m.text), [turns[2]!.text, turns[3]!.text, "last question"]);
+    assert.deepEqual(
+      fit.messages.slice(1).map((m) => m.text),
+      [turns[2]!.text, turns[3]!.text, "last question"],
+    );
     assert.ok(fit.promptTokens <= all - 150);
   });
 
   it("never keeps a reply without its question, and always keeps the new question", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200 })), { maxLength: 8 }), fc.string({ minLength: 1, maxLength: 80 }), fc.integer({ min: 60, max: 600 }), async (pairs, last, budget) => {
-        const turns = [...pairs.flatMap(([q, a]) => [turn("user", q), turn("assistant", a)]), turn("user", last)];
-        const fit = await fitConversation({ turns, contexts: [], build, measure, budget }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-        if (fit instanceof ContextTooSmallError) return (await measure(build([], [turns[turns.length - 1]!]))) > budget;
-        if (fit instanceof Error) throw fit;
-        const kept = turns.filter((t) => !fit.droppedTurnIds.includes(t.id));
-        // What is kept is a suffix starting at a question, ending with the new one, within the budget.
-        return kept[0]?.role === "user" && kept[kept.length - 1]?.text === last && fit.promptTokens <= budget && turns.slice(turns.length - kept.length).every((t, i) => t === kept[i]);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200 })), { maxLength: 8 }),
+        fc.string({ minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 60, max: 600 }),
+        async (pairs, last, budget) => {
+          const turns = [...pairs.flatMap(([q, a]) => [turn("user", q), turn("assistant", a)]), turn("user", last)];
+          const fit = await fitConversation({ turns, contexts: [], build, measure, budget }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+          if (fit instanceof ContextTooSmallError) return (await measure(build([], [turns[turns.length - 1]!]))) > budget;
+          if (fit instanceof Error) throw fit;
+          const kept = turns.filter((t) => !fit.droppedTurnIds.includes(t.id));
+          // What is kept is a suffix starting at a question, ending with the new one, within the budget.
+          return (
+            kept[0]?.role === "user" && kept[kept.length - 1]?.text === last && fit.promptTokens <= budget && turns.slice(turns.length - kept.length).every((t, i) => t === kept[i])
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -145,7 +169,13 @@ describe("chat history per workspace", () => {
 
     const reloaded = new ChatHistory(store);
     assert.equal(reloaded.current().id, second.id);
-    assert.deepEqual(reloaded.list().map((c) => c.title).sort(), ["Discharge letter", first.title].sort());
+    assert.deepEqual(
+      reloaded
+        .list()
+        .map((c) => c.title)
+        .sort(),
+      ["Discharge letter", first.title].sort(),
+    );
     assert.equal(reloaded.get(first.id)?.turns.length, 3);
   });
 

@@ -20,7 +20,14 @@ describe("note sections", () => {
     assert.ok(!isSectionHeader("The patient: stable"));
     assert.ok(!isSectionHeader("Plan to follow up"));
     const sections = findSections(note.split("\n"));
-    assert.deepEqual(sections.map((s) => [s.name, s.line, s.endLine]), [["CHIEF COMPLAINT", 0, 2], ["HPI", 3, 5], ["PLAN", 6, 8]]);
+    assert.deepEqual(
+      sections.map((s) => [s.name, s.line, s.endLine]),
+      [
+        ["CHIEF COMPLAINT", 0, 2],
+        ["HPI", 3, 5],
+        ["PLAN", 6, 8],
+      ],
+    );
     assert.equal(sectionAt(note.split("\n"), 4)?.name, "HPI");
     assert.equal(sectionAt(["no header"], 0), undefined);
   });
@@ -206,7 +213,10 @@ describe("completion switch", () => {
   it("snoozes for N minutes and wakes by itself", () => {
     let now = 0;
     let enabled = true;
-    const s = new CompletionSwitch(() => enabled, () => now);
+    const s = new CompletionSwitch(
+      () => enabled,
+      () => now,
+    );
     assert.ok(s.active);
     s.snooze(5);
     assert.ok(!s.active);

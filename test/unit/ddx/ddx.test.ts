@@ -75,7 +75,10 @@ describe("ddx grounding matcher", () => {
 
   it("grounds quotes: keeps the found ones with their text, drops and lists the rest, once per range", () => {
     const { grounded, dropped } = groundFindings(note, ["NORMAL reflexes throughout", "fever", "normal reflexes throughout."]);
-    assert.deepEqual(grounded.map((g) => g.noteText), ["Normal reflexes throughout"]);
+    assert.deepEqual(
+      grounded.map((g) => g.noteText),
+      ["Normal reflexes throughout"],
+    );
     assert.deepEqual(dropped, ["fever"]);
   });
 
@@ -152,7 +155,10 @@ describe("ddx note phrases", () => {
       assert.ok(range, p.text);
       assert.equal(normaliseQuote(note.slice(p.range.start, p.range.end)), normaliseQuote(p.text));
     }
-    assert.deepEqual(noteChunks(note).map((c) => c.section), ["CHIEF COMPLAINT", "HPI", "PHYSICAL EXAMINATION"]);
+    assert.deepEqual(
+      noteChunks(note).map((c) => c.section),
+      ["CHIEF COMPLAINT", "HPI", "PHYSICAL EXAMINATION"],
+    );
   });
 
   it("splits long clauses and folds accents", () => {
@@ -207,7 +213,11 @@ describe("ddx schemas", () => {
     // WeakRefs made in this job hold their targets until it ends.
     await new Promise((resolve) => setImmediate(resolve));
     gc();
-    assert.deepEqual(schemas.map((r) => r.deref() !== undefined), [false, false, false, false, false], "a compiled schema outlived its differential");
+    assert.deepEqual(
+      schemas.map((r) => r.deref() !== undefined),
+      [false, false, false, false, false],
+      "a compiled schema outlived its differential",
+    );
   });
 
   it("bounds the longest answer: a maximal valid answer fits the worst-case estimate", () => {
@@ -233,7 +243,13 @@ describe("ddx prompt fitting", () => {
 
   it("keeps the default answer for a short note in a 2,048-token context", async () => {
     const phrases = notePhrases(note);
-    const fit = await fitDifferential(phrasesText(phrases), "whole", phrases.map((p) => p.text), 2048, count);
+    const fit = await fitDifferential(
+      phrasesText(phrases),
+      "whole",
+      phrases.map((p) => p.text),
+      2048,
+      count,
+    );
     assert.ok(fit);
     assert.deepEqual(fit.limits, DEFAULT_LIMITS);
     assert.ok(fit.rankedPromptTokens === (await count(rankedListPrompt(notePrefix(phrasesText(phrases), "whole")))));
@@ -242,28 +258,73 @@ describe("ddx prompt fitting", () => {
   it("shrinks the answer for a small context, and gives up when even the smallest one does not fit", async () => {
     const phrases = notePhrases(note);
     const text = phrasesText(phrases);
-    const small = await fitDifferential(text, "whole", phrases.map((p) => p.text), 700, count);
+    const small = await fitDifferential(
+      text,
+      "whole",
+      phrases.map((p) => p.text),
+      700,
+      count,
+    );
     assert.ok(small);
     assert.notDeepEqual(small.limits, DEFAULT_LIMITS);
     const evidenceTokens = await count(evidencePrompt(small.prefix, "M".repeat(small.limits.nameChars)));
-    assert.ok(evidenceTokens + worstCaseChars(evidenceSchema(phrases.map((p) => p.text), small.limits)) + CONTEXT_MARGIN <= 700);
-    assert.equal(await fitDifferential(text, "whole", phrases.map((p) => p.text), 300, count), undefined);
+    assert.ok(
+      evidenceTokens +
+        worstCaseChars(
+          evidenceSchema(
+            phrases.map((p) => p.text),
+            small.limits,
+          ),
+        ) +
+        CONTEXT_MARGIN <=
+        700,
+    );
+    assert.equal(
+      await fitDifferential(
+        text,
+        "whole",
+        phrases.map((p) => p.text),
+        300,
+        count,
+      ),
+      undefined,
+    );
     const ladder = limitLadder();
     assert.deepEqual(ladder[0], DEFAULT_LIMITS);
     assert.deepEqual(ladder.at(-1), MINIMUM_LIMITS);
   });
 
   it("plans a long note section by section, splitting sections that are too long alone, every part fitting", async () => {
-    const sections = ["HPI", "PHYSICAL EXAMINATION", "LABS"].map((s, i) => `${s}:\n${Array.from({ length: i === 2 ? 200 : 60 }, (_, j) => `Finding number ${i}-${j} is present in the patient today.`).join(" ")}`);
+    const sections = ["HPI", "PHYSICAL EXAMINATION", "LABS"].map(
+      (s, i) => `${s}:\n${Array.from({ length: i === 2 ? 200 : 60 }, (_, j) => `Finding number ${i}-${j} is present in the patient today.`).join(" ")}`,
+    );
     const longNote = sections.join("\n\n");
     const phrases = notePhrases(longNote);
-    assert.equal(await fitDifferential(phrasesText(phrases), "whole", phrases.map((p) => p.text), 2048, count), undefined);
+    assert.equal(
+      await fitDifferential(
+        phrasesText(phrases),
+        "whole",
+        phrases.map((p) => p.text),
+        2048,
+        count,
+      ),
+      undefined,
+    );
     const parts = await planExtraction(phrases, 2048, count);
     assert.ok(parts.length > 3, `${parts.length} parts`);
     assert.deepEqual([...new Set(parts.map((p) => p.section))], ["HPI", "PHYSICAL EXAMINATION", "LABS"]);
-    assert.equal(parts.reduce((n, p) => n + p.phrases.length, 0), phrases.length, "every phrase is read once");
+    assert.equal(
+      parts.reduce((n, p) => n + p.phrases.length, 0),
+      phrases.length,
+      "every phrase is read once",
+    );
     for (const part of parts) {
-      const answer = worstCaseChars(keyFindingsSchema(part.phrases.map((p) => p.text), DEFAULT_LIMITS));
+      const answer = worstCaseChars(
+        keyFindingsSchema(
+          part.phrases.map((p) => p.text),
+          DEFAULT_LIMITS,
+        ),
+      );
       assert.ok(part.promptTokens + answer + CONTEXT_MARGIN <= 2048);
     }
   });
@@ -291,7 +352,15 @@ describe("ddx stale notes, assessment text and citations", () => {
       answers: [],
       cancelled: false,
       diagnoses: [
-        { name: "Myasthenia gravis", likelihood: "high", cantMiss: false, findingsFor: [{ quote: "double vision", range: r, noteText: "Double vision" }], findingsAgainst: [], nextSteps: ["AChR antibodies"], citations: [{ id: "PMID:1", title: "t" }] },
+        {
+          name: "Myasthenia gravis",
+          likelihood: "high",
+          cantMiss: false,
+          findingsFor: [{ quote: "double vision", range: r, noteText: "Double vision" }],
+          findingsAgainst: [],
+          nextSteps: ["AChR antibodies"],
+          citations: [{ id: "PMID:1", title: "t" }],
+        },
         { name: "Brainstem stroke", likelihood: "low", cantMiss: true, findingsFor: [], findingsAgainst: [], nextSteps: [], citations: [] },
       ],
     };
@@ -316,18 +385,36 @@ describe("ddx stale notes, assessment text and citations", () => {
     assert.deepEqual(await citationsFor(undefined, "Asthma", [], 3), []);
     assert.deepEqual(await citationsFor({ findSources: () => Promise.reject(new Error("index missing")) }, "Asthma", [], 3), []);
     const found = await citationsFor(
-      { findSources: async (query) => [{ id: "PMID:9", title: query, url: "javascript:alert(1)" }, { id: "PMID:8", title: "ok", url: "https://pubmed.ncbi.nlm.nih.gov/8/" }] },
+      {
+        findSources: async (query) => [
+          { id: "PMID:9", title: query, url: "javascript:alert(1)" },
+          { id: "PMID:8", title: "ok", url: "https://pubmed.ncbi.nlm.nih.gov/8/" },
+        ],
+      },
       "Asthma",
       ["wheeze"],
       3,
     );
-    assert.deepEqual(found, [{ id: "PMID:9", title: "Asthma wheeze" }, { id: "PMID:8", title: "ok", url: "https://pubmed.ncbi.nlm.nih.gov/8/" }]);
+    assert.deepEqual(found, [
+      { id: "PMID:9", title: "Asthma wheeze" },
+      { id: "PMID:8", title: "ok", url: "https://pubmed.ncbi.nlm.nih.gov/8/" },
+    ]);
   });
 });
 
 describe("ddx citations from the literature library", () => {
   it("cites relevant hits with PubMed links, none from an empty library", async () => {
-    const hit = (pmid: string | undefined, relevance: number) => ({ key: pmid ? `pmid:${pmid}` : "file:g.md", ...(pmid ? { pmid } : {}), title: `T${pmid ?? "g"}`, authors: [], publicationTypes: [], passage: "", rank: 1, score: 1, relevance });
+    const hit = (pmid: string | undefined, relevance: number) => ({
+      key: pmid ? `pmid:${pmid}` : "file:g.md",
+      ...(pmid ? { pmid } : {}),
+      title: `T${pmid ?? "g"}`,
+      authors: [],
+      publicationTypes: [],
+      passage: "",
+      rank: 1,
+      score: 1,
+      relevance,
+    });
     const library = { count: () => 3, search: async () => [hit("11", 0.9), hit(undefined, 0.5), hit("12", 0.05)] };
     const source = citationSourceFromLibrary(library);
     assert.equal(source.available?.(), true);
@@ -351,7 +438,17 @@ describe("ddx panel view", () => {
       quotedFindings: 3,
       answers: [],
       cancelled: false,
-      diagnoses: [{ name: "MG", likelihood: "high", cantMiss: true, findingsFor: [], findingsAgainst: [{ quote: "normal reflexes throughout", range, noteText: "Normal reflexes throughout" }], nextSteps: [], citations: [] }],
+      diagnoses: [
+        {
+          name: "MG",
+          likelihood: "high",
+          cantMiss: true,
+          findingsFor: [],
+          findingsAgainst: [{ quote: "normal reflexes throughout", range, noteText: "Normal reflexes throughout" }],
+          nextSteps: [],
+          citations: [],
+        },
+      ],
     };
     const view = panelView(result, { noteName: "a.note", running: false, stale: false, literature: false });
     assert.deepEqual(view.diagnoses[0]!.findingsAgainst, [{ id: "d0-against-0", text: "Normal reflexes throughout" }]);

@@ -13,7 +13,10 @@ describe("ddx eval: AgentClinic cases as notes, normalised diagnosis matching", 
       Social_History: "Non-smoker.",
       Review_of_Systems: "No chest pain.",
     },
-    Physical_Examination_Findings: { Vital_Signs: { Temperature: "36.6°C", Heart_Rate: "72 bpm" }, Neurological_Examination: { Cranial_Nerves: "Ptosis of the right upper eyelid that worsens with sustained upward gaze.", Reflexes: "Normal." } },
+    Physical_Examination_Findings: {
+      Vital_Signs: { Temperature: "36.6°C", Heart_Rate: "72 bpm" },
+      Neurological_Examination: { Cranial_Nerves: "Ptosis of the right upper eyelid that worsens with sustained upward gaze.", Reflexes: "Normal." },
+    },
     Test_Results: { Electromyography: { Findings: "Decrement with repetitive stimulation." } },
     Correct_Diagnosis: "Myasthenia gravis",
   };
@@ -23,7 +26,15 @@ describe("ddx eval: AgentClinic cases as notes, normalised diagnosis matching", 
     assert.doesNotMatch(note, /myasthenia/i);
     assert.doesNotMatch(note, /Assess and diagnose/);
     const sections = findSections(note.split("\n")).map((s) => s.name);
-    assert.deepEqual(sections, ["CHIEF COMPLAINT", "HISTORY OF PRESENT ILLNESS", "PAST MEDICAL HISTORY", "SOCIAL HISTORY", "REVIEW OF SYSTEMS", "PHYSICAL EXAMINATION", "TEST RESULTS"]);
+    assert.deepEqual(sections, [
+      "CHIEF COMPLAINT",
+      "HISTORY OF PRESENT ILLNESS",
+      "PAST MEDICAL HISTORY",
+      "SOCIAL HISTORY",
+      "REVIEW OF SYSTEMS",
+      "PHYSICAL EXAMINATION",
+      "TEST RESULTS",
+    ]);
     assert.match(note, /Vital Signs: Temperature 36.6°C, Heart Rate 72 bpm\./);
     assert.match(note, /- Cranial Nerves: Ptosis of the right upper eyelid/);
     assert.match(note, /Electromyography: Decrement with repetitive stimulation\./);

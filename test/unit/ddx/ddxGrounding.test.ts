@@ -33,8 +33,25 @@ describe("ddx grounding: normalising", () => {
   });
 
   it("spells symbols in ASCII when folding, strips accents, and leaves other scripts as gaps", () => {
-    const spelled: Array<[string, string]> = [["\u00b5", "u"], ["\u03bc", "u"], ["\u00d7", "x"], ["\u2265", ">="], ["\u2264", "<="], ["\u00b1", "+/-"], ["\u2013", "-"], ["\u2014", "-"],
-      ["\u2212", "-"], ["\u2018", "'"], ["\u2019", "'"], ["\u201c", '"'], ["\u201d", '"'], ["\u03b1", "alpha"], ["\u03b2", "beta"], ["\u03b3", "gamma"], ["\u03b4", "delta"]];
+    const spelled: Array<[string, string]> = [
+      ["\u00b5", "u"],
+      ["\u03bc", "u"],
+      ["\u00d7", "x"],
+      ["\u2265", ">="],
+      ["\u2264", "<="],
+      ["\u00b1", "+/-"],
+      ["\u2013", "-"],
+      ["\u2014", "-"],
+      ["\u2212", "-"],
+      ["\u2018", "'"],
+      ["\u2019", "'"],
+      ["\u201c", '"'],
+      ["\u201d", '"'],
+      ["\u03b1", "alpha"],
+      ["\u03b2", "beta"],
+      ["\u03b3", "gamma"],
+      ["\u03b4", "delta"],
+    ];
     for (const [char, ascii] of spelled) assert.equal(foldChar(char), ascii, char);
     assert.equal(foldChar("é"), "e");
     assert.equal(foldChar("a"), "a");
@@ -118,7 +135,10 @@ describe("ddx grounding: grounding a list of findings", () => {
     ]);
     assert.deepEqual(dropped, ["headache", "stiff neck"]);
     const index = new NoteIndex("δ pain");
-    assert.deepEqual(groundFindings(index, ["pain", "delta pain"]).grounded.map((g) => g.noteText), ["pain", "δ pain"]);
+    assert.deepEqual(
+      groundFindings(index, ["pain", "delta pain"]).grounded.map((g) => g.noteText),
+      ["pain", "δ pain"],
+    );
     assert.deepEqual(groundFindings("x", []), { grounded: [], dropped: [] });
   });
 });

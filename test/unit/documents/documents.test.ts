@@ -94,14 +94,20 @@ describe("documents: the no-new-facts check", () => {
   });
 
   it("reads quantities and dates in their usual forms", () => {
-    assert.deepEqual(findQuantities("5-10 mg, two weeks, 124/78 mmHg, a 5 x 3 cm mass, 1,000 units").map((q) => `${q.value}${q.unit ? ` ${q.unit}` : ""}`), ["5 mg", "10 mg", "2 week", "124/78 mmhg", "5", "3 cm", "1000 unit"]);
-    assert.deepEqual(findDates("on 3/14/2025, March 3rd, 2 May 2024, 2024-01-09 and Monday").map((d) => [d.month, d.day, d.year, d.weekday]), [
-      [3, 14, 2025, undefined],
-      [3, 3, undefined, undefined],
-      [5, 2, 2024, undefined],
-      [1, 9, 2024, undefined],
-      [undefined, undefined, undefined, "monday"],
-    ]);
+    assert.deepEqual(
+      findQuantities("5-10 mg, two weeks, 124/78 mmHg, a 5 x 3 cm mass, 1,000 units").map((q) => `${q.value}${q.unit ? ` ${q.unit}` : ""}`),
+      ["5 mg", "10 mg", "2 week", "124/78 mmhg", "5", "3 cm", "1000 unit"],
+    );
+    assert.deepEqual(
+      findDates("on 3/14/2025, March 3rd, 2 May 2024, 2024-01-09 and Monday").map((d) => [d.month, d.day, d.year, d.weekday]),
+      [
+        [3, 14, 2025, undefined],
+        [3, 3, undefined, undefined],
+        [5, 2, 2024, undefined],
+        [1, 9, 2024, undefined],
+        [undefined, undefined, undefined, "monday"],
+      ],
+    );
   });
 
   it("knows plain English from medicines and names", () => {
@@ -120,7 +126,11 @@ describe("documents: the no-new-facts check", () => {
 
 describe("documents: templates", () => {
   it("reads fields, lists, repeated names, escapes and front matter", () => {
-    const t = parseTemplate("---\ntitle: Work Note\naudience: patient\n---\n<!-- for the author -->\n# \\{{not a field}}\n{{reason: Why seen.}}\n{{limits[]: Each limit.}}\nAgain: {{reason}}\n", "x", "workspace");
+    const t = parseTemplate(
+      "---\ntitle: Work Note\naudience: patient\n---\n<!-- for the author -->\n# \\{{not a field}}\n{{reason: Why seen.}}\n{{limits[]: Each limit.}}\nAgain: {{reason}}\n",
+      "x",
+      "workspace",
+    );
     assert.equal(t.title, "Work Note");
     assert.equal(t.audience, "patient");
     assert.deepEqual(t.fields, [
@@ -129,7 +139,10 @@ describe("documents: templates", () => {
     ]);
     const draft = composeDraft(t, { reason: "Back pain.", limits: ["No lifting", "Sit often"] });
     assert.equal(draft.text, "# {{not a field}}\nBack pain.\n- No lifting\n- Sit often\nAgain: Back pain.\n");
-    assert.deepEqual(draft.fields.map((f) => draft.text.slice(f.start, f.end)), ["Back pain.", "- No lifting\n- Sit often", "Back pain."]);
+    assert.deepEqual(
+      draft.fields.map((f) => draft.text.slice(f.start, f.end)),
+      ["Back pain.", "- No lifting\n- Sit often", "Back pain."],
+    );
   });
 
   it("says why a template cannot be used", () => {
@@ -140,7 +153,10 @@ describe("documents: templates", () => {
       { path: "/w/.bedside/templates/work-note.md", name: "work-note", text: SAMPLE_TEMPLATE, source: "workspace" },
       { path: "/w/.bedside/templates/broken.md", name: "broken", text: "nothing", source: "workspace" },
     ]);
-    assert.deepEqual(templates.map((t) => t.title), ["After-Visit Summary", "Referral Letter", "Patient Instructions", "Discharge Instructions", "Work Note"]);
+    assert.deepEqual(
+      templates.map((t) => t.title),
+      ["After-Visit Summary", "Referral Letter", "Patient Instructions", "Discharge Instructions", "Work Note"],
+    );
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /broken\.md: the template has no fields/);
   });
@@ -172,7 +188,10 @@ describe("documents: streamed JSON", () => {
   it("shows the differential's diagnoses by name while it ranks, never its raw JSON", () => {
     const raw = '{"diagnoses": [{"name": "Myasthenia gravis", "likelihood": "high", "cantMiss": false}, {"name": "Lambert-Ea';
     assert.equal(readableProgress(raw), "Diagnoses so far: Myasthenia gravis, Lambert-Ea…");
-    assert.equal(readableProgress('{"findingsFor": ["Ptosis of the right upper eyelid"], "nextSteps": ["Acetylcholine receptor anti'), "Ptosis of the right upper eyelid · Acetylcholine receptor anti…");
+    assert.equal(
+      readableProgress('{"findingsFor": ["Ptosis of the right upper eyelid"], "nextSteps": ["Acetylcholine receptor anti'),
+      "Ptosis of the right upper eyelid · Acetylcholine receptor anti…",
+    );
     assert.equal(readableProgress('{"diagn'), "");
   });
 
@@ -182,7 +201,9 @@ describe("documents: streamed JSON", () => {
       { key: "items", value: 'Call "us', complete: false },
     ]);
     assert.deepEqual(
-      partialJsonStrings('{"diagnoses": [{"name": "Myasthenia gravis", "likelihood": "high"}, {"name": "Lambert').filter((s) => s.key === "name").map((s) => s.value),
+      partialJsonStrings('{"diagnoses": [{"name": "Myasthenia gravis", "likelihood": "high"}, {"name": "Lambert')
+        .filter((s) => s.key === "name")
+        .map((s) => s.value),
       ["Myasthenia gravis", "Lambert"],
     );
   });
@@ -215,7 +236,13 @@ describe("documents: what the draft view shows for each field", () => {
     assert.ok(empty?.placeholder, JSON.stringify(runs));
     assert.match(empty.text, /nothing written for medicines/);
     assert.doesNotMatch(review.text, /nothing written/, "the placeholder is the view's, not the draft's");
-    assert.equal(runs.filter((r) => r.field === "reason" && !r.placeholder).map((r) => r.text).join(""), "Cough and fever.");
+    assert.equal(
+      runs
+        .filter((r) => r.field === "reason" && !r.placeholder)
+        .map((r) => r.text)
+        .join(""),
+      "Cough and fever.",
+    );
   });
 
   it("shows the state of fields not written yet", () => {

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { NoteStateCache, commonPrefixLength } from "../../../src/engine/worker/noteStateCache";
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
-const writer = (bytes: number, fill = 7) => (path: string) => writeFile(path, Buffer.alloc(bytes, fill));
+const writer =
+  (bytes: number, fill = 7) =>
+  (path: string) =>
+    writeFile(path, Buffer.alloc(bytes, fill));
 
 describe("NoteStateCache", () => {
   let dir: string;

@@ -23,7 +23,10 @@ describe("streamed text batching", () => {
     batcher.push(1, "a");
     batcher.push(1, "b");
     await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(sent, [{ streamId: 1, text: "a" }, { streamId: 1, text: "b" }]);
+    assert.deepEqual(sent, [
+      { streamId: 1, text: "a" },
+      { streamId: 1, text: "b" },
+    ]);
   });
 
   it("ignores empty text", () => {

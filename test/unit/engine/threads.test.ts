@@ -1,17 +1,36 @@
 import * as assert from "node:assert/strict";
 import { chooseThreads, MULTI_THREAD_MIN_MODEL_BYTES, physicalCoresFromCpuinfo } from "../../../src/engine/threads";
 
-const cpuinfo = (cores: [physical: number, core: number][]): string =>
-  cores.map(([p, c], i) => `processor\t: ${i}\nphysical id\t: ${p}\ncore id\t\t: ${c}\n`).join("\n");
+const cpuinfo = (cores: [physical: number, core: number][]): string => cores.map(([p, c], i) => `processor\t: ${i}\nphysical id\t: ${p}\ncore id\t\t: ${c}\n`).join("\n");
 
 describe("thread choice", () => {
   it("counts physical cores, not hyperthreads", () => {
     // 4 logical processors on 2 cores with 2 hyperthreads each.
-    assert.equal(physicalCoresFromCpuinfo(cpuinfo([[0, 0], [0, 0], [0, 1], [0, 1]])), 2);
+    assert.equal(
+      physicalCoresFromCpuinfo(
+        cpuinfo([
+          [0, 0],
+          [0, 0],
+          [0, 1],
+          [0, 1],
+        ]),
+      ),
+      2,
+    );
   });
 
   it("counts cores on every socket", () => {
-    assert.equal(physicalCoresFromCpuinfo(cpuinfo([[0, 0], [0, 1], [1, 0], [1, 1]])), 4);
+    assert.equal(
+      physicalCoresFromCpuinfo(
+        cpuinfo([
+          [0, 0],
+          [0, 1],
+          [1, 0],
+          [1, 1],
+        ]),
+      ),
+      4,
+    );
   });
 
   it("says nothing when cpuinfo has no core ids (some VMs, ARM)", () => {

@@ -83,7 +83,8 @@ describe("literature importers", () => {
   });
 
   it("reads MEDLINE (.nbib) with continuation lines", async () => {
-    const nbib = "PMID- 12345678\nTI  - Early goal-directed therapy in\n      severe sepsis.\nAB  - We randomised patients.\n      Mortality fell.\nJT  - The New England journal of medicine\nDP  - 2001 Nov 8\nAU  - Rivers E\nAU  - Nguyen B\nPT  - Journal Article\nLID - 10.1056/NEJMoa010307 [doi]\n\nPMID- 2\nTI  - Other.\n";
+    const nbib =
+      "PMID- 12345678\nTI  - Early goal-directed therapy in\n      severe sepsis.\nAB  - We randomised patients.\n      Mortality fell.\nJT  - The New England journal of medicine\nDP  - 2001 Nov 8\nAU  - Rivers E\nAU  - Nguyen B\nPT  - Journal Article\nLID - 10.1056/NEJMoa010307 [doi]\n\nPMID- 2\nTI  - Other.\n";
     const [r, second] = await collect(parseMedline(chunked(nbib, 5)));
     assert.equal(r.title, "Early goal-directed therapy in severe sepsis.");
     assert.equal(r.abstract, "We randomised patients. Mortality fell.");
@@ -94,20 +95,49 @@ describe("literature importers", () => {
   });
 
   it("reads RIS, BibTeX (LaTeX reduced, a broken entry skipped) and CSL-JSON", async () => {
-    const [ris] = await collect(parseRis(chunked("TY  - JOUR\nTI  - Heart failure\nAU  - Smith, J\nPY  - 2003\nJO  - BMJ\nAB  - An abstract.\nDO  - 10.1136/BMJ.Y\nUR  - https://pubmed.ncbi.nlm.nih.gov/555/\nER  - \n", 9)));
+    const [ris] = await collect(
+      parseRis(
+        chunked(
+          "TY  - JOUR\nTI  - Heart failure\nAU  - Smith, J\nPY  - 2003\nJO  - BMJ\nAB  - An abstract.\nDO  - 10.1136/BMJ.Y\nUR  - https://pubmed.ncbi.nlm.nih.gov/555/\nER  - \n",
+          9,
+        ),
+      ),
+    );
     assert.deepEqual([ris.pmid, ris.doi, ris.year, ris.journal, ris.abstract], ["555", "10.1136/bmj.y", 2003, "BMJ", "An abstract."]);
-    const bib = "@comment{x}\n@article{a, title={{\\'E}tude of {ACE} inhibitors}, author={M{\\\"u}ller, Hans and Doe, J.}, journal={Lancet}, year=2001, doi={10.1000/X}, pmid={123}, abstract={Hi \\& there}}\n@article{broken, title={never closed\n@book{b, title=\"Second\", year={1999}}";
+    const bib =
+      '@comment{x}\n@article{a, title={{\\\'E}tude of {ACE} inhibitors}, author={M{\\"u}ller, Hans and Doe, J.}, journal={Lancet}, year=2001, doi={10.1000/X}, pmid={123}, abstract={Hi \\& there}}\n@article{broken, title={never closed\n@book{b, title="Second", year={1999}}';
     const entries = await collect(parseBibtex(chunked(bib, 11)));
     assert.equal(entries[0].title, "Étude of ACE inhibitors");
     assert.deepEqual(entries[0].authors, ["Müller, Hans", "Doe, J."]);
     assert.deepEqual([entries[0].pmid, entries[0].abstract, entries[0].year], ["123", "Hi & there", 2001]);
-    const [csl] = await collect(parseCslJson(chunked(JSON.stringify([{ type: "article-journal", title: "T", abstract: "A", "container-title": "J", issued: { "date-parts": [[2010, 2]] }, author: [{ family: "Roe", given: "Ann B" }], PMID: "77", DOI: "10.1000/z" }]), 4)));
+    const [csl] = await collect(
+      parseCslJson(
+        chunked(
+          JSON.stringify([
+            {
+              type: "article-journal",
+              title: "T",
+              abstract: "A",
+              "container-title": "J",
+              issued: { "date-parts": [[2010, 2]] },
+              author: [{ family: "Roe", given: "Ann B" }],
+              PMID: "77",
+              DOI: "10.1000/z",
+            },
+          ]),
+          4,
+        ),
+      ),
+    );
     assert.deepEqual([csl.pmid, csl.year, csl.authors[0], csl.publicationTypes[0]], ["77", 2010, "Roe AB", "Journal Article"]);
   });
 
   it("reads BEIR JSONL, skipping a bad line, and splits markdown guidelines into sections", async () => {
     const rows = await collect(parseBeirJsonl(chunked('{"_id":"21645374","title":"","text":"Programmed cell death."}\nnot json\n{"_id":"x1","title":"T","text":"Body."}\n', 13)));
-    assert.deepEqual(rows.map((r) => r.key), ["pmid:21645374", "beir:x1"]);
+    assert.deepEqual(
+      rows.map((r) => r.key),
+      ["pmid:21645374", "beir:x1"],
+    );
     const md = `# Sepsis guideline 2021\n\n## Antibiotics\n\n${"Give antibiotics within one hour. ".repeat(80)}\n\n## Fluids\n\nGive 30 ml/kg crystalloid.`;
     const sections = textToRecords(md, "/g/sepsis.md", "sepsis.md");
     assert.ok(sections.length >= 2);
@@ -129,7 +159,33 @@ describe("literature importers", () => {
 
   it("never throws anything but ImportFormatError on arbitrary input (fuzzed)", async () => {
     const parsers = [parsePubmedXml, parseMedline, parseRis, parseBibtex, parseCslJson, parseBeirJsonl];
-    const pieces = fc.constantFrom("<PubmedArticleSet>", "<PubmedArticle>", "<PMID>", "</PMID>", "<AbstractText>", "</PubmedArticle>", "PMID- ", "TY  - ", "ER  - ", "@article{", "}", "{", "\"", "title={", "[", "]", "{\"_id\":", "\n", "      ", "&amp;", "&bogus;", "<![CDATA[", "]]>", "\u0000", "é");
+    const pieces = fc.constantFrom(
+      "<PubmedArticleSet>",
+      "<PubmedArticle>",
+      "<PMID>",
+      "</PMID>",
+      "<AbstractText>",
+      "</PubmedArticle>",
+      "PMID- ",
+      "TY  - ",
+      "ER  - ",
+      "@article{",
+      "}",
+      "{",
+      '"',
+      "title={",
+      "[",
+      "]",
+      '{"_id":',
+      "\n",
+      "      ",
+      "&amp;",
+      "&bogus;",
+      "<![CDATA[",
+      "]]>",
+      "\u0000",
+      "é",
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.string(), pieces), { maxLength: 40 }), fc.integer({ min: 1, max: 50 }), async (parts, size) => {
         const text = parts.join("");
@@ -152,7 +208,15 @@ describe("literature importers", () => {
 describe("literature library (SQLite FTS5 in WebAssembly)", () => {
   let dir: string;
   let library: SqliteLiteratureLibrary;
-  const rec = (pmid: string, title: string, abstract: string, extra: Partial<LiteratureRecord> = {}): LiteratureRecord => ({ key: `pmid:${pmid}`, pmid, title, abstract, authors: [], publicationTypes: ["Journal Article"], ...extra });
+  const rec = (pmid: string, title: string, abstract: string, extra: Partial<LiteratureRecord> = {}): LiteratureRecord => ({
+    key: `pmid:${pmid}`,
+    pmid,
+    title,
+    abstract,
+    authors: [],
+    publicationTypes: ["Journal Article"],
+    ...extra,
+  });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "bedside-lib-"));
@@ -173,7 +237,10 @@ describe("literature library (SQLite FTS5 in WebAssembly)", () => {
     const hits = await library.search("Is metformin safe in pregnancy?", 3);
     assert.equal(hits[0].pmid, "1");
     assert.ok(hits[0].relevance > 0.9);
-    assert.ok(hits.every((h) => h.pmid !== "3"), "a source sharing no word is not returned");
+    assert.ok(
+      hits.every((h) => h.pmid !== "3"),
+      "a source sharing no word is not returned",
+    );
     assert.equal((await library.search("diabetes", 5, { yearFrom: 2012 })).map((h) => h.pmid).join(), "1");
     assert.equal((await library.search("diabetes", 5, { publicationTypes: ["review"] })).map((h) => h.pmid).join(), "2");
     assert.deepEqual(await library.search("the of and", 5), [], "stop words alone match nothing");
@@ -181,7 +248,10 @@ describe("literature library (SQLite FTS5 in WebAssembly)", () => {
 
   it("merges duplicates by PMID and DOI, updates on re-import, removes by origin", () => {
     assert.deepEqual(library.upsert([rec("9", "Old title", "Old abstract text that is long enough to keep.", { origin: "a.xml" })]), { added: 1, updated: 0 });
-    assert.deepEqual(library.upsert([{ key: "doi:10.1000/x", doi: "10.1000/x", title: "From Zotero", abstract: "", authors: ["Roe A"], publicationTypes: [] }]), { added: 1, updated: 0 });
+    assert.deepEqual(library.upsert([{ key: "doi:10.1000/x", doi: "10.1000/x", title: "From Zotero", abstract: "", authors: ["Roe A"], publicationTypes: [] }]), {
+      added: 1,
+      updated: 0,
+    });
     assert.deepEqual(library.upsert([rec("9", "New title", "New abstract.", { doi: "10.1000/x" })]), { added: 0, updated: 1 });
     library.refreshStats();
     assert.equal(library.get("pmid:9")?.title, "New title");
@@ -191,7 +261,10 @@ describe("literature library (SQLite FTS5 in WebAssembly)", () => {
   });
 
   it("keeps identifiers and non-empty fields from both sides of a merge", () => {
-    const merged = mergeRecords({ key: "doi:10.1000/x", doi: "10.1000/x", title: "T", abstract: "A long enough abstract to be kept as it is.", journal: "J", authors: ["A"], publicationTypes: ["Review"] }, { key: "pmid:5", pmid: "5", title: "", abstract: "", authors: [], publicationTypes: ["Journal Article"] });
+    const merged = mergeRecords(
+      { key: "doi:10.1000/x", doi: "10.1000/x", title: "T", abstract: "A long enough abstract to be kept as it is.", journal: "J", authors: ["A"], publicationTypes: ["Review"] },
+      { key: "pmid:5", pmid: "5", title: "", abstract: "", authors: [], publicationTypes: ["Journal Article"] },
+    );
     assert.deepEqual([merged.key, merged.doi, merged.title, merged.journal, merged.publicationTypes.length], ["pmid:5", "10.1000/x", "T", "J", 2]);
   });
 });
@@ -203,12 +276,21 @@ describe("literature ranking parts", () => {
     const a = bm25Score(["rare"], termCounts(["rare", "x", "y", "z"]), stats);
     const b = bm25Score(["rare"], termCounts(["rare", "x", "y", "z", "w", "v", "u", "t"]), stats);
     assert.ok(a > b, "a longer document scores lower for the same match");
-    assert.deepEqual(reciprocalRankFusion([["a", "b"], ["b", "c"]]).map((r) => r.key), ["b", "a", "c"]);
+    assert.deepEqual(
+      reciprocalRankFusion([
+        ["a", "b"],
+        ["b", "c"],
+      ]).map((r) => r.key),
+      ["b", "a", "c"],
+    );
   });
 
   it("stems and drops stop words the same way for documents and questions", () => {
     assert.deepEqual(terms("The patients were treated"), ["patient", "were", "treat"]);
-    assert.deepEqual(queryTerms("Is the patient treated?").map((t) => t.term), ["patient", "treat"]);
+    assert.deepEqual(
+      queryTerms("Is the patient treated?").map((t) => t.term),
+      ["patient", "treat"],
+    );
   });
 
   it("picks whole sentences around the best match for the passage", () => {
@@ -219,7 +301,10 @@ describe("literature ranking parts", () => {
   });
 
   it("writes Vancouver citations", () => {
-    assert.equal(vancouverCitation({ authors: ["Rivers E", "Nguyen B"], title: "Early goal-directed therapy.", journal: "N Engl J Med", year: 2001, pmid: "11794169" }), "Rivers E, Nguyen B. Early goal-directed therapy. N Engl J Med. 2001. PMID: 11794169.");
+    assert.equal(
+      vancouverCitation({ authors: ["Rivers E", "Nguyen B"], title: "Early goal-directed therapy.", journal: "N Engl J Med", year: 2001, pmid: "11794169" }),
+      "Rivers E, Nguyen B. Early goal-directed therapy. N Engl J Med. 2001. PMID: 11794169.",
+    );
     assert.match(vancouverCitation({ authors: ["A", "B", "C", "D", "E", "F", "G"], title: "T" }), /^A, B, C, D, E, F, et al\. T\.$/);
   });
 });

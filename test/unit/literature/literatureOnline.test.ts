@@ -15,7 +15,10 @@ describe("online PubMed: what is sent", () => {
     const preview = prepareOnlineQuery("Is metformin safe in pregnancy for Mrs. Jane Doe (MRN 4455667, phone 555-201-3344)?");
     assert.equal(preview.sent, "metformin safe pregnancy");
     for (const secret of ["Jane", "Doe", "4455667", "555", "3344", "mrs", "mrn", "phone"]) assert.ok(!preview.sent.toLowerCase().includes(secret.toLowerCase()), secret);
-    assert.deepEqual(preview.removed.map((s) => s.category), ["name", "mrn", "phone"]);
+    assert.deepEqual(
+      preview.removed.map((s) => s.category),
+      ["name", "mrn", "phone"],
+    );
     assert.equal(describeRemoved(preview), "1 name, 1 record or account number, 1 phone or fax number");
   });
 
@@ -82,7 +85,8 @@ describe("online PubMed: E-utilities", () => {
     const fakeFetch = async (input: string | URL | Request): Promise<Response> => {
       const url = new URL(input instanceof Request ? input.url : input);
       requested.push(url);
-      if (url.pathname.endsWith("/esearch.fcgi")) return new Response(JSON.stringify({ esearchresult: { count: "1", idlist: ["31000001"] } }), { headers: { "content-type": "application/json" } });
+      if (url.pathname.endsWith("/esearch.fcgi"))
+        return new Response(JSON.stringify({ esearchresult: { count: "1", idlist: ["31000001"] } }), { headers: { "content-type": "application/json" } });
       if (url.pathname.endsWith("/efetch.fcgi")) return new Response(EFETCH_XML, { headers: { "content-type": "text/xml" } });
       return new Response("no", { status: 404, statusText: "Not Found" });
     };
@@ -91,7 +95,10 @@ describe("online PubMed: E-utilities", () => {
     assert.equal(result.records[0]?.pmid, "31000001");
     assert.equal(result.records[0]?.title, "Metformin in pregnancy.");
     assert.equal(result.records[0]?.origin, ONLINE_ORIGIN);
-    assert.deepEqual(requested.map((u) => u.pathname), ["/e/esearch.fcgi", "/e/efetch.fcgi"]);
+    assert.deepEqual(
+      requested.map((u) => u.pathname),
+      ["/e/esearch.fcgi", "/e/efetch.fcgi"],
+    );
     assert.equal(requested[0]!.searchParams.get("term"), "metformin safe pregnancy");
 
     const failing = async (): Promise<Response> => new Response("slow down", { status: 429, statusText: "Too Many Requests" });

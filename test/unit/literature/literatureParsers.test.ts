@@ -36,39 +36,65 @@ describe("PubMed XML parser", () => {
   const parse = (xml: string, size?: number, origin?: string) => collect(parsePubmedXml(chunked(xml, size), origin));
 
   it("reads every field of an article, whatever the chunking", async () => {
-    const xml = set(article(`<MedlineCitation><PMID>0042</PMID><Article><Journal><JournalIssue><PubDate><Year>2019</Year><Year>2020</Year></PubDate></JournalIssue><Title>The Lancet</Title></Journal>
+    const xml = set(
+      article(`<MedlineCitation><PMID>0042</PMID><Article><Journal><JournalIssue><PubDate><Year>2019</Year><Year>2020</Year></PubDate></JournalIssue><Title>The Lancet</Title></Journal>
 <ArticleTitle> Aspirin  <i>and</i> <b>stroke</b></ArticleTitle><ELocationID EIdType="pii">S1</ELocationID><ELocationID EIdType="DOI"> 10.1000/A </ELocationID>
 <Abstract><AbstractText Label="AIMS"> Find out. </AbstractText><AbstractText>Plain <sup>2</sup> part.</AbstractText></Abstract>
 <OtherAbstract><AbstractText>Other language.</AbstractText></OtherAbstract>
 <AuthorList><Author><LastName> Smith </LastName><Initials> J </Initials></Author><Author><LastName>Roe</LastName></Author><Author><Initials>X</Initials></Author><Author><CollectiveName> ASPREE Group </CollectiveName></Author></AuthorList>
 <PublicationTypeList><PublicationType>Journal Article</PublicationType><PublicationType>Review</PublicationType></PublicationTypeList></Article></MedlineCitation>
-<PubmedData><ArticleIdList><ArticleId IdType="pubmed">42</ArticleId><ArticleId IdType="doi">10.2000/B</ArticleId></ArticleIdList></PubmedData>`));
+<PubmedData><ArticleIdList><ArticleId IdType="pubmed">42</ArticleId><ArticleId IdType="doi">10.2000/B</ArticleId></ArticleIdList></PubmedData>`),
+    );
     for (const size of [1, 5, 1_000_000]) {
       const [r, ...rest] = await parse(xml, size, "f.xml");
       assert.equal(rest.length, 0);
       assert.deepEqual(r, {
-        key: "pmid:42", pmid: "42", doi: "10.1000/a", title: "Aspirin and stroke", abstract: "AIMS: Find out. Plain 2 part.", journal: "The Lancet", year: 2019,
-        authors: ["Smith J", "Roe", "ASPREE Group"], publicationTypes: ["Journal Article", "Review"], origin: "f.xml",
+        key: "pmid:42",
+        pmid: "42",
+        doi: "10.1000/a",
+        title: "Aspirin and stroke",
+        abstract: "AIMS: Find out. Plain 2 part.",
+        journal: "The Lancet",
+        year: 2019,
+        authors: ["Smith J", "Roe", "ASPREE Group"],
+        publicationTypes: ["Journal Article", "Review"],
+        origin: "f.xml",
       });
     }
   });
 
   it("takes the article's own PMID, the journal's title, the publication year or MedlineDate, and the first title", async () => {
-    const [r] = await parse(set(article(`<MedlineCitation><CommentsCorrections><PMID>1</PMID></CommentsCorrections><PMID>77</PMID><Article><Journal><Title>J1</Title></Journal>
+    const [r] = await parse(
+      set(
+        article(`<MedlineCitation><CommentsCorrections><PMID>1</PMID></CommentsCorrections><PMID>77</PMID><Article><Journal><Title>J1</Title></Journal>
 <Book><Title>Not the journal</Title></Book><ArticleDate><Year>1990</Year></ArticleDate><PubDate><MedlineDate>1998 Dec-1999 Jan</MedlineDate><MedlineDate>2005</MedlineDate></PubDate>
-<ArticleTitle>First</ArticleTitle><ArticleTitle>Second</ArticleTitle></Article></MedlineCitation>`)));
+<ArticleTitle>First</ArticleTitle><ArticleTitle>Second</ArticleTitle></Article></MedlineCitation>`),
+      ),
+    );
     assert.deepEqual([r.pmid, r.journal, r.year, r.title], ["77", "J1", 1998, "First"]);
-    const [y] = await parse(set(article(`<MedlineCitation><PMID>5</PMID><Article><PubDate><MedlineDate>1970</MedlineDate><Year>1980</Year></PubDate><ArticleTitle>T</ArticleTitle><Journal><Title>J</Title></Journal></Article></MedlineCitation>`)));
+    const [y] = await parse(
+      set(
+        article(
+          `<MedlineCitation><PMID>5</PMID><Article><PubDate><MedlineDate>1970</MedlineDate><Year>1980</Year></PubDate><ArticleTitle>T</ArticleTitle><Journal><Title>J</Title></Journal></Article></MedlineCitation>`,
+        ),
+      ),
+    );
     assert.equal(y.year, 1980, "a Year wins over a MedlineDate");
   });
 
   it("takes a DOI from ArticleId, text from CDATA, and ignores what lies outside its place", async () => {
-    const [r] = await parse(set(article(`<MedlineCitation><PMID>8</PMID><DateCompleted><MedlineDate>1970</MedlineDate></DateCompleted><Article><ArticleTitle><![CDATA[Risk <5%]]> in <i>vivo</i></ArticleTitle>
+    const [r] = await parse(
+      set(
+        article(`<MedlineCitation><PMID>8</PMID><DateCompleted><MedlineDate>1970</MedlineDate></DateCompleted><Article><ArticleTitle><![CDATA[Risk <5%]]> in <i>vivo</i></ArticleTitle>
 <AbstractText>Stray, outside an Abstract.</AbstractText><Abstract><AbstractText>Kept.</AbstractText></Abstract><PubDate><MedlineDate>1999 Spring</MedlineDate></PubDate>
 <AuthorList><Author><LastName> </LastName><Initials>J</Initials></Author><Author><CollectiveName> </CollectiveName></Author></AuthorList></Article></MedlineCitation>
-<PubmedData><ArticleIdList><ArticleId IdType="pubmed">8</ArticleId><ArticleId IdType="doi">10.5555/only.here</ArticleId></ArticleIdList></PubmedData>`)));
+<PubmedData><ArticleIdList><ArticleId IdType="pubmed">8</ArticleId><ArticleId IdType="doi">10.5555/only.here</ArticleId></ArticleIdList></PubmedData>`),
+      ),
+    );
     assert.deepEqual([r.title, r.abstract, r.year, r.authors, r.doi], ["Risk <5% in vivo", "Kept.", 1999, [], "10.5555/only.here"]);
-    const outside = await parse("<PubmedArticleSet><DeleteCitation><PMID>5</PMID></DeleteCitation><Other><Author><LastName>X</LastName></Author><Title>T</Title></Other></PubmedArticleSet>");
+    const outside = await parse(
+      "<PubmedArticleSet><DeleteCitation><PMID>5</PMID></DeleteCitation><Other><Author><LastName>X</LastName></Author><Title>T</Title></Other></PubmedArticleSet>",
+    );
     assert.deepEqual(outside, []);
   });
 
@@ -86,15 +112,30 @@ describe("PubMed XML parser", () => {
   });
 
   it("reads book articles with their own PMID and title", async () => {
-    const [b] = await parse(set(article(`<BookDocument><PMID>900</PMID><Book><BookTitle>Book <i>title</i></BookTitle></Book><Abstract><AbstractText>About it.</AbstractText></Abstract></BookDocument>`, "PubmedBookArticle")));
+    const [b] = await parse(
+      set(
+        article(
+          `<BookDocument><PMID>900</PMID><Book><BookTitle>Book <i>title</i></BookTitle></Book><Abstract><AbstractText>About it.</AbstractText></Abstract></BookDocument>`,
+          "PubmedBookArticle",
+        ),
+      ),
+    );
     assert.deepEqual([b.key, b.title, b.abstract], ["pmid:900", "Book title", "About it."]);
     const [single] = await collect(parsePubmedXml(chunked(article(`<MedlineCitation><PMID>3</PMID><Article><ArticleTitle>Alone</ArticleTitle></Article></MedlineCitation>`))));
     assert.equal(single.title, "Alone", "a lone PubmedArticle is a valid document");
   });
 
   it("skips an article without text and keeps going", async () => {
-    const rows = await parse(set(article(`<MedlineCitation><PMID>1</PMID></MedlineCitation>`), article(`<MedlineCitation><PMID>2</PMID><Article><ArticleTitle>Kept</ArticleTitle></Article></MedlineCitation>`)));
-    assert.deepEqual(rows.map((r) => r.pmid), ["2"]);
+    const rows = await parse(
+      set(
+        article(`<MedlineCitation><PMID>1</PMID></MedlineCitation>`),
+        article(`<MedlineCitation><PMID>2</PMID><Article><ArticleTitle>Kept</ArticleTitle></Article></MedlineCitation>`),
+      ),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.pmid),
+      ["2"],
+    );
     assert.deepEqual(await parse(set()), []);
     assert.deepEqual(await parse("<PubmedArticleSet><Other><Title>x</Title><PMID>4</PMID></Other></PubmedArticleSet>"), []);
   });
@@ -129,14 +170,39 @@ describe("MEDLINE parser", () => {
 
   it("reads every field, with continuation lines and fallbacks", async () => {
     const nbib = [
-      "PMID- 00123", "TI  - Early therapy", "      in sepsis.", "AB  - First part.", "AB  - Second", "      part.", "JT  - Full Journal", "TA  - Abbr J", "DP  - 2001 Nov 8",
-      "AU  - Rivers E", "FAU - Rivers, Emanuel", "AU  - Nguyen B", "PT  - Journal Article", "PT  - Review", "AID - S0001 [pii]", "AID - 10.1056/NEJMoa010307 [doi]", "",
+      "PMID- 00123",
+      "TI  - Early therapy",
+      "      in sepsis.",
+      "AB  - First part.",
+      "AB  - Second",
+      "      part.",
+      "JT  - Full Journal",
+      "TA  - Abbr J",
+      "DP  - 2001 Nov 8",
+      "AU  - Rivers E",
+      "FAU - Rivers, Emanuel",
+      "AU  - Nguyen B",
+      "PT  - Journal Article",
+      "PT  - Review",
+      "AID - S0001 [pii]",
+      "AID - 10.1056/NEJMoa010307 [doi]",
+      "",
     ].join("\n");
     for (const size of [3, 1_000_000]) {
-      assert.deepEqual(await parse(nbib, size), [{
-        key: "pmid:123", pmid: "123", doi: "10.1056/nejmoa010307", title: "Early therapy in sepsis.", abstract: "First part. Second part.", journal: "Full Journal", year: 2001,
-        authors: ["Rivers E", "Nguyen B"], publicationTypes: ["Journal Article", "Review"], origin: "m.nbib",
-      }]);
+      assert.deepEqual(await parse(nbib, size), [
+        {
+          key: "pmid:123",
+          pmid: "123",
+          doi: "10.1056/nejmoa010307",
+          title: "Early therapy in sepsis.",
+          abstract: "First part. Second part.",
+          journal: "Full Journal",
+          year: 2001,
+          authors: ["Rivers E", "Nguyen B"],
+          publicationTypes: ["Journal Article", "Review"],
+          origin: "m.nbib",
+        },
+      ]);
     }
     const [fallback] = await parse("PMID- 5\nBTI - Book title\nTA  - Abbr\nDEP - 2020 Jan 01\nFAU - Roe, Ann\nLID - 10.9000/X [DOI] \n");
     assert.deepEqual([fallback.title, fallback.journal, fallback.year, fallback.authors, fallback.doi], ["Book title", "Abbr", 2020, ["Roe, Ann"], "10.9000/x"]);
@@ -148,17 +214,47 @@ describe("MEDLINE parser", () => {
 
   it("starts a record at each PMID or blank line, and ignores stray lines", async () => {
     const rows = await parse("PMID- 1\nTI  - One\nPMID- 2\nTI  - Two\n\n\n\nPMID- 3\nTI  - Three\n   \nPMID- 4\nAB  - Four\n");
-    assert.deepEqual(rows.map((r) => [r.pmid, r.title || r.abstract]), [["1", "One"], ["2", "Two"], ["3", "Three"], ["4", "Four"]]);
+    assert.deepEqual(
+      rows.map((r) => [r.pmid, r.title || r.abstract]),
+      [
+        ["1", "One"],
+        ["2", "Two"],
+        ["3", "Three"],
+        ["4", "Four"],
+      ],
+    );
     const two = await parse("PMID- 8\nTI  - A\n  \n      orphan continuation\nPMID- 9\nTI  - B");
-    assert.deepEqual(two.map((r) => r.title), ["A", "B"]);
+    assert.deepEqual(
+      two.map((r) => r.title),
+      ["A", "B"],
+    );
     const first = await parse("TI  - No pmid yet\nPMID- 10\nTI  - Ten\n");
-    assert.deepEqual(first.map((r) => [r.pmid, r.title]), [[undefined, "No pmid yet"], ["10", "Ten"]]);
+    assert.deepEqual(
+      first.map((r) => [r.pmid, r.title]),
+      [
+        [undefined, "No pmid yet"],
+        ["10", "Ten"],
+      ],
+    );
     const noText = await parse("PMID- 11\n\nPMID- 12\nTI  - Twelve\n");
-    assert.deepEqual(noText.map((r) => r.pmid), ["12"]);
+    assert.deepEqual(
+      noText.map((r) => r.pmid),
+      ["12"],
+    );
     const noTextBeforePmid = await parse("PMID- 20\nPMID- 21\nTI  - T\nPMID- 22\n");
-    assert.deepEqual(noTextBeforePmid.map((r) => r.pmid), ["21"], "records without text are skipped, at a PMID and at the end");
+    assert.deepEqual(
+      noTextBeforePmid.map((r) => r.pmid),
+      ["21"],
+      "records without text are skipped, at a PMID and at the end",
+    );
     const blankSplits = await parse("PMID- 30\nTI  - A\n\nAU  - X\nTI  - B\n");
-    assert.deepEqual(blankSplits.map((r) => [r.pmid, r.title, r.authors]), [["30", "A", []], [undefined, "B", ["X"]]]);
+    assert.deepEqual(
+      blankSplits.map((r) => [r.pmid, r.title, r.authors]),
+      [
+        ["30", "A", []],
+        [undefined, "B", ["X"]],
+      ],
+    );
     assert.deepEqual(await parse("PMID- 31\nTI  - Bare\n"), [{ key: "pmid:31", pmid: "31", title: "Bare", abstract: "", authors: [], publicationTypes: [], origin: "m.nbib" }]);
     assert.equal((await parse("PMID- 32\nTI  - T\nLID - 10.1000/x[doi]\n"))[0]?.doi, "10.1000/x");
     const tagForms = await parse("PMID-13\nTI  -Compact\nAB  -  spaced  \n");
@@ -180,12 +276,23 @@ describe("RIS parser", () => {
   const parse = (text: string, size?: number) => collect(parseRis(chunked(text, size), "r.ris"));
 
   it("reads every field with its fallbacks, whatever the chunking", async () => {
-    const ris = "\uFEFFTY  - JOUR\nTI  - Heart\n  failure\nAU  - Smith, J\nA1  - Roe, A\nPY  - 2003///\nT2  - BMJ\nJO  - Other\nAB  - An abstract.\nN2  - Not used.\nDO  - 10.1136/BMJ.Y\nUR  - https://example.org/x\nUR  - https://pubmed.ncbi.nlm.nih.gov/555/\nAN  - 999\nER  - \n";
+    const ris =
+      "\uFEFFTY  - JOUR\nTI  - Heart\n  failure\nAU  - Smith, J\nA1  - Roe, A\nPY  - 2003///\nT2  - BMJ\nJO  - Other\nAB  - An abstract.\nN2  - Not used.\nDO  - 10.1136/BMJ.Y\nUR  - https://example.org/x\nUR  - https://pubmed.ncbi.nlm.nih.gov/555/\nAN  - 999\nER  - \n";
     for (const size of [2, 1_000_000]) {
-      assert.deepEqual(await parse(ris, size), [{
-        key: "pmid:555", pmid: "555", doi: "10.1136/bmj.y", title: "Heart failure", abstract: "An abstract.", journal: "BMJ", year: 2003,
-        authors: ["Smith, J", "Roe, A"], publicationTypes: ["Journal Article"], origin: "r.ris",
-      }]);
+      assert.deepEqual(await parse(ris, size), [
+        {
+          key: "pmid:555",
+          pmid: "555",
+          doi: "10.1136/bmj.y",
+          title: "Heart failure",
+          abstract: "An abstract.",
+          journal: "BMJ",
+          year: 2003,
+          authors: ["Smith, J", "Roe, A"],
+          publicationTypes: ["Journal Article"],
+          origin: "r.ris",
+        },
+      ]);
     }
   });
 
@@ -211,14 +318,23 @@ describe("RIS parser", () => {
 
   it("names the publication types it knows and keeps the code of others", async () => {
     const types = await parse(["JOUR", "BOOK", "CHAP", "RPRT", "CONF", "GEN", "ELEC", "THES", "DATA"].map((t) => `TY  - ${t}\nTI  - t\nER  - `).join("\n"));
-    assert.deepEqual(types.map((r) => r.publicationTypes[0]), ["Journal Article", "Book", "Book Chapter", "Report", "Conference Paper", "Generic", "Web Page", "Thesis", "DATA"]);
+    assert.deepEqual(
+      types.map((r) => r.publicationTypes[0]),
+      ["Journal Article", "Book", "Book Chapter", "Report", "Conference Paper", "Generic", "Web Page", "Thesis", "DATA"],
+    );
     const [empty] = await parse("TY  -\nTI  - t\nER  -\n");
     assert.deepEqual(empty.publicationTypes, []);
   });
 
   it("keeps tags only inside a record, and closes a record left open at the end", async () => {
     const rows = await parse("TI  - outside\nER  - \nTY  - JOUR\nTI  - One\nER  - \nAU  - Stray\nstray line\nTY  - JOUR\nTI  - Two\nTY  - JOUR\nTI  - Three");
-    assert.deepEqual(rows.map((r) => [r.title, r.authors]), [["One", []], ["Three", []]]);
+    assert.deepEqual(
+      rows.map((r) => [r.title, r.authors]),
+      [
+        ["One", []],
+        ["Three", []],
+      ],
+    );
     const noText = await parse("TY  - JOUR\nAU  - Someone\nER  - \n");
     assert.deepEqual(noText, []);
     const continued = await parse("TY  - JOUR\nTI  - A\n\nmore\nER  - \n");
@@ -276,7 +392,7 @@ describe("BibTeX reader", () => {
   it("skips broken entries and counts them, reading the rest", () => {
     const cases: Array<[string, number, number]> = [
       ["@article{a, title={never closed", 0, 1],
-      ["@article{a, title=\"never closed", 0, 1],
+      ['@article{a, title="never closed', 0, 1],
       ["@article{a, title={x}} }, y={z}}\n@book{b, title={ok}}", 2, 0],
       ["@article{a, title=}\n@book{b, title={ok}}", 1, 1],
       ["@article{a, = {x}}\n@book{b, title={ok}}", 1, 1],
@@ -284,7 +400,7 @@ describe("BibTeX reader", () => {
       ["@article{a, title={x} {y}}", 0, 1],
       ["@article{a, title={x}", 0, 1],
       ["@article{a, title={unbalanced}}}", 1, 0],
-      ["@article{a, title=\"x}\"}", 0, 1],
+      ['@article{a, title="x}"}', 0, 1],
       ["@ article{a, title={x}}", 0, 0],
       ["email me @ home", 0, 0],
     ];
@@ -301,7 +417,16 @@ describe("BibTeX reader", () => {
   it("turns an entry into a record with its fallbacks", () => {
     const rec = (fields: Record<string, string>, type = "article") => bibtexToRecord({ type, key: "k", fields: { title: "T", ...fields } }, "b.bib")!;
     assert.deepEqual(rec({ pmid: "12", doi: "10.1000/X", abstract: "A \\& b", journal: "{J}", year: "2001", author: "Doe, J. AND Roe, {\\'A}. and  " }), {
-      key: "pmid:12", pmid: "12", doi: "10.1000/x", title: "T", abstract: "A & b", journal: "J", year: 2001, authors: ["Doe, J.", "Roe, Á."], publicationTypes: ["Journal Article"], origin: "b.bib",
+      key: "pmid:12",
+      pmid: "12",
+      doi: "10.1000/x",
+      title: "T",
+      abstract: "A & b",
+      journal: "J",
+      year: 2001,
+      authors: ["Doe, J.", "Roe, Á."],
+      publicationTypes: ["Journal Article"],
+      origin: "b.bib",
     });
     assert.equal(rec({ eprinttype: "PubMed", eprint: "34" }).pmid, "34");
     assert.equal(rec({ eprinttype: "arxiv", eprint: "34" }).pmid, undefined);
@@ -310,12 +435,18 @@ describe("BibTeX reader", () => {
     assert.equal(rec({ date: "2012-03-04" }).year, 2012);
     assert.deepEqual(rec({}).authors, []);
     const types = ["article", "book", "inbook", "incollection", "inproceedings", "techreport", "phdthesis", "mastersthesis", "misc", "online", "patent"];
-    assert.deepEqual(types.map((t) => rec({}, t).publicationTypes[0]), ["Journal Article", "Book", "Book Chapter", "Book Chapter", "Conference Paper", "Report", "Thesis", "Thesis", "Generic", "Web Page", "patent"]);
+    assert.deepEqual(
+      types.map((t) => rec({}, t).publicationTypes[0]),
+      ["Journal Article", "Book", "Book Chapter", "Book Chapter", "Conference Paper", "Report", "Thesis", "Thesis", "Generic", "Web Page", "patent"],
+    );
   });
 
   it("parses a stream, and says when nothing could be read", async () => {
     const rows = await collect(parseBibtex(chunked("@article{a, title={One}}\n@article{b, author={X}}\n@article{c, title={Two}}", 4), "b.bib"));
-    assert.deepEqual(rows.map((r) => r.title), ["One", "Two"]);
+    assert.deepEqual(
+      rows.map((r) => r.title),
+      ["One", "Two"],
+    );
     await fails(parseBibtex(chunked("just text")), "No BibTeX entry could be read (entries start with @article{key, ...).");
     assert.deepEqual(await collect(parseBibtex(chunked(" \n\t"))), []);
     assert.deepEqual(await collect(parseBibtex(chunked(""))), []);
@@ -324,30 +455,63 @@ describe("BibTeX reader", () => {
 
 describe("CSL-JSON and BEIR JSON Lines parsers", () => {
   it("turns a CSL item into a record with its fallbacks", () => {
-    assert.deepEqual(cslToRecord({
-      type: "article-journal", title: "T", abstract: "A", "container-title": "J", issued: { "date-parts": [[2010, 2]] }, PMID: 77, DOI: "10.1000/Z",
-      author: [{ family: "Roe", given: "Ann b. Carol" }, { literal: "WHO Group" }, { given: "Solo" }, "not an author", { family: "Only" }],
-    }, "c.json"), {
-      key: "pmid:77", pmid: "77", doi: "10.1000/z", title: "T", abstract: "A", journal: "J", year: 2010, authors: ["Roe AC", "WHO Group", "S", "Only"], publicationTypes: ["Journal Article"], origin: "c.json",
-    });
+    assert.deepEqual(
+      cslToRecord(
+        {
+          type: "article-journal",
+          title: "T",
+          abstract: "A",
+          "container-title": "J",
+          issued: { "date-parts": [[2010, 2]] },
+          PMID: 77,
+          DOI: "10.1000/Z",
+          author: [{ family: "Roe", given: "Ann b. Carol" }, { literal: "WHO Group" }, { given: "Solo" }, "not an author", { family: "Only" }],
+        },
+        "c.json",
+      ),
+      {
+        key: "pmid:77",
+        pmid: "77",
+        doi: "10.1000/z",
+        title: "T",
+        abstract: "A",
+        journal: "J",
+        year: 2010,
+        authors: ["Roe AC", "WHO Group", "S", "Only"],
+        publicationTypes: ["Journal Article"],
+        origin: "c.json",
+      },
+    );
     const r = cslToRecord({ title: "T", pmid: "8", doi: "10.2000/y", issued: { raw: "2001-02" }, author: "nobody" })!;
     assert.deepEqual([r.pmid, r.doi, r.year, r.authors, r.publicationTypes], ["8", "10.2000/y", 2001, [], []]);
     assert.equal(cslToRecord({ title: "T", issued: { literal: "Spring 1999" } })?.year, 1999);
-    assert.equal(cslToRecord({ title: "T", issued: { "date-parts": "2001" , raw: "1998" } })?.year, 1998);
-    assert.equal(cslToRecord({ title: "T", issued: { "date-parts": [2001] , raw: "1997" } })?.year, 1997);
+    assert.equal(cslToRecord({ title: "T", issued: { "date-parts": "2001", raw: "1998" } })?.year, 1998);
+    assert.equal(cslToRecord({ title: "T", issued: { "date-parts": [2001], raw: "1997" } })?.year, 1997);
     assert.equal(cslToRecord({ title: "T", issued: [2001] })?.year, undefined);
     assert.equal(cslToRecord({ title: "T", issued: null })?.year, undefined);
     assert.equal(cslToRecord({ title: true, abstract: "only" })?.title, "");
     const types = ["article-journal", "book", "chapter", "report", "paper-conference", "webpage", "thesis", "dataset"];
-    assert.deepEqual(types.map((type) => cslToRecord({ title: "T", type })?.publicationTypes[0]), ["Journal Article", "Book", "Book Chapter", "Report", "Conference Paper", "Web Page", "Thesis", "dataset"]);
+    assert.deepEqual(
+      types.map((type) => cslToRecord({ title: "T", type })?.publicationTypes[0]),
+      ["Journal Article", "Book", "Book Chapter", "Report", "Conference Paper", "Web Page", "Thesis", "dataset"],
+    );
     for (const notItem of [null, [], "x", 3]) assert.equal(cslToRecord(notItem), undefined);
   });
 
   it("reads an array, an object with items, or a single item, and says what is not CSL-JSON", async () => {
     const read = (text: string) => collect(parseCslJson(chunked(text, 3), "c.json"));
-    assert.deepEqual((await read('\uFEFF[{"title":"A"},{"title":""},{"title":"B"}]')).map((r) => r.title), ["A", "B"]);
-    assert.deepEqual((await read('{"items":[{"title":"C"}]}')).map((r) => r.title), ["C"]);
-    assert.deepEqual((await read('{"title":"D"}')).map((r) => [r.title, r.origin]), [["D", "c.json"]]);
+    assert.deepEqual(
+      (await read('\uFEFF[{"title":"A"},{"title":""},{"title":"B"}]')).map((r) => r.title),
+      ["A", "B"],
+    );
+    assert.deepEqual(
+      (await read('{"items":[{"title":"C"}]}')).map((r) => r.title),
+      ["C"],
+    );
+    assert.deepEqual(
+      (await read('{"title":"D"}')).map((r) => [r.title, r.origin]),
+      [["D", "c.json"]],
+    );
     await fails(parseCslJson(chunked("not json")), /^This is not CSL-JSON: /);
     await fails(parseCslJson(chunked("3")), "This is not CSL-JSON: expected an array of items.");
     await fails(parseCslJson(chunked("null")), "This is not CSL-JSON: expected an array of items.");
@@ -366,16 +530,22 @@ describe("CSL-JSON and BEIR JSON Lines parsers", () => {
       '{"title":"T5","text":"B"}',
     ].join("\n");
     const rows = await collect(parseBeirJsonl(chunked(text, 7), "b.jsonl"));
-    assert.deepEqual(rows.map((r) => [r.key, r.title, r.abstract, r.doi, r.journal, r.year, r.origin]), [
-      ["pmid:123", "T1", "Body 1.", "10.1000/a", "J", 2001, "b.jsonl"],
-      ["beir:x9", "T2", "Body 2.", "10.2000/b", "J2", 1999, "b.jsonl"],
-      ["pmid:42", "T3", "B", undefined, undefined, undefined, "b.jsonl"],
-      ["beir:1234567890", "T4", "B", undefined, undefined, undefined, "b.jsonl"],
-      [rows[4]!.key, "T5", "B", undefined, undefined, undefined, "b.jsonl"],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.key, r.title, r.abstract, r.doi, r.journal, r.year, r.origin]),
+      [
+        ["pmid:123", "T1", "Body 1.", "10.1000/a", "J", 2001, "b.jsonl"],
+        ["beir:x9", "T2", "Body 2.", "10.2000/b", "J2", 1999, "b.jsonl"],
+        ["pmid:42", "T3", "B", undefined, undefined, undefined, "b.jsonl"],
+        ["beir:1234567890", "T4", "B", undefined, undefined, undefined, "b.jsonl"],
+        [rows[4]!.key, "T5", "B", undefined, undefined, undefined, "b.jsonl"],
+      ],
+    );
     assert.match(rows[4]!.key, /^ref:[0-9a-f]{16}$/);
     const notPmids = await collect(parseBeirJsonl(chunked('{"_id":"123","title":"T","text":"B"}\n'), "b", { idsArePmids: false }));
-    assert.deepEqual(notPmids.map((r) => [r.key, r.pmid]), [["beir:123", undefined]]);
+    assert.deepEqual(
+      notPmids.map((r) => [r.key, r.pmid]),
+      [["beir:123", undefined]],
+    );
     const numeric = await collect(parseBeirJsonl(chunked('{"_id":456,"title":"T","text":"B"}\n')));
     assert.equal(numeric[0]?.key, "pmid:456");
   });

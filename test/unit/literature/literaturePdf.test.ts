@@ -25,7 +25,14 @@ async function collect(path: string): Promise<LiteratureRecord[]> {
 const GUIDELINE = minimalPdf({
   title: "Community-acquired pneumonia (test guideline)",
   pages: [
-    ["Community-acquired pneumonia in adults", "", "Amoxicillin is first line for low severity pneumonia (CURB-65 0-1).", "Treat for five days in total.", "", "Review at 48 hours if no improvement."],
+    [
+      "Community-acquired pneumonia in adults",
+      "",
+      "Amoxicillin is first line for low severity pneumonia (CURB-65 0-1).",
+      "Treat for five days in total.",
+      "",
+      "Review at 48 hours if no improvement.",
+    ],
     ["Severe pneumonia", "", "Give a beta-lactam with a macrolide; consider procalcitonin to stop antibiotics."],
   ],
 });
@@ -58,7 +65,10 @@ describe("PDF import (pdf.js)", function () {
     for (const words of ["Amoxicillin is first line", "Review at 48 hours", "procalcitonin"]) assert.ok(all.includes(words), words);
 
     const untitled = join(dir, "untitled.pdf");
-    writeFileSync(untitled, minimalPdf({ title: "Microsoft Word - draft3.docx", pages: [["Sepsis bundle", "", "Lactate, cultures, antibiotics and fluids within the first hour."]] }));
+    writeFileSync(
+      untitled,
+      minimalPdf({ title: "Microsoft Word - draft3.docx", pages: [["Sepsis bundle", "", "Lactate, cultures, antibiotics and fluids within the first hour."]] }),
+    );
     assert.equal((await collect(untitled))[0]?.title, "Sepsis bundle");
   });
 
@@ -85,7 +95,10 @@ describe("PDF import (pdf.js)", function () {
     writeFileSync(join(dir, "d-scan.pdf"), minimalPdf({ pages: [[""]] }));
     writeFileSync(join(dir, "e-notes.md"), "# Asthma\n\nInhaled corticosteroids for persistent asthma.");
     const files = await listImportableFiles(dir);
-    assert.deepEqual(files.map((f) => f.slice(dir.length + 1)), ["a-guideline.pdf", "b-corrupt.pdf", "c-empty.pdf", "d-scan.pdf", "e-notes.md"]);
+    assert.deepEqual(
+      files.map((f) => f.slice(dir.length + 1)),
+      ["a-guideline.pdf", "b-corrupt.pdf", "c-empty.pdf", "d-scan.pdf", "e-notes.md"],
+    );
     const outcome: string[] = [];
     for (const file of files) {
       try {
@@ -127,9 +140,23 @@ describe("PDF import (pdf.js)", function () {
   });
 
   it("lays out lines and paragraphs from glyph positions", () => {
-    const item = (str: string, y: number, hasEOL = false): { str: string; transform: number[]; height: number; hasEOL: boolean } => ({ str, transform: [10, 0, 0, 10, 72, y], height: 10, hasEOL });
-    const lines = itemsToLines([item("Dose ", 700), item("adjust-", 700, true), item("ment in renal failure", 686, true), item("New paragraph", 650, true), item("Next column", 700, true)]);
-    assert.deepEqual(lines.map((l) => l.text), ["Dose adjust-", "ment in renal failure", "New paragraph", "Next column"]);
+    const item = (str: string, y: number, hasEOL = false): { str: string; transform: number[]; height: number; hasEOL: boolean } => ({
+      str,
+      transform: [10, 0, 0, 10, 72, y],
+      height: 10,
+      hasEOL,
+    });
+    const lines = itemsToLines([
+      item("Dose ", 700),
+      item("adjust-", 700, true),
+      item("ment in renal failure", 686, true),
+      item("New paragraph", 650, true),
+      item("Next column", 700, true),
+    ]);
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      ["Dose adjust-", "ment in renal failure", "New paragraph", "Next column"],
+    );
     assert.equal(linesToParagraphs(lines), "Dose adjust-ment in renal failure\n\nNew paragraph\n\nNext column");
     assert.equal(usableTitle("  Sepsis   guideline "), "Sepsis guideline");
     for (const bad of ["", "untitled", "report.pdf", "Microsoft Word - x.docx", 42]) assert.equal(usableTitle(bad), undefined);

@@ -15,7 +15,10 @@ import { mergeRecords, SqliteLiteratureLibrary } from "../../../src/literature/i
 import type { LiteratureRecord } from "../../../src/literature/library";
 import { mulberry32 } from "../../support/seededRandom";
 
-const VOCABULARY = "patient trial insulin metformin diabetes stroke sepsis mortality cohort randomized placebo dose kidney liver lung asthma fracture dementia vaccine antibiotic infection pain heart cancer children women surgery outcome risk therapy blood pressure statin aspirin warfarin bleeding renal cardiac pulmonary fever cough rash nausea".split(" ");
+const VOCABULARY =
+  "patient trial insulin metformin diabetes stroke sepsis mortality cohort randomized placebo dose kidney liver lung asthma fracture dementia vaccine antibiotic infection pain heart cancer children women surgery outcome risk therapy blood pressure statin aspirin warfarin bleeding renal cardiac pulmonary fever cough rash nausea".split(
+    " ",
+  );
 
 /** Zipf-like draws: a few words in most documents (long posting lists), most in few. */
 function word(random: () => number): string {
@@ -67,7 +70,11 @@ describe("literature ranking: exact top k with MaxScore pruning", function () {
     const ids: number[] = [];
     for (let id = 0; ids.length < 1000; id += 1 + Math.floor(random() * 300)) ids.push(id);
     const tfs = ids.map(() => 1 + Math.floor(random() * 40));
-    const data = encodePostings(ids, tfs, ids.map(() => 100));
+    const data = encodePostings(
+      ids,
+      tfs,
+      ids.map(() => 100),
+    );
     const decoded = decodePostings(data);
     assert.deepEqual([...decoded.ids], ids);
     assert.deepEqual([...decoded.tfs], tfs);
@@ -182,7 +189,9 @@ describe("literature ranking: exact top k with MaxScore pruning", function () {
     // As an older Bedside left it: FTS5 tables, no index of this layout.
     const { openSqlDatabase } = await import("../../../src/literature/index/sqlDatabase");
     const db = openSqlDatabase(path);
-    db.exec("DELETE FROM postings; DELETE FROM segments; DELETE FROM terms; DELETE FROM meta; CREATE VIRTUAL TABLE fts USING fts5(title, abstract, content='docs', content_rowid='id');");
+    db.exec(
+      "DELETE FROM postings; DELETE FROM segments; DELETE FROM terms; DELETE FROM meta; CREATE VIRTUAL TABLE fts USING fts5(title, abstract, content='docs', content_rowid='id');",
+    );
     db.close();
     const reopened = new SqliteLiteratureLibrary(path);
     assert.deepEqual(
@@ -193,7 +202,9 @@ describe("literature ranking: exact top k with MaxScore pruning", function () {
     reopened.close();
     // A record an earlier version added to a file of this layout (outside the index) is indexed too.
     const older = openSqlDatabase(path);
-    older.run("INSERT INTO docs (key, pmid, title, abstract, authors, pubtypes) VALUES ('pmid:3', '3', 'Warfarin bleeding', 'Warfarin and bleeding risk in the elderly.', '[]', '[]')");
+    older.run(
+      "INSERT INTO docs (key, pmid, title, abstract, authors, pubtypes) VALUES ('pmid:3', '3', 'Warfarin bleeding', 'Warfarin and bleeding risk in the elderly.', '[]', '[]')",
+    );
     older.close();
     const third = new SqliteLiteratureLibrary(path);
     assert.deepEqual(

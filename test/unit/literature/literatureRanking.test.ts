@@ -22,7 +22,14 @@ describe("BM25 scoring", () => {
 
   it("counts term frequencies and document length", () => {
     const { tf, length } = termCounts(["a", "b", "a", "c", "a"]);
-    assert.deepEqual([...tf], [["a", 3], ["b", 1], ["c", 1]]);
+    assert.deepEqual(
+      [...tf],
+      [
+        ["a", 3],
+        ["b", 1],
+        ["c", 1],
+      ],
+    );
     assert.equal(length, 5);
     assert.deepEqual(termCounts([]), { tf: new Map(), length: 0 });
   });
@@ -61,15 +68,25 @@ describe("BM25 scoring", () => {
   });
 
   it("fuses ranked lists by reciprocal rank, ties broken by key", () => {
-    const fused = reciprocalRankFusion([["a", "b", "c"], ["c", "b"]]);
-    assert.deepEqual(fused.map((r) => r.key), ["c", "b", "a"]);
+    const fused = reciprocalRankFusion([
+      ["a", "b", "c"],
+      ["c", "b"],
+    ]);
+    assert.deepEqual(
+      fused.map((r) => r.key),
+      ["c", "b", "a"],
+    );
     close(fused[0]!.score, 1 / 63 + 1 / 61, "c");
     close(fused[1]!.score, 1 / 62 + 1 / 62, "b");
     close(fused[2]!.score, 1 / 61, "a");
     const k1 = reciprocalRankFusion([["x", "y"]], 1);
     close(k1[0]!.score, 1 / 2);
     close(k1[1]!.score, 1 / 3);
-    assert.deepEqual(reciprocalRankFusion([["q"], ["p"]]).map((r) => r.key), ["p", "q"], "equal scores: alphabetical");
+    assert.deepEqual(
+      reciprocalRankFusion([["q"], ["p"]]).map((r) => r.key),
+      ["p", "q"],
+      "equal scores: alphabetical",
+    );
     assert.deepEqual(reciprocalRankFusion([]), []);
   });
 });
@@ -97,7 +114,41 @@ describe("text analyzer", () => {
 
   it("keeps Lucene's English stop words out of terms", () => {
     assert.equal(STOP_WORDS.size, 33);
-    for (const w of ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"]) {
+    for (const w of [
+      "a",
+      "an",
+      "and",
+      "are",
+      "as",
+      "at",
+      "be",
+      "but",
+      "by",
+      "for",
+      "if",
+      "in",
+      "into",
+      "is",
+      "it",
+      "no",
+      "not",
+      "of",
+      "on",
+      "or",
+      "such",
+      "that",
+      "the",
+      "their",
+      "then",
+      "there",
+      "these",
+      "they",
+      "this",
+      "to",
+      "was",
+      "will",
+      "with",
+    ]) {
       assert.ok(STOP_WORDS.has(w), w);
     }
     assert.deepEqual(terms("The patients were NOT treated with insulin in 2019"), ["patient", "were", "treat", "insulin", "2019"]);
@@ -111,10 +162,16 @@ describe("text analyzer", () => {
       { term: "s", word: "s" },
       { term: "insulin", word: "insulin" },
     ]);
-    assert.deepEqual(queryTerms("a b c d e", 2), [{ term: "b", word: "b" }, { term: "c", word: "c" }]);
+    assert.deepEqual(queryTerms("a b c d e", 2), [
+      { term: "b", word: "b" },
+      { term: "c", word: "c" },
+    ]);
     assert.deepEqual(queryTerms("b c", 2).length, 2);
     assert.equal(queryTerms(Array.from({ length: 40 }, (_, i) => `w${i}x`).join(" ")).length, 32);
     const long = "x".repeat(65);
-    assert.deepEqual(queryTerms(`${long} ${"y".repeat(64)}`).map((t) => t.word), ["y".repeat(64)]);
+    assert.deepEqual(
+      queryTerms(`${long} ${"y".repeat(64)}`).map((t) => t.word),
+      ["y".repeat(64)],
+    );
   });
 });

@@ -46,7 +46,10 @@ describe("SQLite connection for the literature library", () => {
     assert.equal(db.get("SELECT name FROM t WHERE id = ?", Number(id))?.name, "colchicine");
     assert.deepEqual([...(db.get("SELECT data FROM t WHERE id = ?", Number(id))?.data as Uint8Array)], [1, 2, 3]);
     assert.equal(db.prepare("SELECT name FROM t WHERE name = ?").get("nothing"), null);
-    assert.deepEqual(db.all("SELECT rowid AS id FROM f WHERE f MATCH ?", "colchicine").map((r) => Number(r.id)), [Number(id)]);
+    assert.deepEqual(
+      db.all("SELECT rowid AS id FROM f WHERE f MATCH ?", "colchicine").map((r) => Number(r.id)),
+      [Number(id)],
+    );
     assert.equal(db.inTransaction, false);
     db.exec("BEGIN");
     assert.equal(db.inTransaction, true);

@@ -19,7 +19,12 @@ const VERSION = "3.22.1";
 
 /** A registry that serves one version document and one tarball; `integrity` overrides the honest hash. */
 const fakeRegistry = (tarball: Buffer, options: { integrity?: string; name?: string } = {}): Promise<PackRegistry> =>
-  servePackRegistry(tarball, { name: NAME, version: VERSION, ...(options.name ? { documentName: options.name } : {}), ...(options.integrity ? { integrity: options.integrity } : {}) });
+  servePackRegistry(tarball, {
+    name: NAME,
+    version: VERSION,
+    ...(options.name ? { documentName: options.name } : {}),
+    ...(options.integrity ? { integrity: options.integrity } : {}),
+  });
 
 const goodPackage = (): Buffer =>
   tarGz([

@@ -26,7 +26,10 @@ describe("CUDA readiness: why CUDA is or is not used", () => {
   it("a driver without CUDA's runtime libraries: names the libraries it needs, and does not offer a download that cannot load", () => {
     const v = cudaVerdict({ ...base, searched: ["/usr/lib/x86_64-linux-gnu"] });
     assert.equal(v.usable, false);
-    assert.match(v.reason, /the NVIDIA driver is here, but the CUDA pack would not load: it needs CUDA 13's runtime libraries \(libcudart\.so\.13, libcublas\.so\.13, libcublasLt\.so\.13\), and none were found \(looked in \/usr\/lib\/x86_64-linux-gnu\)/);
+    assert.match(
+      v.reason,
+      /the NVIDIA driver is here, but the CUDA pack would not load: it needs CUDA 13's runtime libraries \(libcudart\.so\.13, libcublas\.so\.13, libcublasLt\.so\.13\), and none were found \(looked in \/usr\/lib\/x86_64-linux-gnu\)/,
+    );
     assert.match(v.reason, /keep Vulkan, which needs only the driver/);
     assert.equal(v.offerPack, false);
     assert.equal(packToOffer("linux-x64", { nvidiaDriver: true, gpuSetting: "auto", installed: [], declined: [], cudaRuntimes: [] }), undefined, "no offer without the runtime");
@@ -116,11 +119,18 @@ describe("CUDA readiness: what the packs link against", () => {
   it(`the CUDA pack needs CUDA ${CUDA_PACK_RUNTIME.main}'s runtime and the driver; its -ext fallback CUDA ${CUDA_PACK_RUNTIME.fallback}'s (read from the installed libraries)`, function () {
     const main = join(packs, "linux-x64-cuda", "bins", "linux-x64-cuda", "libggml-cuda.so");
     const fallback = join(packs, "linux-x64-cuda-ext", "bins", "linux-x64-cuda", "fallback", "libggml-cuda.so");
-    if (!existsSync(main) || !existsSync(fallback)) return skipBecause(this, "node-llama-cpp's linux-x64 CUDA packages are not installed here (npm installs them on linux-x64 only)");
+    if (!existsSync(main) || !existsSync(fallback))
+      return skipBecause(this, "node-llama-cpp's linux-x64 CUDA packages are not installed here (npm installs them on linux-x64 only)");
     const needs = elfNeeded(main);
-    assert.ok(needs.includes(`libcudart.so.${CUDA_PACK_RUNTIME.main}`) && needs.includes(`libcublas.so.${CUDA_PACK_RUNTIME.main}`) && needs.includes("libcuda.so.1"), needs.join(", "));
+    assert.ok(
+      needs.includes(`libcudart.so.${CUDA_PACK_RUNTIME.main}`) && needs.includes(`libcublas.so.${CUDA_PACK_RUNTIME.main}`) && needs.includes("libcuda.so.1"),
+      needs.join(", "),
+    );
     const fallbackNeeds = elfNeeded(fallback);
-    assert.ok(fallbackNeeds.includes(`libcudart.so.${CUDA_PACK_RUNTIME.fallback}`) && fallbackNeeds.includes(`libcublas.so.${CUDA_PACK_RUNTIME.fallback}`), fallbackNeeds.join(", "));
+    assert.ok(
+      fallbackNeeds.includes(`libcudart.so.${CUDA_PACK_RUNTIME.fallback}`) && fallbackNeeds.includes(`libcublas.so.${CUDA_PACK_RUNTIME.fallback}`),
+      fallbackNeeds.join(", "),
+    );
     // Neither carries the runtime itself.
     for (const dir of [join(packs, "linux-x64-cuda", "bins", "linux-x64-cuda"), join(packs, "linux-x64-cuda-ext", "bins", "linux-x64-cuda", "fallback")]) {
       assert.equal(existsSync(join(dir, `libcudart.so.${CUDA_PACK_RUNTIME.main}`)) || existsSync(join(dir, `libcudart.so.${CUDA_PACK_RUNTIME.fallback}`)), false, dir);

@@ -24,12 +24,18 @@ const VECTORS: Array<{ what: string; entries: Parameters<typeof tarGz>[0] }> = [
   { what: "an absolute path after the package/ prefix", entries: [manifest, { name: "package//tmp/escaped.txt", body: "x" }] },
   { what: "an entry outside package/", entries: [manifest, { name: "other/escaped.txt", body: "x" }] },
   { what: "a symbolic link to a file outside", entries: [manifest, { name: "package/link", body: "", type: "2", linkname: "/etc/passwd" }] },
-  { what: "a symbolic link to a folder outside, then a file written through it", entries: [manifest, { name: "package/dir", body: "", type: "2", linkname: "../../outside" }, { name: "package/dir/escaped.txt", body: "x" }] },
+  {
+    what: "a symbolic link to a folder outside, then a file written through it",
+    entries: [manifest, { name: "package/dir", body: "", type: "2", linkname: "../../outside" }, { name: "package/dir/escaped.txt", body: "x" }],
+  },
   { what: "a hard link to a file outside", entries: [manifest, { name: "package/hard", body: "", type: "1", linkname: "../../escaped.txt" }] },
   { what: "a character device", entries: [manifest, { name: "package/dev", body: "", type: "3" }] },
   { what: "a FIFO", entries: [manifest, { name: "package/fifo", body: "", type: "6" }] },
   { what: "a pax header whose path leaves the destination", entries: [manifest, paxPath("package/../../escaped.txt"), { name: "package/innocent.txt", body: "x" }] },
-  { what: "a GNU long name that leaves the destination", entries: [manifest, { name: "././@LongLink", body: "package/../../escaped.txt\0", type: "L" }, { name: "package/innocent.txt", body: "x" }] },
+  {
+    what: "a GNU long name that leaves the destination",
+    entries: [manifest, { name: "././@LongLink", body: "package/../../escaped.txt\0", type: "L" }, { name: "package/innocent.txt", body: "x" }],
+  },
 ];
 
 describe("tar reader against hostile archives", () => {

@@ -14,7 +14,8 @@ describe("PHI detector", function () {
   // The machine may be shared: generous timeouts, no timing assertions.
   this.timeout(30_000);
   it("finds each kind of identifier with its exact range", () => {
-    const note = "Dr. Jane Smith saw Mr. O'Neil on 03/14/2024. MRN: 00482913. Call (617) 555-0142 or jane@example.org. SSN 123-45-6789. Lives at 12 Oak Street, Boston, MA 02118. See https://example.org/x. 93 yo.";
+    const note =
+      "Dr. Jane Smith saw Mr. O'Neil on 03/14/2024. MRN: 00482913. Call (617) 555-0142 or jane@example.org. SSN 123-45-6789. Lives at 12 Oak Street, Boston, MA 02118. See https://example.org/x. 93 yo.";
     const spans = detectPhi(note);
     for (const s of spans) assert.equal(note.slice(s.start, s.end), s.text, "offsets match the text");
     assert.deepEqual(
@@ -67,8 +68,37 @@ describe("PHI detector", function () {
   it("never throws, returns ordered non-overlapping in-range spans, and scrubbing replaces exactly the spans (fast-check)", function () {
     this.timeout(60_000);
     const pieces = fc.constantFrom(
-      "Dr. ", "Mrs ", "Smith", " ", "\n", ", ", "MRN: ", "0048291", "3", "/", "-", "2024", "March ", "(617) ", "555-0142",
-      "@", "example.org", "https://", "www.", " St", " Apt 4", "yo", "year old", "9", "SSN ", "Box ", ":", ".", "é", "💊", "\u0000",
+      "Dr. ",
+      "Mrs ",
+      "Smith",
+      " ",
+      "\n",
+      ", ",
+      "MRN: ",
+      "0048291",
+      "3",
+      "/",
+      "-",
+      "2024",
+      "March ",
+      "(617) ",
+      "555-0142",
+      "@",
+      "example.org",
+      "https://",
+      "www.",
+      " St",
+      " Apt 4",
+      "yo",
+      "year old",
+      "9",
+      "SSN ",
+      "Box ",
+      ":",
+      ".",
+      "é",
+      "💊",
+      "\u0000",
     );
     fc.assert(
       fc.property(fc.array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 40 }), (parts) => {
@@ -100,7 +130,10 @@ describe("PHI detector", function () {
 
   it("finds the same spans in slices cut at line ends as in one pass, and stops when cancelled", async () => {
     const notes = loadLabelledNotes();
-    const text = notes.map((n) => n.text).join("\n").repeat(5);
+    const text = notes
+      .map((n) => n.text)
+      .join("\n")
+      .repeat(5);
     let pauses = 0;
     const sliced = await detectPhiInSlices(text, { sliceChars: 997, pause: async () => void pauses++ });
     assert.deepEqual(sliced, detectPhi(text));
@@ -118,7 +151,13 @@ describe("PHI detector", function () {
       for (const c of PHI_CATEGORIES) assert.ok(score(c).expected >= 2, `${c} labelled at least twice`);
       const parsed = parseMarkedNote("x", "Seen by [[name:Anna Lee]], MD on [[date:3/1/2024]].");
       assert.equal(parsed.text, "Seen by Anna Lee, MD on 3/1/2024.");
-      assert.deepEqual(parsed.spans.map((s) => [s.category, s.start, s.end]), [["name", 8, 16], ["date", 24, 32]]);
+      assert.deepEqual(
+        parsed.spans.map((s) => [s.category, s.start, s.end]),
+        [
+          ["name", 8, 16],
+          ["date", 24, 32],
+        ],
+      );
     });
 
     it("reaches the minimum precision and recall per category (exact ranges)", () => {

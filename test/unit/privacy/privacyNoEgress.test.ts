@@ -36,7 +36,8 @@ describe("no egress", function () {
 
   it("knows loopback from the rest", () => {
     for (const h of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]", "::ffff:127.0.0.1", "", undefined]) assert.ok(isLoopbackHost(h), String(h));
-    for (const h of ["10.0.0.1", "192.168.1.1", "203.0.113.5", "example.com", "pubmed.ncbi.nlm.nih.gov", "::ffff:8.8.8.8", "128.0.0.1", "localhost.example.com"]) assert.ok(!isLoopbackHost(h), h);
+    for (const h of ["10.0.0.1", "192.168.1.1", "203.0.113.5", "example.com", "pubmed.ncbi.nlm.nih.gov", "::ffff:8.8.8.8", "128.0.0.1", "localhost.example.com"])
+      assert.ok(!isLoopbackHost(h), h);
   });
 
   it("in process: blocks and records TCP, DNS and fetch to the outside, lets loopback through", async () => {
@@ -55,8 +56,14 @@ describe("no egress", function () {
       const seen = attempts.map((a) => `${a.kind}:${a.host}`);
       assert.ok(seen.includes("connect:203.0.113.7"), seen.join(", "));
       assert.ok(seen.includes("dns:example.com"), seen.join(", "));
-      assert.ok(seen.some((s) => s.endsWith("eutils.ncbi.nlm.nih.gov")), `fetch caught: ${seen.join(", ")}`);
-      assert.ok(attempts.every((a) => a.stack.length > 0), "each attempt says where it came from");
+      assert.ok(
+        seen.some((s) => s.endsWith("eutils.ncbi.nlm.nih.gov")),
+        `fetch caught: ${seen.join(", ")}`,
+      );
+      assert.ok(
+        attempts.every((a) => a.stack.length > 0),
+        "each attempt says where it came from",
+      );
     } finally {
       server.close();
       remove();
@@ -106,8 +113,14 @@ describe("no egress", function () {
   });
 
   it("no source file reaches the network except downloads, the remote engine and opt-in online search (no telemetry)", () => {
-    const allowed = [/^src\/models\/(modelDownload|downloadTransfer)\.ts$/, /^src\/packaging\/accelerationPack\.ts$/, /^src\/engine\/remote\//, /^src\/literature\/.*(online|pubmed|eutils)/i];
-    const network = /from\s+["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns|undici|axios|node-fetch|got|ws)["']|require\(\s*["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns)["']\s*\)|\bfetch\s*\(|XMLHttpRequest|new\s+WebSocket|navigator\.sendBeacon|applicationinsights|extension-telemetry/;
+    const allowed = [
+      /^src\/models\/(modelDownload|downloadTransfer)\.ts$/,
+      /^src\/packaging\/accelerationPack\.ts$/,
+      /^src\/engine\/remote\//,
+      /^src\/literature\/.*(online|pubmed|eutils)/i,
+    ];
+    const network =
+      /from\s+["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns|undici|axios|node-fetch|got|ws)["']|require\(\s*["'](?:node:)?(?:http|https|http2|net|tls|dgram|dns)["']\s*\)|\bfetch\s*\(|XMLHttpRequest|new\s+WebSocket|navigator\.sendBeacon|applicationinsights|extension-telemetry/;
     const offenders: string[] = [];
     const files: string[] = [];
     const walk = (dir: string): void => {
@@ -121,7 +134,9 @@ describe("no egress", function () {
     for (const file of files) {
       const rel = relative(root, file).split("\\").join("/");
       // Comments may name these words; only code counts.
-      const code = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+      const code = readFileSync(file, "utf8")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
       if (network.test(code) && !allowed.some((a) => a.test(rel))) offenders.push(rel);
     }
     assert.ok(files.length > 20, `${files.length} source files read`);

@@ -18,7 +18,10 @@ describe("PHI detector: patterns", () => {
     const mistakes = [...loadLabelledNotes(), ...loadLabelledNotes("heldout")].flatMap((note) =>
       scoreDetector([note], detectPhi).mistakes.map((m) => `${m.kind} ${m.category}: ${m.note} ${m.text}`),
     );
-    assert.deepEqual(mistakes, known.map((k) => `missed name: ${k}`));
+    assert.deepEqual(
+      mistakes,
+      known.map((k) => `missed name: ${k}`),
+    );
   });
 
   it("emails: the whole address, dotted domains, not a bare @ or a one-letter top-level domain", () => {
@@ -38,7 +41,8 @@ describe("PHI detector: patterns", () => {
 
   it("Social Security numbers: dashed and valid, or labelled in any spelling", () => {
     one("id 219-09-9999 on file", "ssn:219-09-9999");
-    for (const bad of ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000", "1123-45-6789", "123-45-67890", "-123-45-6789", "123-45-6789-1"]) none(`x ${bad} y`);
+    for (const bad of ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000", "1123-45-6789", "123-45-67890", "-123-45-6789", "123-45-6789-1"])
+      none(`x ${bad} y`);
     for (const label of ["SSN", "ssn:", "SS#", "SS No.", "SS No", "Social Security", "Social Security Number:", "Social Security No.", "Social Security #"]) {
       one(`${label} 123456789 noted`, "ssn:123456789");
     }
@@ -48,11 +52,58 @@ describe("PHI detector: patterns", () => {
   });
 
   it("record numbers: after one of their labels, with at least four digits", () => {
-    const labels = ["MRN", "MR#", "MR No.", "MR No", "Med Rec No", "Medical Rec. Number", "Medical Record #", "Medical Record", "Medical Record Number", "Medical Record No.",
-      "Acct", "Acct.", "Acct No.", "Acct Number", "Acct #", "Account", "Account Number", "Account No", "Account #", "Patient ID", "Pt ID", "Encounter No.", "Encounter Number",
-      "Encounter #", "Encounter ID", "FIN", "CSN", "Visit No.", "Visit #", "Visit Number", "Chart No", "Chart #", "Chart Number", "Accession", "Accession No.", "Accession #",
-      "Accession Number", "Member ID", "Insurance ID", "Subscriber ID", "Policy No.", "Policy #", "Policy Number", "Health Plan ID", "Health Plan Number", "Medicaid ID",
-      "Medicaid #", "Medicare ID", "Medicare #", "Medicare Number"];
+    const labels = [
+      "MRN",
+      "MR#",
+      "MR No.",
+      "MR No",
+      "Med Rec No",
+      "Medical Rec. Number",
+      "Medical Record #",
+      "Medical Record",
+      "Medical Record Number",
+      "Medical Record No.",
+      "Acct",
+      "Acct.",
+      "Acct No.",
+      "Acct Number",
+      "Acct #",
+      "Account",
+      "Account Number",
+      "Account No",
+      "Account #",
+      "Patient ID",
+      "Pt ID",
+      "Encounter No.",
+      "Encounter Number",
+      "Encounter #",
+      "Encounter ID",
+      "FIN",
+      "CSN",
+      "Visit No.",
+      "Visit #",
+      "Visit Number",
+      "Chart No",
+      "Chart #",
+      "Chart Number",
+      "Accession",
+      "Accession No.",
+      "Accession #",
+      "Accession Number",
+      "Member ID",
+      "Insurance ID",
+      "Subscriber ID",
+      "Policy No.",
+      "Policy #",
+      "Policy Number",
+      "Health Plan ID",
+      "Health Plan Number",
+      "Medicaid ID",
+      "Medicaid #",
+      "Medicare ID",
+      "Medicare #",
+      "Medicare Number",
+    ];
     for (const label of labels) one(`${label}: 00482913 on file`, "mrn:00482913");
     one("mrn is AB-1234", "mrn:AB-1234");
     one("MRN#12345", "mrn:12345");
@@ -70,15 +121,58 @@ describe("PHI detector: patterns", () => {
     for (const p of ["(617) 555-0142", "(617)555-0142", "617-555-0142", "617.555.0142", "617 555 0142", "+1 617-555-0142", "1-617-555-0142", "+1.617.555.0142", "1617-555-0142"]) {
       one(`call ${p} now`, `phone:${p}`);
     }
-    for (const p of ["117-555-0142", "617-155-0142", "617-555-01423", "617-555-0142-", "617-555-0142/", "617-555-0142.5", "5617-555-0142", "/617-555-0142", ".617-555-0142", "-617-555-0142", "(117) 555-0142", "617-555-142"]) {
+    for (const p of [
+      "117-555-0142",
+      "617-155-0142",
+      "617-555-01423",
+      "617-555-0142-",
+      "617-555-0142/",
+      "617-555-0142.5",
+      "5617-555-0142",
+      "/617-555-0142",
+      ".617-555-0142",
+      "-617-555-0142",
+      "(117) 555-0142",
+      "617-555-142",
+    ]) {
       none(`call ${p} now`);
     }
     one("call 617-555-0142.", "phone:617-555-0142");
   });
 
   it("street addresses: number, optional direction and words, a street type, unit, city, state and ZIP", () => {
-    for (const suffix of ["Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln", "Drive", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Ter",
-      "Circle", "Cir", "Parkway", "Pkwy", "Highway", "Hwy", "Square", "Sq", "Trail", "Trl", "Alley", "Row"]) {
+    for (const suffix of [
+      "Street",
+      "St",
+      "Avenue",
+      "Ave",
+      "Road",
+      "Rd",
+      "Boulevard",
+      "Blvd",
+      "Lane",
+      "Ln",
+      "Drive",
+      "Court",
+      "Ct",
+      "Way",
+      "Place",
+      "Pl",
+      "Terrace",
+      "Ter",
+      "Circle",
+      "Cir",
+      "Parkway",
+      "Pkwy",
+      "Highway",
+      "Hwy",
+      "Square",
+      "Sq",
+      "Trail",
+      "Trl",
+      "Alley",
+      "Row",
+    ]) {
       one(`lives at 12 Elm ${suffix} alone`, `address:12 Elm ${suffix}`);
     }
     one("at 123456B N. Old Mill O'Hara Road", "address:123456B N. Old Mill O'Hara Road");
@@ -112,15 +206,61 @@ describe("PHI detector: patterns", () => {
     for (const d of ["14.03.2024", "1.2.1999", "31.12.2024"]) one(`on ${d} seen`, `date:${d}`);
     for (const d of ["10/2024", "1/1999"]) one(`in ${d} seen`, `date:${d}`);
     for (const d of ["2024-03-14", "1999-12-31"]) one(`on ${d} seen`, `date:${d}`);
-    for (const d of ["13/14/2024", "3/32/2024", "3/14-2024", "03/14/20245", "1/03/14/2024", "3/14/2024/", "3/14/2024.5", "-3/14/2024", ".3/14/2024",
-      "32.03.2024", "14.13.2024", "14.03.24", "14.03.20245", "13/2024", "10/2024-", "10/20245", "2024-13-14", "2024-03-32", "2024-03-14-1", "12024-03-14", "2024-00-10", "10/2024.5"]) {
+    for (const d of [
+      "13/14/2024",
+      "3/32/2024",
+      "3/14-2024",
+      "03/14/20245",
+      "1/03/14/2024",
+      "3/14/2024/",
+      "3/14/2024.5",
+      "-3/14/2024",
+      ".3/14/2024",
+      "32.03.2024",
+      "14.13.2024",
+      "14.03.24",
+      "14.03.20245",
+      "13/2024",
+      "10/2024-",
+      "10/20245",
+      "2024-13-14",
+      "2024-03-32",
+      "2024-03-14-1",
+      "12024-03-14",
+      "2024-00-10",
+      "10/2024.5",
+    ]) {
       none(`x ${d} y`);
     }
   });
 
   it("named dates: a month with a day or a year, in either order, abbreviated or not", () => {
-    for (const d of ["March 14, 2024", "Mar. 14th", "Mar 2024", "Sept 3", "Sep 30, 1999", "Jan 1st", "February 2nd 2020", "Apr 3rd", "June 21", "Jun 9", "July 4th", "Jul 4",
-      "Aug 31", "August 2023", "Oct 10", "October 5", "Nov 11", "November 2024", "Dec 25", "December 1, 2024", "Feb 29", "Jan 10", "January 10", "May 5"]) {
+    for (const d of [
+      "March 14, 2024",
+      "Mar. 14th",
+      "Mar 2024",
+      "Sept 3",
+      "Sep 30, 1999",
+      "Jan 1st",
+      "February 2nd 2020",
+      "Apr 3rd",
+      "June 21",
+      "Jun 9",
+      "July 4th",
+      "Jul 4",
+      "Aug 31",
+      "August 2023",
+      "Oct 10",
+      "October 5",
+      "Nov 11",
+      "November 2024",
+      "Dec 25",
+      "December 1, 2024",
+      "Feb 29",
+      "Jan 10",
+      "January 10",
+      "May 5",
+    ]) {
       one(`seen ${d} here`, `date:${d}`);
     }
     for (const d of ["14 March 2024", "14th of March", "1st Jan", "3 Sept", "22nd December, 2023", "09 Feb"]) one(`seen ${d} here`, `date:${d}`);
@@ -144,8 +284,28 @@ describe("PHI detector: patterns", () => {
   });
 
   it("ages: 90 to 125 in years-old spellings and after age, never younger or impossible", () => {
-    for (const a of ["90 years old", "95 yrs old", "99 yr old", "91 y old", "92 y.o.", "93-year-old", "94 year old", "96 years-old", "97 yo", "98 y/o", "100yo", "101 yr", "102 years", "103 yrs",
-      "age 104", "aged 105", "Age: 106", "AGE 107", "age:108", "125 yo"]) {
+    for (const a of [
+      "90 years old",
+      "95 yrs old",
+      "99 yr old",
+      "91 y old",
+      "92 y.o.",
+      "93-year-old",
+      "94 year old",
+      "96 years-old",
+      "97 yo",
+      "98 y/o",
+      "100yo",
+      "101 yr",
+      "102 years",
+      "103 yrs",
+      "age 104",
+      "aged 105",
+      "Age: 106",
+      "AGE 107",
+      "age:108",
+      "125 yo",
+    ]) {
       const value = /\d+/.exec(a)![0];
       one(`a ${a} man`, `age:${value}`);
     }
@@ -173,11 +333,60 @@ describe("PHI detector: patterns", () => {
   });
 
   it("names after labels: two parts at least, or a surname and a comma", () => {
-    for (const label of ["Patient", "Patient's Name", "Patient Name", "Pt", "Pt Name", "Name", "Attending", "Attending Physician", "Resident", "Intern", "Fellow", "PCP",
-      "Primary Care", "Primary Care Physician", "Primary Care Provider", "Provider", "Physician", "Surgeon", "Assistant", "Anesthesiologist", "Anesthesia", "Nurse", "RN",
-      "Case Manager", "Social Worker", "Signed", "Signed by", "Electronically Signed by", "Co-signed by", "Cosigned", "Dictated by", "Transcribed by", "Referred by",
-      "Referring", "Referring Physician", "Referring Provider", "Emergency Contact", "Next of Kin", "NOK", "Guardian", "Contact", "Spouse", "Wife", "Husband", "Mother",
-      "Father", "Daughter", "Son", "Caregiver", "Interpreter", "Author", "Seen with"]) {
+    for (const label of [
+      "Patient",
+      "Patient's Name",
+      "Patient Name",
+      "Pt",
+      "Pt Name",
+      "Name",
+      "Attending",
+      "Attending Physician",
+      "Resident",
+      "Intern",
+      "Fellow",
+      "PCP",
+      "Primary Care",
+      "Primary Care Physician",
+      "Primary Care Provider",
+      "Provider",
+      "Physician",
+      "Surgeon",
+      "Assistant",
+      "Anesthesiologist",
+      "Anesthesia",
+      "Nurse",
+      "RN",
+      "Case Manager",
+      "Social Worker",
+      "Signed",
+      "Signed by",
+      "Electronically Signed by",
+      "Co-signed by",
+      "Cosigned",
+      "Dictated by",
+      "Transcribed by",
+      "Referred by",
+      "Referring",
+      "Referring Physician",
+      "Referring Provider",
+      "Emergency Contact",
+      "Next of Kin",
+      "NOK",
+      "Guardian",
+      "Contact",
+      "Spouse",
+      "Wife",
+      "Husband",
+      "Mother",
+      "Father",
+      "Daughter",
+      "Son",
+      "Caregiver",
+      "Interpreter",
+      "Author",
+      "Seen with",
+    ]) {
       one(`Note. ${label}: Maria Gonzalez here`, "name:Maria Gonzalez");
     }
     one("patient:  Maria Gonzalez", "name:Maria Gonzalez");
@@ -190,7 +399,24 @@ describe("PHI detector: patterns", () => {
   });
 
   it("names introduced by a relation or by 'name is'", () => {
-    for (const w of ["son", "Son", "daughter", "wife", "Husband", "spouse", "partner", "brother", "sister", "mother", "Father", "grandson", "granddaughter", "niece", "nephew", "caregiver"]) {
+    for (const w of [
+      "son",
+      "Son",
+      "daughter",
+      "wife",
+      "Husband",
+      "spouse",
+      "partner",
+      "brother",
+      "sister",
+      "mother",
+      "Father",
+      "grandson",
+      "granddaughter",
+      "niece",
+      "nephew",
+      "caregiver",
+    ]) {
       one(`with ${w} Daniel Moss today`, "name:Daniel Moss");
     }
     one("her name is Oliver Bennett.", "name:Oliver Bennett");
@@ -201,7 +427,8 @@ describe("PHI detector: patterns", () => {
   });
 
   it("names with credentials: two or three parts, an initial in the middle of three", () => {
-    for (const c of ["MD", "DO", "RN", "NP", "PA-C", "PA", "DNP", "PhD", "MBBS", "CNM", "CRNA", "LPN", "FNP", "ARNP", "FACP", "FACS"]) one(`by Anna Lee, ${c} today`, "name:Anna Lee");
+    for (const c of ["MD", "DO", "RN", "NP", "PA-C", "PA", "DNP", "PhD", "MBBS", "CNM", "CRNA", "LPN", "FNP", "ARNP", "FACP", "FACS"])
+      one(`by Anna Lee, ${c} today`, "name:Anna Lee");
     one("by Walter P. Greene MD", "name:Walter P. Greene");
     one("Seen by Anna Lee, MD", "name:Anna Lee");
     one("Cardiology Anna Lee, MD", "name:Anna Lee");
@@ -223,7 +450,13 @@ describe("PHI detector: patterns", () => {
     assert.deepEqual(found("Patient: Anna Lee, MD"), ["name:Anna Lee"]);
     assert.deepEqual(found("Pt: Smith, Anna Lee, MD"), ["name:Smith, Anna Lee"]);
     const spans = detectPhi("b@c.io a@b.io");
-    assert.deepEqual(spans.map((s) => [s.start, s.end]), [[0, 6], [7, 13]]);
+    assert.deepEqual(
+      spans.map((s) => [s.start, s.end]),
+      [
+        [0, 6],
+        [7, 13],
+      ],
+    );
   });
 });
 
@@ -231,8 +464,15 @@ describe("PHI detector: scrubbing, counting and slicing", () => {
   it("labels every category for a clinician", () => {
     assert.deepEqual(PHI_CATEGORIES, ["name", "date", "age", "mrn", "phone", "email", "ssn", "address", "url"]);
     assert.deepEqual(PHI_LABELS, {
-      name: "name", date: "date", age: "age over 89", mrn: "record or account number", phone: "phone or fax number", email: "email address",
-      ssn: "Social Security number", address: "street address", url: "web address",
+      name: "name",
+      date: "date",
+      age: "age over 89",
+      mrn: "record or account number",
+      phone: "phone or fax number",
+      email: "email address",
+      ssn: "Social Security number",
+      address: "street address",
+      url: "web address",
     });
   });
 
@@ -261,7 +501,10 @@ describe("PHI detector: scrubbing, counting and slicing", () => {
     const spans = await detectPhiInSlices(text, { sliceChars: 40, pause: async () => void pauses++, onProgress: (f) => progress.push(f) });
     assert.deepEqual(spans, detectPhi(text));
     assert.equal(spans?.length, 20);
-    assert.deepEqual(progress, Array.from({ length: 10 }, (_, i) => ((i + 1) * line.length) / text.length));
+    assert.deepEqual(
+      progress,
+      Array.from({ length: 10 }, (_, i) => ((i + 1) * line.length) / text.length),
+    );
     assert.equal(pauses, 9);
     let asked = 0;
     assert.equal(await detectPhiInSlices(text, { sliceChars: 40, pause: async () => undefined, isCancelled: () => ++asked >= 2 }), undefined);

@@ -24,7 +24,12 @@ describe("packaging", () => {
       name: "node-llama-cpp",
       version: "3.22.1",
       dependencies: { chalk: "^5", semver: "^7" },
-      optionalDependencies: { "@node-llama-cpp/linux-x64": "3.22.1", "@node-llama-cpp/linux-x64-cuda": "3.22.1", "@node-llama-cpp/mac-arm64-metal": "3.22.1", "@reflink/reflink": "^0.1" },
+      optionalDependencies: {
+        "@node-llama-cpp/linux-x64": "3.22.1",
+        "@node-llama-cpp/linux-x64-cuda": "3.22.1",
+        "@node-llama-cpp/mac-arm64-metal": "3.22.1",
+        "@reflink/reflink": "^0.1",
+      },
     });
     pkg(root, "node_modules/chalk", { name: "chalk", version: "5.0.0" });
     pkg(root, "node_modules/semver", { name: "semver", version: "7.0.0" });

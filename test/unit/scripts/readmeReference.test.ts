@@ -33,9 +33,14 @@ describe("README reference", () => {
   it("renders defaults, enums, ranges and key bindings, one line per row", () => {
     const small: ExtensionManifest = {
       contributes: {
-        commands: [{ command: "x.b", title: "Beta", category: "X" }, { command: "x.a", title: "Alpha | pipe", category: "X" }],
+        commands: [
+          { command: "x.b", title: "Beta", category: "X" },
+          { command: "x.a", title: "Alpha | pipe", category: "X" },
+        ],
         keybindings: [{ command: "x.a", key: "ctrl+alt+a", mac: "cmd+alt+a" }],
-        configuration: { properties: { "x.s": { type: "string", default: "", enum: ["a", "b"], markdownDescription: "Two\nlines." }, "x.n": { default: 2, minimum: 1, description: "N" } } },
+        configuration: {
+          properties: { "x.s": { type: "string", default: "", enum: ["a", "b"], markdownDescription: "Two\nlines." }, "x.n": { default: 2, minimum: 1, description: "N" } },
+        },
       },
     };
     assert.equal(renderCommands(small).split("\n")[2], "| X: Alpha \\| pipe | `x.a` | `ctrl+alt+a (mac: cmd+alt+a)` |");

@@ -3,8 +3,19 @@ import { describeEngineState } from "../../../src/status/engineStateText";
 import type { ModelInfo } from "../../../src/engine/protocol";
 
 const info: ModelInfo = {
-  slot: "generation", path: "/m/meditron-7b.Q4_K_M.gguf", fileBytes: 4e9, architecture: "llama", trainContextLength: 2048,
-  contextSize: 2048, infillSupported: false, backend: "cuda", gpuLayers: 33, totalLayers: 33, threads: 7, flashAttention: true, loadMs: 900,
+  slot: "generation",
+  path: "/m/meditron-7b.Q4_K_M.gguf",
+  fileBytes: 4e9,
+  architecture: "llama",
+  trainContextLength: 2048,
+  contextSize: 2048,
+  infillSupported: false,
+  backend: "cuda",
+  gpuLayers: 33,
+  totalLayers: 33,
+  threads: 7,
+  flashAttention: true,
+  loadMs: 900,
 };
 
 describe("engine state in words", () => {

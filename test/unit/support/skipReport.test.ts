@@ -8,12 +8,16 @@ import { collectSkips, isExpectedSkip, NO_REASON, onCi, skipBecause, skipTable, 
 function runInnerMocha(): Promise<{ skips: SkippedTest[]; passed: string[] }> {
   const mocha = new Mocha({ reporter: Mocha.reporters.Base });
   const outer = Mocha.Suite.create(mocha.suite, "outer");
-  outer.addTest(new Mocha.Test("own reason", function (this: Mocha.Context) {
-    skipBecause(this, "no GPU here");
-  }));
-  outer.addTest(new Mocha.Test("bare skip", function (this: Mocha.Context) {
-    this.skip();
-  }));
+  outer.addTest(
+    new Mocha.Test("own reason", function (this: Mocha.Context) {
+      skipBecause(this, "no GPU here");
+    }),
+  );
+  outer.addTest(
+    new Mocha.Test("bare skip", function (this: Mocha.Context) {
+      this.skip();
+    }),
+  );
   outer.addTest(new Mocha.Test("runs", () => undefined));
   const inner = Mocha.Suite.create(outer, "inner");
   inner.beforeAll(function () {
@@ -58,8 +62,20 @@ describe("skips that say why", () => {
       { title: "e2e desktop", why: "no desktop VS Code download", suite: true },
     ];
     const suites = [
-      { suite: "engine", skips: [{ title: "engine 7B model loads", reason: "opt-in" }, { title: "engine 7B model loads twice", reason: "opt-in" }] },
-      { suite: "e2e", skips: [{ title: "e2e desktop opens", reason: "no download" }, { title: "e2e desktopish", reason: "x" }] },
+      {
+        suite: "engine",
+        skips: [
+          { title: "engine 7B model loads", reason: "opt-in" },
+          { title: "engine 7B model loads twice", reason: "opt-in" },
+        ],
+      },
+      {
+        suite: "e2e",
+        skips: [
+          { title: "e2e desktop opens", reason: "no download" },
+          { title: "e2e desktopish", reason: "x" },
+        ],
+      },
     ];
     assert.ok(isExpectedSkip(suites[1]!.skips[0]!, expected), "a test under an expected suite");
     assert.ok(!isExpectedSkip(suites[0]!.skips[1]!, expected), "a title that only starts with an expected test's title is another test");
@@ -68,7 +84,10 @@ describe("skips that say why", () => {
     assert.equal(onCiRun.unexpected, 2);
     assert.match(onCiRun.message, /2 test\(s\) skipped on CI without being listed in test\/expectedSkips\.json/);
     assert.equal(onCiRun.lines.filter((l) => l.includes("UNEXPECTED ON CI")).length, 2);
-    assert.ok(onCiRun.lines.some((l) => l.includes("engine 7B model loads twice") && l.includes("opt-in")), "each skip is listed with its reason");
+    assert.ok(
+      onCiRun.lines.some((l) => l.includes("engine 7B model loads twice") && l.includes("opt-in")),
+      "each skip is listed with its reason",
+    );
     const offCi = skipTable(suites, expected, false);
     assert.equal(offCi.unexpected, 0, "off CI a skip is shown, not failed");
     assert.equal(offCi.lines.at(-1), "4 skipped");

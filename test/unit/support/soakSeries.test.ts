@@ -14,7 +14,11 @@ function series(hostMb: (t: number) => number, workerMb: (t: number) => number |
   const samples: SoakSample[] = [];
   for (let t = 0; t <= 600_000; t += 5_000) {
     const w = workerMb(t);
-    samples.push({ t, host: { pid: 1, rss: hostMb(t) * MB, fds: 40, handles: 20, heapUsed: 50 * MB }, ...(w === undefined ? {} : { worker: { pid: t < 300_000 ? 2 : 3, rss: w * MB, fds: 30 } }) });
+    samples.push({
+      t,
+      host: { pid: 1, rss: hostMb(t) * MB, fds: 40, handles: 20, heapUsed: 50 * MB },
+      ...(w === undefined ? {} : { worker: { pid: t < 300_000 ? 2 : 3, rss: w * MB, fds: 30 } }),
+    });
   }
   return { settings: {}, warmUpMs: 60_000, settleMs: 30_000, durationMs: 600_000, samples, kills: [], errors: [], counts: {}, ...extra };
 }
@@ -37,7 +41,12 @@ describe("soak figures", () => {
   });
 
   it("finds no growth in flat memory and excludes the warm-up", () => {
-    const f = soakFigures(series((t) => (t < 60_000 ? 100 : 200), () => 120));
+    const f = soakFigures(
+      series(
+        (t) => (t < 60_000 ? 100 : 200),
+        () => 120,
+      ),
+    );
     assert.equal(f.host_rss_growth, 1);
     assert.equal(f.worker_rss_growth, 1);
     assert.equal(f.worker_rss_growth_across_lives, 1);
@@ -45,7 +54,12 @@ describe("soak figures", () => {
   });
 
   it("fails a host that grows 10% over the day", () => {
-    const f = soakFigures(series((t) => 200 + (t / 600_000) * 25, () => 120));
+    const f = soakFigures(
+      series(
+        (t) => 200 + (t / 600_000) * 25,
+        () => 120,
+      ),
+    );
     assert.ok(f.host_rss_growth > 1.05 && f.host_rss_growth < 1.15, String(f.host_rss_growth));
     assert.match(soakVerdict(f).join(), /host_rss_growth/);
   });
@@ -75,14 +89,26 @@ describe("soak figures", () => {
 
   it("reports a higher last worker than first without judging it, and judges a worker that grows within its life", () => {
     // Each life flat, the third higher than the first (a different moment of the day), no leak within a life.
-    const flatLives = soakFigures(series(() => 200, (t) => (t < 300_000 ? 100 : 110), { kills: [{ t: 300_000, pid: 2, recoveredAt: 300_000, newPid: 3 }], settleMs: 0 }));
+    const flatLives = soakFigures(
+      series(
+        () => 200,
+        (t) => (t < 300_000 ? 100 : 110),
+        { kills: [{ t: 300_000, pid: 2, recoveredAt: 300_000, newPid: 3 }], settleMs: 0 },
+      ),
+    );
     assert.equal(flatLives.worker_rss_growth_across_lives, 1.1);
     assert.equal(flatLives.worker_rss_growth, 1);
     assert.deepEqual(soakVerdict(flatLives), []);
   });
 
   it("fails on any error", () => {
-    const f = soakFigures(series(() => 200, () => 120, { errors: [{ t: 1, step: "chat", message: "no reply" }] }));
+    const f = soakFigures(
+      series(
+        () => 200,
+        () => 120,
+        { errors: [{ t: 1, step: "chat", message: "no reply" }] },
+      ),
+    );
     assert.deepEqual(soakVerdict(f), ["1 step(s) failed"]);
   });
 });

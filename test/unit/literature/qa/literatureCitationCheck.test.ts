@@ -52,7 +52,10 @@ describe("citation check: answers", () => {
   it("drops numbers outside 1..sourceCount and those that are not whole", () => {
     const checked = checkCitations([{ text: "X.", citations: [1.5, -1, 0, 1, 5, 6, NaN] }], 5);
     assert.deepEqual(checked.sentences[0]!.citations, [1, 5]);
-    assert.deepEqual(checked.dropped.filter((n) => !Number.isNaN(n)), [-1, 0, 1.5, 6]);
+    assert.deepEqual(
+      checked.dropped.filter((n) => !Number.isNaN(n)),
+      [-1, 0, 1.5, 6],
+    );
     assert.equal(checked.dropped.length, 5);
   });
 
@@ -64,7 +67,10 @@ describe("citation check: answers", () => {
 
   it("removes citation markers and the space before punctuation they leave", () => {
     const checked = checkAnswerText("Aspirin helps [1] , a lot [2] ; truly [1]! Yes [2] : no", 2);
-    assert.deepEqual(checked.sentences.map((s) => s.text), ["Aspirin helps, a lot; truly!", "Yes: no"]);
+    assert.deepEqual(
+      checked.sentences.map((s) => s.text),
+      ["Aspirin helps, a lot; truly!", "Yes: no"],
+    );
     assert.deepEqual(checkAnswerText("Dose [ 1 ,2 ] matters .", 2).sentences, [{ text: "Dose matters.", citations: [1, 2], uncited: false }]);
   });
 
@@ -79,7 +85,13 @@ describe("citation check: answers", () => {
 
   it("marks a sentence uncited when it cites nothing valid, and with no sources nothing is valid", () => {
     const checked = checkAnswerText("Claim one [1]. Claim two.", 0);
-    assert.deepEqual(checked.sentences.map((s) => [s.text, s.uncited]), [["Claim one.", true], ["Claim two.", true]]);
+    assert.deepEqual(
+      checked.sentences.map((s) => [s.text, s.uncited]),
+      [
+        ["Claim one.", true],
+        ["Claim two.", true],
+      ],
+    );
     assert.deepEqual(checked.cited, []);
     assert.deepEqual(checked.dropped, [1]);
   });
