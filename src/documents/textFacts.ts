@@ -24,7 +24,8 @@ export interface DateFact extends Span {
   weekday?: string;
 }
 
-const SMALL_NUMBERS = [
+/** Number words below twenty and the tens, in English, by value (also what the documents eval writes numbers with). */
+export const SMALL_NUMBERS = [
   "zero",
   "one",
   "two",
@@ -46,7 +47,7 @@ const SMALL_NUMBERS = [
   "eighteen",
   "nineteen",
 ];
-const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+export const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 const NUMBER_WORD_VALUE = new Map<string, number>([...SMALL_NUMBERS.map((w, i) => [w, i] as const), ...TENS.map((w, i) => [w, i * 10] as const).filter(([w]) => w)]);
 const NUMBER_WORD = `(?:${[...NUMBER_WORD_VALUE.keys()].sort((a, b) => b.length - a.length).join("|")})`;
 

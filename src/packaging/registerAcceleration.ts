@@ -89,7 +89,8 @@ export function registerAcceleration(context: vscode.ExtensionContext, engine: R
     pack,
     installed: pack ? (await installedPackVersion(nodeModules, pack.packageName)) === engineVersion() : false,
     fallbackInstalled: pack ? (await installedPackVersion(nodeModules, `${pack.packageName}-ext`)) === engineVersion() : false,
-    ...cudaLibraryFacts(),
+    // The library search only where a CUDA pack exists (a few file checks; none on macOS or arm64).
+    ...(pack ? cudaLibraryFacts() : { nvidiaDriver: nvidiaDriverPresent(), runtimes: [], searched: [] }),
   });
 
   const install = async (args: InstallPackArgs = {}): Promise<boolean> => {

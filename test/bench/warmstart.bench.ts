@@ -39,7 +39,7 @@ function argValue(name: string): string | undefined {
 }
 
 /** Real notes joined until the text is NOTE_TOKENS tokens long (or the nearest below). */
-export async function longNote(engine: EngineClient): Promise<string> {
+async function longNote(engine: EngineClient): Promise<string> {
   let text = "";
   for (const note of readSampleNotes(200)) {
     text += `${note.text}\n\n`;
@@ -73,7 +73,7 @@ async function firstCompletion(engine: EngineClient, prompt: string): Promise<Ti
 }
 
 /** bedside.completion.* defaults as package.json declares them (what a fresh install runs with). */
-export function defaultCompletionSettings(): CompletionSettings {
+function defaultCompletionSettings(): CompletionSettings {
   const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
     contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
   };
@@ -100,7 +100,7 @@ interface Opened {
 }
 
 /** Restart (as reopening VS Code), open the note at its end, warm up as the product does, type a space. */
-export async function openAsTheProductDoes(engine: EngineClient, note: string, settings: CompletionSettings): Promise<Opened> {
+async function openAsTheProductDoes(engine: EngineClient, note: string, settings: CompletionSettings): Promise<Opened> {
   await engine.restart();
   await engine.ensureReady();
   const session = new CompletionSession(engine, () => settings);

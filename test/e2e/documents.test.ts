@@ -14,27 +14,10 @@ import * as path from "node:path";
 import type { FrameLocator, Page } from "playwright-core";
 import { cpuModelSettings, openFileInEditor, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from "../support/vscodeHost/workbench";
 import { startTrapServer, type TrapServer } from "../support/trapServer";
+import { DRAFT_SAMPLE_NOTE, INVENTED_DOSE_SCRIPT } from "../support/draftSample";
 import { scriptPieces, writeScriptedChatModel } from "./chatScriptedModel";
 import { loadXssVectors, marker, payloadNote, XSS_GLOBAL, type XssVector } from "./xssVectors";
 
-const NOTE = [
-  "CHIEF COMPLAINT:",
-  "Cough and fever for 3 days.",
-  "",
-  "HPI:",
-  "54-year-old man with a productive cough and fever. No chest pain.",
-  "",
-  "MEDICATIONS:",
-  "Lisinopril 5 mg daily.",
-  "",
-  "ALLERGIES:",
-  "Penicillin (rash).",
-  "",
-  "PLAN:",
-  "Chest x-ray. Follow up in two weeks.",
-  "",
-].join("\n");
-const INVENTED = ['{"', "text", '":"', "Keep ", "taking ", "lisinopril ", "50 ", "mg ", "daily", '."}'];
 const ACTIVE = "script, iframe, frame, object, embed, style, link, base, meta, form, img, svg, math, video, audio, source, marquee, noscript, input, textarea, body, a";
 
 const newestWebview = (page: Page): FrameLocator => page.frameLocator("iframe.webview.ready").last().frameLocator("iframe#active-frame");
@@ -67,7 +50,7 @@ describe("Bedside Draft from Note in the browser", function () {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-documents-e2e-"));
     const workspace = path.join(scratch, "notes");
     fs.mkdirSync(workspace);
-    fs.writeFileSync(path.join(workspace, "cough.note"), NOTE);
+    fs.writeFileSync(path.join(workspace, "cough.note"), DRAFT_SAMPLE_NOTE);
     // The XSS note and template are there from the start (quick open finds files it has indexed).
     trapServer = await startTrapServer();
     fs.writeFileSync(path.join(workspace, "portal-paste.note"), payloadNote(loadXssVectors(trapServer.url)));
@@ -77,7 +60,7 @@ describe("Bedside Draft from Note in the browser", function () {
       "---\ntitle: Portal Summary\n---\n# Portal summary\n{{messages: The portal messages, as written.}}\n",
     );
     const model = await writeScriptedChatModel(path.join(scratch, "invents-a-dose.gguf"), {
-      script: INVENTED,
+      script: INVENTED_DOSE_SCRIPT,
       width: 64,
       layers: 2,
       ffn: 64,

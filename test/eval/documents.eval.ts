@@ -16,7 +16,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findNewFacts, isPlainWord, NoteFacts, type FactKind, type NewFact } from "../../src/documents/newFacts";
-import { findDates, findQuantities, findSentences, findWords, type Quantity } from "../../src/documents/textFacts";
+import { findDates, findQuantities, findSentences, findWords, SMALL_NUMBERS, TENS, type Quantity } from "../../src/documents/textFacts";
 import { mulberry32 } from "../support/seededRandom";
 import { readSampleNotes, sharedDataDir } from "../support/sharedData";
 
@@ -87,34 +87,11 @@ export const PLANTED_DRUGS = [
 ];
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const NUMBER_WORDS = [
-  "zero",
-  "one",
-  "two",
-  "three",
-  "four",
-  "five",
-  "six",
-  "seven",
-  "eight",
-  "nine",
-  "ten",
-  "eleven",
-  "twelve",
-  "thirteen",
-  "fourteen",
-  "fifteen",
-  "sixteen",
-  "seventeen",
-  "eighteen",
-  "nineteen",
-];
-const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
 function inWords(n: number): string | undefined {
   if (!Number.isInteger(n) || n < 0 || n > 99) return undefined;
-  if (n < 20) return NUMBER_WORDS[n];
-  return n % 10 === 0 ? TENS[n / 10] : `${TENS[Math.floor(n / 10)]}-${NUMBER_WORDS[n % 10]}`;
+  if (n < 20) return SMALL_NUMBERS[n];
+  return n % 10 === 0 ? TENS[n / 10] : `${TENS[Math.floor(n / 10)]}-${SMALL_NUMBERS[n % 10]}`;
 }
 
 /** Upper-case short form -> its most frequent long form, from the shared Meta-Inventory. */

@@ -17,32 +17,11 @@ import type { DraftRendered } from "../../src/documents/draftPanel";
 import type { DraftResult } from "../../src/documents/draft";
 import { schemaErrors } from "../../src/ddx/schema";
 import { writeScriptedChatModel } from "../e2e/chatScriptedModel";
+import { DRAFT_SAMPLE_NOTE, INVENTED_DOSE_SCRIPT } from "../support/draftSample";
 import { until, when as whenEvent } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 const AVS = "builtin:after-visit-summary";
-
-export const DRAFT_SAMPLE_NOTE = [
-  "CHIEF COMPLAINT:",
-  "Cough and fever for 3 days.",
-  "",
-  "HPI:",
-  "54-year-old man with a productive cough and fever. No chest pain.",
-  "",
-  "MEDICATIONS:",
-  "Lisinopril 5 mg daily.",
-  "",
-  "ALLERGIES:",
-  "Penicillin (rash).",
-  "",
-  "PLAN:",
-  "Chest x-ray. Follow up in two weeks.",
-  "",
-].join("\n");
-
-/** The scripted model's answer to every field: compact JSON, one token per piece. */
-export const INVENTED_DOSE_ANSWER = '{"text":"Keep taking lisinopril 50 mg daily."}';
-const SCRIPT = ['{"', "text", '":"', "Keep ", "taking ", "lisinopril ", "50 ", "mg ", "daily", '."}'];
 
 /** The draft runs longer than the differential: 90 s to wait for an event. */
 const when = <T>(what: string, subscribe: (listener: (value: T) => void) => vscode.Disposable, accept: (value: T) => boolean, timeoutMs = 90_000): Promise<T> =>
@@ -124,7 +103,7 @@ describe("Bedside Draft from Note in VS Code", () => {
 
   it("flags a dose a scripted model invents, with the note's dose as its near match, and inserts only after asking", async () => {
     const scripted = await writeScriptedChatModel(path.join(dir, "invents-a-dose.gguf"), {
-      script: SCRIPT,
+      script: INVENTED_DOSE_SCRIPT,
       width: 64,
       layers: 2,
       ffn: 64,

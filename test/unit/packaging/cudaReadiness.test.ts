@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CUDA_PACK_RUNTIME, cudaSearchDirs, cudaVerdict, findCudaLibraries, type CudaFacts } from "../../../src/packaging/cudaReadiness";
-import { hardwareReport, type HardwareFacts } from "../../../src/firstRun/hardwareReport";
 import { packToOffer } from "../../../src/packaging/platforms";
 import { elfNeeded } from "../../support/elfNeeded";
 import { skipBecause } from "../../support/skip";
@@ -64,26 +63,6 @@ describe("CUDA readiness: why CUDA is or is not used", () => {
 
   it("a platform without a CUDA build says so", () => {
     assert.match(cudaVerdict({ ...base, packForPlatform: false }).reason, /no CUDA build for this platform/);
-  });
-
-  it("Show Hardware's page carries the reason, and offers the pack only where it would load", () => {
-    const facts: HardwareFacts = {
-      platform: "linux",
-      arch: "x64",
-      cpuModel: "x",
-      logicalCores: 8,
-      threads: 7,
-      totalMemoryBytes: 16 * 1024 ** 3,
-      freeMemoryBytes: 9 * 1024 ** 3,
-      gpuSetting: "auto",
-      gpuBackendsInside: ["vulkan"],
-      nvidiaDriver: true,
-      cudaPack: { installed: false, approxBytes: 181 * 1024 ** 2 },
-    };
-    const without = hardwareReport({ ...facts, cuda: cudaVerdict(base) });
-    assert.match(without, /^- CUDA is not used: the NVIDIA driver is here, but the CUDA pack would not load/m);
-    assert.doesNotMatch(without, /the CUDA pack is usually faster/);
-    assert.match(hardwareReport({ ...facts, cuda: cudaVerdict({ ...base, runtimes: [13] }) }), /the CUDA pack is usually faster/);
   });
 });
 

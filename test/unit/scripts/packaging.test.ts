@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dependencyClosure, fitsTarget, resolvePackageDir, runtimePackages } from "../../../scripts/packaging/buildVsix";
 import { hardwareReport, type HardwareFacts } from "../../../src/firstRun/hardwareReport";
+import { cudaVerdict } from "../../../src/packaging/cudaReadiness";
 
 function pkg(root: string, dir: string, manifest: Record<string, unknown>): void {
   mkdirSync(join(root, dir), { recursive: true });
@@ -110,6 +111,14 @@ describe("the hardware page", () => {
     assert.match(text, /Built into this install: CPU \+ Vulkan/);
     assert.match(text, /CUDA acceleration pack: not installed/);
     assert.match(text, /the CUDA pack is usually faster/);
+  });
+
+  it("carries why CUDA is or is not used, and offers the pack only where it would load", () => {
+    const noRuntime = { packForPlatform: true, gpuSetting: "auto", nvidiaDriver: true, runtimes: [], packInstalled: false, fallbackInstalled: false };
+    const without = hardwareReport({ ...facts, cuda: cudaVerdict(noRuntime) });
+    assert.match(without, /^- CUDA is not used: the NVIDIA driver is here, but the CUDA pack would not load/m);
+    assert.doesNotMatch(without, /the CUDA pack is usually faster/);
+    assert.match(hardwareReport({ ...facts, cuda: cudaVerdict({ ...noRuntime, runtimes: [13] }) }), /the CUDA pack is usually faster/);
   });
 
   it("says when no model is loaded, and leaves the CUDA pack out where the platform has none", () => {
