@@ -28,6 +28,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# Headers between a note and its copied-forward restatement in the copy-forward training examples.
+COPY_HEADERS = ["\n\nFOLLOW-UP VISIT:\n", "\n\nINTERVAL HISTORY:\n", "\n\nPROGRESS NOTE:\n", "\n\nPRIOR NOTE REVIEWED:\n",
+                "\n\nASSESSMENT AND PLAN:\n", "\n\nSUMMARY:\n", "\n\nDISCHARGE SUMMARY:\n", "\n\nLETTER TO REFERRING PHYSICIAN:\n"]
+
 CONTROL_SYMBOLS = ["<|im_start|>", "<|im_end|>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"]
 
 
@@ -218,23 +222,37 @@ class Stream:
     <s> <fim_prefix> prefix <fim_suffix> suffix <fim_middle> middle </s>, cut at token boundaries.
     Plain windows are <s> + tokens (+ </s> where the document ends)."""
 
-    def __init__(self, sp, data_dir, ctx, seed, note_share, fim_rate):
+    def __init__(self, sp, data_dir, ctx, seed, note_share, fim_rate, copy_rate=0.0, cache_dir=None):
         self.ctx = ctx
+        self.copy_rate = copy_rate
+        self.sp = sp
         self.seed = seed
         self.note_share = note_share
         self.fim_rate = fim_rate
         self.bos, self.eos = sp.bos_id(), sp.eos_id()
         self.fim = [sp.piece_to_id(s) for s in ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")]
         t0 = time.time()
-        self.notes = [sp.encode(t) for t in read_jsonl(os.path.join(data_dir, "notes_train.jsonl"))]
-        # note_share 1: notes only (the quick pipeline test skips tokenizing 15M characters of abstracts).
-        self.abstracts = [] if note_share >= 1 else [sp.encode(t) for t in read_jsonl(os.path.join(data_dir, "abstracts.jsonl"))]
+        # The token ids are cached beside the checkpoint, so a resumed stage does not tokenize again.
+        cache = os.path.join(cache_dir, f"tokens-{'notes' if note_share >= 1 else 'all'}.pt") if cache_dir else None
+        if cache and os.path.exists(cache):
+            self.notes, self.abstracts = torch.load(cache)
+        else:
+            self.notes = [sp.encode(t) for t in read_jsonl(os.path.join(data_dir, "notes_train.jsonl"))]
+            # note_share 1: notes only (the quick pipeline test skips tokenizing 15M characters of abstracts).
+            self.abstracts = [] if note_share >= 1 else [sp.encode(t) for t in read_jsonl(os.path.join(data_dir, "abstracts.jsonl"))]
+            if cache:
+                torch.save((self.notes, self.abstracts), cache)
+        # Copy-forward examples: a note's text, a visit header, then the same text again (what a follow-up
+        # note written over the previous one, or a plan restating the assessment, looks like).
+        self.copy_headers = [sp.encode(h) for h in COPY_HEADERS]
         log(f"data: {len(self.notes)} notes ({sum(map(len, self.notes))} tokens), "
             f"{len(self.abstracts)} abstracts ({sum(map(len, self.abstracts))} tokens), "
             f"tokenized in {time.time() - t0:.0f} s")
 
     def sequence(self, rng):
         ctx = self.ctx
+        if self.copy_rate and rng.random() < self.copy_rate:
+            return self.copy_sequence(rng)
         docs = self.notes if rng.random() < self.note_share else self.abstracts
         doc = docs[rng.randrange(len(docs))]
         fim = docs is self.notes and rng.random() < self.fim_rate
@@ -252,6 +270,18 @@ class Stream:
         while len(seq) < ctx + 1:
             more = self.notes[rng.randrange(len(self.notes))]
             seq += [self.bos] + more[: ctx + 1 - len(seq) - 1]
+        return seq[: ctx + 1]
+
+    def copy_sequence(self, rng):
+        ctx = self.ctx
+        doc = self.notes[rng.randrange(len(self.notes))]
+        size = rng.randrange(48, max(49, min(len(doc), ctx // 2)))
+        start = rng.randrange(0, max(1, len(doc) - size))
+        piece = doc[start:start + size]
+        header = self.copy_headers[rng.randrange(len(self.copy_headers))]
+        seq = [self.bos] + piece + header + piece
+        while len(seq) < ctx + 1:
+            seq += [self.eos, self.bos] + self.notes[rng.randrange(len(self.notes))][: ctx + 1 - len(seq) - 2]
         return seq[: ctx + 1]
 
     def batch(self, step, micro, size):
@@ -284,7 +314,8 @@ def make_optimizer(model, args):
 
 def recipe_of(args, vocab):
     return {k: getattr(args, k) for k in ("seed", "layers", "width", "heads", "ffn", "ctx", "steps", "micro", "accum",
-                                          "lr", "min_lr", "warmup", "wd", "note_share", "fim_rate", "threads")} | {"vocab": vocab}
+                                          "lr", "min_lr", "warmup", "wd", "note_share", "fim_rate", "threads")} | {"vocab": vocab} | (
+        {"copy_rate": args.copy_rate} if args.copy_rate else {})
 
 
 def train(args):
@@ -310,7 +341,7 @@ def train(args):
         return
     log(f"model: {param_count(model)} parameters ({json.dumps(model.cfg)}); "
         f"{args.micro * args.accum * args.ctx} tokens/step, {args.steps} steps")
-    stream = Stream(sp, args.data, args.ctx, args.seed, args.note_share, args.fim_rate)
+    stream = Stream(sp, args.data, args.ctx, args.seed, args.note_share, args.fim_rate, args.copy_rate, args.out)
     heldout = heldout_batches(sp, args)
 
     def save():
@@ -476,6 +507,7 @@ def main():
     ap.add_argument("--note_share", type=float, default=0.75)
     ap.add_argument("--fim_rate", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--copy_rate", type=float, default=0.0)
     ap.add_argument("--stage_minutes", type=float, default=0)
     ap.add_argument("--log_every", type=int, default=10)
     ap.add_argument("--eval_every", type=int, default=50)
