@@ -27,6 +27,7 @@ import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
 import { ensureTestModel, type TestModelKind } from "../support/gguf/testModels";
 import { cpuChoice, startTestEngine } from "../support/engineFixture";
 import { readSampleNotes, type SampleNote } from "../support/sharedData";
+import { sleep, withTimeout } from "../support/typingReplay";
 import { median, percentile, printTable, reportMetrics, type Metrics } from "./report";
 
 interface Plan {
@@ -74,12 +75,6 @@ interface Strategy {
 
 const SETTINGS: CompletionSettings = { contextTokens: 384, maxTokens: 24, timeoutMs: 4000, allowNumbers: false };
 const NAIVE_DEBOUNCE_MS = 300;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)))]).finally(() => clearTimeout(timer));
-}
 
 function bedsideStrategy(engine: EngineClient, key: string): Strategy & { warmUpMs: number } {
   const session = new CompletionSession(engine, () => SETTINGS, undefined, new AdaptiveDebounce());

@@ -20,7 +20,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { readFileSync } from "node:fs";
 import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
 import { CompletionSession, type CompletionSettings } from "../../src/completion/completionSession";
 import { stringLineReader, textAroundCursor } from "../../src/completion/textAroundCursor";
@@ -29,6 +28,7 @@ import type { GenerationResult } from "../../src/engine/protocol";
 import { ensureTestModel, type TestModelKind } from "../support/gguf/testModels";
 import { cpuChoice, startTestEngine } from "../support/engineFixture";
 import { readSampleNotes } from "../support/sharedData";
+import { defaultCompletionSettings } from "../support/typingReplay";
 import { median, printTable, reportMetrics, type Metrics } from "./report";
 
 const NOTE_TOKENS = 1500;
@@ -70,20 +70,6 @@ async function firstCompletion(engine: EngineClient, prompt: string): Promise<Ti
   const result = await engine.complete({ prompt, maxTokens: 8, lane: "completion" }, { onText: () => (firstAt ??= performance.now()) });
   const done = performance.now();
   return { ms: done - sent, ttftMs: (firstAt ?? done) - sent, result };
-}
-
-/** bedside.completion.* defaults as package.json declares them (what a fresh install runs with). */
-function defaultCompletionSettings(): CompletionSettings {
-  const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
-    contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
-  };
-  const setting = <T>(key: string): T => manifest.contributes.configuration.properties[`bedside.completion.${key}`]!.default as T;
-  return {
-    contextTokens: setting<number>("contextTokens"),
-    maxTokens: setting<number>("maxTokens"),
-    timeoutMs: setting<number>("timeoutMs"),
-    allowNumbers: setting<boolean>("allowNumbers"),
-  };
 }
 
 interface Opened {

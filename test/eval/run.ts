@@ -8,6 +8,7 @@ const tasks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }
   lm: () => import("./lm.eval"),
   citations: () => import("./citations.eval"),
   documents: () => import("./documents.eval"),
+  completion: () => import("./completion.eval"),
 };
 
 async function main(): Promise<void> {
