@@ -1,10 +1,13 @@
 /**
  * `npm run eval -- completion [--model FILE] [--notes N] [--words N] [--char-ms MS] [--pause-every N]
- * [--pause-timeout-ms MS] [--opening-chars N] [--threads N] [--greedy-peers]`: the typing replay a clinician
- * lives in (issue 19, item 3).
+ * [--pause-timeout-ms MS] [--opening-chars N] [--threads N] [--greedy-peers] [--peers-continuation]`: the
+ * typing replay a clinician lives in (issue 19, item 3). The last two are diagnostics, not the peers'
+ * behaviour: greedy decoding for the peers, and plain continuation instead of fill-in-the-middle when
+ * nothing but line breaks follows the cursor (completionPeers.ts PeerSampling).
  *
  * Held-out MTSamples notes (test/train/corpus.ts: deduplicated by content, split by content hash; the
- * trained model never saw them) are typed character by character at the end of the note: the note's first
+ * trained model never saw them; `--notes` of them, evenly spaced over the held-out list, which is in the
+ * data's specialty order) are typed character by character at the end of the note: the note's first
  * `--opening-chars` (to the next word start) are already written, then `--words` words are typed, one
  * character every `--char-ms`. Every keystroke calls the strategy's inline-completion provider the way VS
  * Code does (test/support/typingReplay.ts EditorReplay: the previous call's token is cancelled, an answer is
@@ -65,6 +68,7 @@ interface Plan {
   openingChars: number;
   threads: number;
   greedyPeers: boolean;
+  peersContinuation: boolean;
 }
 
 const STRATEGIES = ["bedside", "llama_vscode", "continue"] as const;
@@ -74,6 +78,8 @@ type StrategyName = (typeof STRATEGIES)[number];
 class GenerationLedger implements ReplayEngine {
   generated = 0;
   requests = 0;
+  /** Prompt tokens of each request that evaluated one (0: aborted while queued). */
+  readonly promptTokens: number[] = [];
   private readonly answers: { text: string; tokens: number; credited: boolean }[] = [];
   credited = 0;
 
@@ -86,6 +92,7 @@ class GenerationLedger implements ReplayEngine {
   private count(result: GenerationResult): GenerationResult {
     this.requests++;
     this.generated += result.generatedTokens;
+    if (result.promptTokens > 0) this.promptTokens.push(result.promptTokens);
     return result;
   }
 
@@ -216,6 +223,8 @@ interface Summary {
   wasted_share: number;
   generated_tokens: number;
   requests: number;
+  prompt_tokens_p50: number;
+  prompt_tokens_max: number;
   digit_withheld_share: number;
   digit_suggested_share: number;
   word_starts: number;
@@ -261,6 +270,8 @@ function summarise(runs: { run: NoteRun; typed: string }[], ledger: GenerationLe
     wasted_share: round(wasted / Math.max(1, ledger.generated)),
     generated_tokens: ledger.generated,
     requests: ledger.requests,
+    prompt_tokens_p50: ledger.promptTokens.length ? median(ledger.promptTokens) : 0,
+    prompt_tokens_max: ledger.promptTokens.length ? Math.max(...ledger.promptTokens) : 0,
     digit_withheld_share: round(points.filter((p) => digit.test(wordUnits(p.actual)[0] ?? "")).length / Math.max(1, points.length)),
     digit_suggested_share: round(shown.filter((p) => digit.test(wordUnits(p.text!)[0] ?? "")).length / Math.max(1, shown.length)),
     word_starts: points.length,
@@ -288,11 +299,13 @@ export async function run(args: string[]): Promise<void> {
     openingChars: number("--opening-chars", 800),
     threads: chooseThreads(number("--threads", 0), readMachineCpus(), statSync(model).size),
     greedyPeers: args.includes("--greedy-peers"),
+    peersContinuation: args.includes("--peers-continuation"),
   };
-  const scripts = corpus.heldoutNotes
+  const eligible = corpus.heldoutNotes
     .map((note) => ({ note, script: typingScript(note.text, plan) }))
-    .filter((s): s is { note: typeof s.note; script: NonNullable<typeof s.script> } => s.script !== undefined)
-    .slice(0, plan.notes);
+    .filter((s): s is { note: typeof s.note; script: NonNullable<typeof s.script> } => s.script !== undefined);
+  const count = Math.min(plan.notes, eligible.length);
+  const scripts = Array.from({ length: count }, (_, i) => eligible[Math.floor((i * eligible.length) / count)]!);
   console.log(
     `completion replay: ${scripts.length} held-out notes (of ${corpus.heldoutNotes.length}), ${plan.words} words each, a character every ${plan.charMs} ms, a pause every ${plan.pauseEvery} words; ${model}, ${plan.threads} thread(s)`,
   );
@@ -302,7 +315,7 @@ export async function run(args: string[]): Promise<void> {
   const info = await engine.ensureReady();
   const ledgers = Object.fromEntries(STRATEGIES.map((s) => [s, new GenerationLedger(engine)])) as Record<StrategyName, GenerationLedger>;
   const runs: Record<StrategyName, { run: NoteRun; typed: string }[]> = { bedside: [], llama_vscode: [], continue: [] };
-  const sampling = { greedy: plan.greedyPeers };
+  const sampling = { greedy: plan.greedyPeers, continuation: plan.peersContinuation };
   try {
     for (const [n, { note, script }] of scripts.entries()) {
       const order = STRATEGIES.map((_, i) => STRATEGIES[(i + n) % STRATEGIES.length]!);
@@ -362,7 +375,9 @@ export async function run(args: string[]): Promise<void> {
     engine_context_size: info.contextSize,
     flash_attention: info.flashAttention,
     bedside_completion: defaultCompletionSettings(),
-    peers_sampling: plan.greedyPeers ? "greedy" : "own (llama.vscode: T=1 top-k 40 top-p 0.99; Continue: T=0.01)",
+    peers_sampling: plan.greedyPeers ? "greedy (diagnostic)" : "own (llama.vscode: T=1 top-k 40 top-p 0.99; Continue: T=0.01)",
+    peers_prompt: plan.peersContinuation ? "plain continuation when the suffix is blank (diagnostic)" : "own (fill-in-the-middle)",
+    eligible_notes: eligible.length,
     heldout_notes: corpus.heldoutNotes.length,
   };
   console.log(JSON.stringify({ ...summaries, settings }));

@@ -70,7 +70,7 @@ import type { Engine } from "../../src/engine/engine";
 import type { GenerationResult } from "../../src/engine/protocol";
 import { sleep, type InlineProvider, type ProviderAnswer } from "../support/typingReplay";
 
-export type ReplayEngine = Pick<Engine, "infill" | "tokenize">;
+export type ReplayEngine = Pick<Engine, "complete" | "infill" | "tokenize">;
 
 /** Where a strategy reports each answer a request turned into (for the wasted-token count). */
 export type Produced = (text: string, result: GenerationResult) => void;
@@ -78,6 +78,21 @@ export type Produced = (text: string, result: GenerationResult) => void;
 export interface PeerSampling {
   /** Use greedy decoding instead of the peer's own sampling (to compare strategies apart from sampling). */
   greedy: boolean;
+  /**
+   * Not the peers' behaviour, a diagnostic: with nothing but line breaks after the cursor, send the prefix as
+   * a plain continuation instead of a fill-in-the-middle prompt (as Bedside does), to tell the strategies
+   * apart from how well the model fills in the middle.
+   */
+  continuation: boolean;
+}
+
+/** The peer's FIM request, or with `continuation` and a blank suffix the same prefix as a plain completion. */
+function generate(engine: ReplayEngine, sampling: PeerSampling, request: Parameters<Engine["infill"]>[0], options: Parameters<Engine["infill"]>[1]): Promise<GenerationResult> {
+  if (sampling.continuation && request.suffix.trim() === "") {
+    const { suffix: _suffix, prefix, ...rest } = request;
+    return engine.complete({ ...rest, prompt: prefix }, options);
+  }
+  return engine.infill(request, options);
 }
 
 // ---------------------------------------------------------------- llama.vscode v0.0.63
@@ -230,7 +245,9 @@ export class LlamaVscodeReplay {
     let generationStarted: number | undefined;
     const timeLimit = new AbortController();
     const seed = this.seed++;
-    return this.engine.infill(
+    return generate(
+      this.engine,
+      this.sampling,
       {
         prefix: extra + inputPrefix + prompt,
         suffix: inputSuffix,
@@ -414,32 +431,32 @@ export class ContinueReplay {
     const started = Date.now();
     let chunks = 0;
     const generation: PendingGeneration = { prefix, text: "", controller, done: Promise.resolve(undefined) };
-    generation.done = this.engine
-      .infill(
-        {
-          prefix,
-          suffix,
-          maxTokens: CONTINUE.maxTokens,
-          stop: [...CONTINUE.stop],
-          lane: "completion",
-          ...(this.sampling.greedy ? { temperature: 0 } : { temperature: CONTINUE.temperature, seed: this.seed++ }),
+    generation.done = generate(
+      this.engine,
+      this.sampling,
+      {
+        prefix,
+        suffix,
+        maxTokens: CONTINUE.maxTokens,
+        stop: [...CONTINUE.stop],
+        lane: "completion",
+        ...(this.sampling.greedy ? { temperature: 0 } : { temperature: CONTINUE.temperature, seed: this.seed++ }),
+      },
+      {
+        signal: controller.signal,
+        onText: (text) => {
+          generation.text += text;
+          chunks++;
+          if (chunks % CONTINUE.checkEveryChunks === 0 && Date.now() - started > CONTINUE.modelTimeoutMs * CONTINUE.processingTimeFactor) controller.abort();
         },
-        {
-          signal: controller.signal,
-          onText: (text) => {
-            generation.text += text;
-            chunks++;
-            if (chunks % CONTINUE.checkEveryChunks === 0 && Date.now() - started > CONTINUE.modelTimeoutMs * CONTINUE.processingTimeFactor) controller.abort();
-          },
-        },
-      )
-      .then(
-        (result) => {
-          generation.text = result.text;
-          return result;
-        },
-        () => undefined,
-      );
+      },
+    ).then(
+      (result) => {
+        generation.text = result.text;
+        return result;
+      },
+      () => undefined,
+    );
     this.generation = generation;
     return generation;
   }
