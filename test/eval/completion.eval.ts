@@ -80,6 +80,7 @@ class GenerationLedger implements ReplayEngine {
   requests = 0;
   /** Prompt tokens of each request that evaluated one (0: aborted while queued). */
   readonly promptTokens: number[] = [];
+  emptyPrompts = 0;
   private readonly answers: { text: string; tokens: number; credited: boolean }[] = [];
   credited = 0;
 
@@ -93,6 +94,8 @@ class GenerationLedger implements ReplayEngine {
     this.requests++;
     this.generated += result.generatedTokens;
     if (result.promptTokens > 0) this.promptTokens.push(result.promptTokens);
+    // Nothing of the note in the prompt: at most BOS and the three FIM tokens.
+    if (result.promptTokens > 0 && result.promptTokens <= 4) this.emptyPrompts++;
     return result;
   }
 
@@ -225,6 +228,8 @@ interface Summary {
   requests: number;
   prompt_tokens_p50: number;
   prompt_tokens_max: number;
+  /** Requests whose prompt held nothing of the note (Continue prunes whole lines: a paragraph over its budget leaves nothing). */
+  empty_prompt_requests: number;
   digit_withheld_share: number;
   digit_suggested_share: number;
   word_starts: number;
@@ -272,6 +277,7 @@ function summarise(runs: { run: NoteRun; typed: string }[], ledger: GenerationLe
     requests: ledger.requests,
     prompt_tokens_p50: ledger.promptTokens.length ? median(ledger.promptTokens) : 0,
     prompt_tokens_max: ledger.promptTokens.length ? Math.max(...ledger.promptTokens) : 0,
+    empty_prompt_requests: ledger.emptyPrompts,
     digit_withheld_share: round(points.filter((p) => digit.test(wordUnits(p.actual)[0] ?? "")).length / Math.max(1, points.length)),
     digit_suggested_share: round(shown.filter((p) => digit.test(wordUnits(p.text!)[0] ?? "")).length / Math.max(1, shown.length)),
     word_starts: points.length,
