@@ -81,7 +81,13 @@ export class LiteratureService implements LiteratureLibrary {
   embeddingProgress(): EmbeddingProgress {
     const total = this.count();
     const embedded = this.embedder ? total - this.library.missingVectors() : 0;
-    return { modelConfigured: this.embeddingModelSet || this.embedder !== undefined, total, embedded, running: this.embeddingRunning, ...(this.embeddingError ? { error: this.embeddingError } : {}) };
+    return {
+      modelConfigured: this.embeddingModelSet || this.embedder !== undefined,
+      total,
+      embedded,
+      running: this.embeddingRunning,
+      ...(this.embeddingError ? { error: this.embeddingError } : {}),
+    };
   }
 
   rankingDecision(wanted: Ranking): RankingDecision {

@@ -41,7 +41,8 @@ export function percentEmbedded(progress: Pick<EmbeddingProgress, "total" | "emb
 export function decideRanking(wanted: Ranking, progress: EmbeddingProgress): RankingDecision {
   if (wanted === "bm25") return { ranking: "bm25" };
   if (!progress.modelConfigured) return { ranking: "bm25", note: NO_EMBEDDING_MODEL_NOTE };
-  if (progress.error) return { ranking: "bm25", note: `Ranked by BM25 only: the embedding model could not embed the library (${progress.error}). Check bedside.literature.embeddingModel.` };
+  if (progress.error)
+    return { ranking: "bm25", note: `Ranked by BM25 only: the embedding model could not embed the library (${progress.error}). Check bedside.literature.embeddingModel.` };
   if (progress.total > 0 && progress.embedded >= progress.total) return { ranking: "hybrid" };
   if (progress.total === 0) return { ranking: "bm25" };
   const count = `${progress.embedded.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")} records`;

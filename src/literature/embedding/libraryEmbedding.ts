@@ -74,7 +74,8 @@ export class LibraryEmbedding implements vscode.Disposable {
     const stat = s.path ? await fs.stat(s.path).catch(() => undefined) : undefined;
     const prefixes = s.path ? this.prefixes(basename(s.path)) : {};
     const key = s.path && stat ? vectorModelKey({ path: s.path, size: stat.size, mtimeMs: stat.mtimeMs }, prefixes) : undefined;
-    const choice: ModelChoice | undefined = s.path && stat ? { path: s.path, gpu: s.gpu, gpuLayers: s.gpu === "cpu" ? 0 : "auto", threads: s.threads, contextSize: 512, flashAttention: false } : undefined;
+    const choice: ModelChoice | undefined =
+      s.path && stat ? { path: s.path, gpu: s.gpu, gpuLayers: s.gpu === "cpu" ? 0 : "auto", threads: s.threads, contextSize: 512, flashAttention: false } : undefined;
     const changed = this.engine.configure(choice);
     const state = JSON.stringify([s.path ?? "", key ?? ""]);
     if (state === this.applied && !changed) return;
@@ -115,31 +116,34 @@ export class LibraryEmbedding implements vscode.Disposable {
     this.again = false;
     const abort = new AbortController();
     const done = Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "Bedside: embedding literature for hybrid ranking", cancellable: true }, async (progress, token) => {
-        token.onCancellationRequested(() => abort.abort());
-        this.library.embeddingRunning = true;
-        this.library.embeddingError = undefined;
-        this.fire();
-        let reported = 0;
-        const started = Date.now();
-        try {
-          const n = await this.library.embedMissing(abort.signal, (count, total) => {
-            const percent = (100 * count) / total;
-            progress.report({ message: `${count.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} records`, increment: percent - reported });
-            reported = percent;
-            this.fire();
-          });
-          this.log.info(`Embedded ${n} records for hybrid ranking in ${((Date.now() - started) / 1000).toFixed(1)} s${abort.signal.aborted ? " (stopped)" : ""}.`);
-        } catch (error) {
-          if (!abort.signal.aborted) {
-            this.library.embeddingError = (error as Error).message;
-            this.log.error(`Embedding the library failed: ${(error as Error).message}`);
-            void vscode.window.showErrorMessage(`Bedside: embedding the library for hybrid ranking failed: ${(error as Error).message} Check bedside.literature.embeddingModel.`);
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Bedside: embedding literature for hybrid ranking", cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          this.library.embeddingRunning = true;
+          this.library.embeddingError = undefined;
+          this.fire();
+          let reported = 0;
+          const started = Date.now();
+          try {
+            const n = await this.library.embedMissing(abort.signal, (count, total) => {
+              const percent = (100 * count) / total;
+              progress.report({ message: `${count.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} records`, increment: percent - reported });
+              reported = percent;
+              this.fire();
+            });
+            this.log.info(`Embedded ${n} records for hybrid ranking in ${((Date.now() - started) / 1000).toFixed(1)} s${abort.signal.aborted ? " (stopped)" : ""}.`);
+          } catch (error) {
+            if (!abort.signal.aborted) {
+              this.library.embeddingError = (error as Error).message;
+              this.log.error(`Embedding the library failed: ${(error as Error).message}`);
+              void vscode.window.showErrorMessage(`Bedside: embedding the library for hybrid ranking failed: ${(error as Error).message} Check bedside.literature.embeddingModel.`);
+            }
+          } finally {
+            this.library.embeddingRunning = false;
           }
-        } finally {
-          this.library.embeddingRunning = false;
-        }
-      }),
+        },
+      ),
     ).finally(() => {
       if (this.run?.done === done) this.run = undefined;
       this.fire();
