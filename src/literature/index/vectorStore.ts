@@ -70,7 +70,12 @@ export class VectorStore {
       rows.forEach((row, j) => {
         const v = Float32Array.from(vectors[j]);
         // A record removed while it was being embedded gets no vector.
-        this.db.run("INSERT OR REPLACE INTO vectors SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM docs WHERE id = ?)", [Number(row.id), v.length, new Uint8Array(v.buffer), Number(row.id)]);
+        this.db.run("INSERT OR REPLACE INTO vectors SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM docs WHERE id = ?)", [
+          Number(row.id),
+          v.length,
+          new Uint8Array(v.buffer),
+          Number(row.id),
+        ]);
       });
       this.db.exec("COMMIT");
       done += rows.length;
