@@ -98,6 +98,7 @@ export class EngineHost {
     const choice = config.modelChoice;
     const changed = this.local.configure(choice);
     this.local.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
+    this.embedding.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
     // The clinician who picked it expects it ready, and a load that started before the change must not leave it idle.
     if (choice && changed && this.engine.active === this.local) void this.local.ensureReady().catch(() => undefined);
   }
