@@ -107,7 +107,6 @@ export class LiteratureService implements LiteratureLibrary {
       return await library.embedMissing(embedder.documents, { signal, onProgress, batch: 16 });
     } finally {
       this.holds--;
-      this.changed.fire();
     }
   }
 

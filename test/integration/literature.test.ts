@@ -441,6 +441,29 @@ describe("Bedside literature: hybrid ranking in VS Code", () => {
     assert.notDeepEqual(hybrid, bm25, `hybrid ranking changed the order of the sources (bm25 ${bm25.join(",")}; hybrid ${hybrid.join(",")})`);
   });
 
+  it("says why hybrid ranks by BM25 when the embedding model file cannot be used", async function () {
+    this.timeout(300_000);
+    await settings().update("literature.ranking", "hybrid", global);
+    const missing = path.join(folder, "no-such-embedder.gguf");
+    await settings().update("literature.embeddingModel", missing, global);
+    try {
+      await until("the setting applied", () => api.literature.embedding.progress().error, 60_000, 100);
+      const view = await vscode.commands.executeCommand("bedside.askLiterature", question).then(() => api.literature.answers.current!);
+      assert.match(view.message ?? "", /Ranked by BM25 only: the embedding model could not embed the library \(the file .*no-such-embedder\.gguf was not found\)/);
+    } finally {
+      await settings().update("literature.embeddingModel", await ensureTestModel("bert"), global);
+      await until(
+        "the bert model back, every record embedded",
+        () => {
+          const p = api.literature.embedding.progress();
+          return !p.error && !p.running && p.embedded === p.total && p;
+        },
+        300_000,
+        200,
+      );
+    }
+  });
+
   it("says how far embedding has got, and embeds a newly imported record", async function () {
     this.timeout(600_000);
     await settings().update("literature.ranking", "hybrid", global);

@@ -147,8 +147,9 @@ export class LibraryEmbedding implements vscode.Disposable {
     ).finally(() => {
       if (this.run?.done === done) this.run = undefined;
       this.fire();
-      // Records that came while it ran (not after a Cancel: the next import or the command starts it again).
-      if (this.again && !abort.signal.aborted) this.schedule();
+      // Records that came while it ran (not after a Cancel or a failure: the next import or the command
+      // starts it again).
+      if (this.again && !abort.signal.aborted && !this.library.embeddingError) this.schedule();
     });
     this.run = { abort, done };
   }

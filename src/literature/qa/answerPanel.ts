@@ -66,9 +66,10 @@ export class AnswerPanel implements vscode.Disposable {
     const settings = this.settings();
     this.show();
     this.update({ question, status: "retrieving", sources: [] }, true);
+    // Hybrid ranking waits for an embedding model and every record's vector; until then BM25 ranks, and the answer says why.
+    let rankingNote: string | undefined;
     try {
-      // Hybrid ranking waits for an embedding model and every record's vector; until then BM25 ranks, and the answer says why.
-      const rankingNote = this.library.rankingDecision?.(settings.ranking).note;
+      rankingNote = this.library.rankingDecision?.(settings.ranking).note;
       const found = await this.library.search(question, settings.sources, { ranking: settings.ranking, passageChars: 1200 });
       const chosen = selectAnswerSources(found, settings.relevanceThreshold);
       if (chosen.length === 0) {
@@ -136,7 +137,7 @@ export class AnswerPanel implements vscode.Disposable {
             status: "done",
             sources: this.view!.sources,
             answer: checked,
-            message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut.",
+            message: [rankingNote, "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut."].filter(Boolean).join(" "),
           },
           true,
         );
