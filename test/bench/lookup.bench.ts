@@ -229,7 +229,19 @@ export async function run(quick: boolean): Promise<void> {
   };
   reportMetrics(
     "lookup",
-    { model: modelArg, threads, context_size: contextSize, flash_attention: true, max_tokens: maxTokens, notes: rows.length, lane: "completion", greedy: true, quick, work: workKind, ...(draftPath ? { draft_model: draftPath } : {}) },
+    {
+      model: modelArg,
+      threads,
+      context_size: contextSize,
+      flash_attention: true,
+      max_tokens: maxTokens,
+      notes: rows.length,
+      lane: "completion",
+      greedy: true,
+      quick,
+      work: workKind,
+      ...(draftPath ? { draft_model: draftPath } : {}),
+    },
     metrics,
     rows,
   );

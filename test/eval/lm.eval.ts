@@ -73,9 +73,7 @@ export async function scoreModel(model: LlamaModel, docs: readonly Token[][], wi
         const chunk = ids.slice(start, Math.min(ids.length, start + window + 1));
         const firstScored = start === 0 ? 0 : window - stride;
         await sequence.clearHistory();
-        const output = await sequence.controlledEvaluate(
-          chunk.slice(0, -1).map((token, i) => (i >= firstScored ? [token, { generateNext: { logits: true } }] : token)),
-        );
+        const output = await sequence.controlledEvaluate(chunk.slice(0, -1).map((token, i) => (i >= firstScored ? [token, { generateNext: { logits: true } }] : token)));
         output.forEach((result, i) => {
           if (i < firstScored) return;
           const next = chunk[i + 1] as Token;
@@ -117,7 +115,9 @@ export async function run(args: string[]): Promise<void> {
     const stride = Number(argValue(args, "--stride") ?? Math.floor(window / 2));
     const chars = heldout.reduce((s, n) => s + n.text.length, 0);
     const heldoutTokens = heldout.map((n) => model.tokenize(n.text));
-    console.log(`lm: ${modelPath}\n  ${heldout.length} held-out notes (${chars} characters, ${heldoutTokens.reduce((s, d) => s + d.length, 0)} tokens), window ${window}, stride ${stride}`);
+    console.log(
+      `lm: ${modelPath}\n  ${heldout.length} held-out notes (${chars} characters, ${heldoutTokens.reduce((s, d) => s + d.length, 0)} tokens), window ${window}, stride ${stride}`,
+    );
 
     const t0 = Date.now();
     const trained = await scoreModel(model, heldoutTokens, window, stride);
