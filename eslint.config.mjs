@@ -35,6 +35,7 @@ const VSCODE_ADAPTERS = [
   "src/engine/engineHost.ts",
   "src/completion/noteCompletionProvider.ts",
   "src/literature/literatureService.ts",
+  "src/literature/embedding/libraryEmbedding.ts",
   "src/notes/noteOutline.ts",
   "src/privacy/checkNote.ts",
   "src/provenance/aiTextMarkers.ts",

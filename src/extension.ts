@@ -16,6 +16,7 @@ import { registerIdentifierCheck } from "./privacy/checkNote";
 import type { DifferentialPanel } from "./ddx/differentialPanel";
 import { chooseModelFile, offerModelChoice, showModelReady } from "./commands";
 import { registerModels, type ModelsParts } from "./models/registerModels";
+import { embeddingPrefixes } from "./models/catalog";
 import { registerLiterature, type LiteratureParts } from "./literature/registerLiterature";
 import { registerAcceleration, type AccelerationParts } from "./packaging/registerAcceleration";
 import { registerWalkthrough, type WalkthroughParts } from "./firstRun/registerWalkthrough";
@@ -78,7 +79,12 @@ export function activate(context: vscode.ExtensionContext): BedsideApi {
   const models = registerModels(context, config, engineHost, log);
   const completions = registerCompletions(context, engineSwitch, config, log);
   // The literature library first: chat and the differential search it (LiteratureSearch, literature/library.ts).
-  const literature = registerLiterature(context, engineSwitch);
+  const literature = registerLiterature(context, engineSwitch, {
+    engine: engineHost.embedding,
+    config,
+    prefixes: (fileName) => embeddingPrefixes(models.catalog, fileName),
+    log,
+  });
   const chat = registerChat(context, engineSwitch, completions.markers, literature.library, relevanceThreshold);
   const differential = registerDifferential(context, engineSwitch, completions.markers, literature.library);
   const documents = registerDocuments(context, engineSwitch, completions.markers);

@@ -80,6 +80,20 @@ export function templatesFolderSetting(): string | undefined {
   return configured ? expandHome(configured) : undefined;
 }
 
+/**
+ * `bedside.literature.embeddingModel` with `~` expanded (a restricted setting): the GGUF embedding model for
+ * hybrid ranking; undefined when unset.
+ */
+export function embeddingModelSetting(): string | undefined {
+  const configured = (readSetting<string>("literature.embeddingModel") ?? "").trim();
+  return configured ? expandHome(configured) : undefined;
+}
+
+/** Makes `file` the embedding model (user settings), as "Download Model" does for an embedding model. */
+export async function setEmbeddingModelPath(file: string): Promise<void> {
+  await section().update("literature.embeddingModel", file, vscode.ConfigurationTarget.Global);
+}
+
 /** `bedside.differential.runOnSave`. */
 export function differentialRunOnSave(): boolean {
   return section().get<boolean>("differential.runOnSave", false);

@@ -43,6 +43,11 @@ export class EngineHost {
   readonly local: EngineClient;
   /** What features hold: the local worker, or the remote server when bedside.engine.endpoint is set. */
   readonly engine: EngineSwitch;
+  /**
+   * The embedding model (bedside.literature.embeddingModel) in a worker process of its own: it loads and
+   * unloads without touching the generation model, and a crash in one leaves the other running.
+   */
+  readonly embedding: EngineClient;
   private readonly subscriptions: vscode.Disposable[] = [];
   private disposed: Promise<void> | undefined;
 
@@ -50,6 +55,13 @@ export class EngineHost {
     const { config, log } = options;
     this.local = new EngineClient({ workerPath: options.workerPath, execPath: options.execPath, log, idleUnloadMs: config.engine.idleUnloadMinutes * 60_000 });
     this.engine = new EngineSwitch(this.local);
+    this.embedding = new EngineClient({
+      workerPath: options.workerPath,
+      execPath: options.execPath,
+      log,
+      idleUnloadMs: config.engine.idleUnloadMinutes * 60_000,
+      slot: "embedding",
+    });
     this.local.configure(config.modelChoice);
     this.subscriptions.push(
       config.onDidChange(() => this.reloadLocal()),
@@ -86,6 +98,7 @@ export class EngineHost {
     const choice = config.modelChoice;
     const changed = this.local.configure(choice);
     this.local.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
+    this.embedding.setIdleUnloadMs(config.engine.idleUnloadMinutes * 60_000);
     // The clinician who picked it expects it ready, and a load that started before the change must not leave it idle.
     if (choice && changed && this.engine.active === this.local) void this.local.ensureReady().catch(() => undefined);
   }
@@ -117,6 +130,7 @@ export class EngineHost {
     this.disposed ??= (async () => {
       for (const s of this.subscriptions.splice(0)) s.dispose();
       await this.local.dispose();
+      await this.embedding.dispose();
       await this.engine.dispose();
     })();
     return this.disposed;

@@ -3,6 +3,7 @@
  * Literature, chat's `@library`, the differential's citations) search it through: the composition root
  * (extension.ts) hands each of them the same library when it registers them. Pure: no vscode, no engine.
  */
+import type { Ranking, RankingDecision } from "./embedding/hybridStatus";
 
 /** One record as imported: a PubMed abstract, a reference-manager entry or a guideline file. */
 export interface LiteratureRecord {
@@ -59,6 +60,11 @@ export interface LiteratureSearch {
   search(query: string, k: number, options?: LiteratureSearchOptions): Promise<LiteratureSource[]>;
   /** How many records the library holds. */
   count(): number;
+  /**
+   * The ranking a search asking for `wanted` gets now, and why it is BM25 when hybrid was asked for (no
+   * embedding model, or records not embedded yet). Absent: the ranking asked for.
+   */
+  rankingDecision?(wanted: Ranking): RankingDecision;
 }
 
 /** The library itself: its search, and the full records behind the sources (to open and cite them). */
@@ -66,6 +72,8 @@ export interface LiteratureLibrary extends LiteratureSearch {
   /** The full record behind a source key. */
   get(key: string): LiteratureRecord | undefined;
 }
+
+export type { Ranking, RankingDecision };
 
 /** The PubMed page of a PMID. */
 export function pubmedUrl(pmid: string): string {

@@ -6,6 +6,10 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
 import type { Engine } from "../engine/engine";
+import type { EngineClient } from "../engine/client/engineClient";
+import type { Log } from "../log/log";
+import { answerSettings, embeddingModelSetting, type BedsideConfig } from "../config";
+import { LibraryEmbedding, type EmbeddingPrefixes } from "./embedding/libraryEmbedding";
 import { AnswerPanel } from "./qa/answerPanel";
 import type { LiteratureSource } from "./library";
 import { pubmedUrl } from "./library";
@@ -21,6 +25,16 @@ export interface LiteratureParts {
   onlinePubMed: OnlinePubMed;
   /** Imports with the progress notification, as the command does. */
   importPaths(paths: readonly string[]): Promise<ImportReport>;
+  /** The embedding model for hybrid ranking (bedside.literature.embeddingModel) and the background embedding. */
+  embedding: LibraryEmbedding;
+}
+
+/** What hybrid ranking's embedding needs from the composition root: its own worker, the settings, the catalog's prefixes. */
+export interface EmbeddingWiring {
+  engine: EngineClient;
+  config: BedsideConfig;
+  prefixes: EmbeddingPrefixes;
+  log: Log;
 }
 
 class LiteratureView implements vscode.TreeDataProvider<{ origin: string; count: number }>, vscode.TreeDragAndDropController<{ origin: string; count: number }> {
@@ -76,9 +90,16 @@ function sourceItem(source: LiteratureSource): vscode.QuickPickItem & { source: 
   };
 }
 
-export function registerLiterature(context: vscode.ExtensionContext, engine: Engine): LiteratureParts {
+export function registerLiterature(context: vscode.ExtensionContext, engine: Engine, wiring: EmbeddingWiring): LiteratureParts {
   const library = new LiteratureService(join(context.globalStorageUri.fsPath, "literature"));
   const answers = new AnswerPanel(context.extensionUri, engine, library);
+  const embedding = new LibraryEmbedding(
+    library,
+    wiring.engine,
+    () => ({ path: embeddingModelSetting(), threads: wiring.config.engine.threads, gpu: wiring.config.engine.gpu }),
+    wiring.prefixes,
+    wiring.log,
+  );
   const onlinePubMed = new OnlinePubMed(library);
 
   const importPaths = (paths: readonly string[]): Promise<ImportReport> =>
@@ -114,8 +135,10 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
 
   const view = new LiteratureView(library, importPaths);
   context.subscriptions.push(
+    embedding,
     library,
     answers,
+    vscode.commands.registerCommand("bedside.embedLiterature", () => embedding.command()),
     vscode.window.createTreeView("bedside.literature", { treeDataProvider: view, dragAndDropController: view, canSelectMany: false }),
     vscode.commands.registerCommand("bedside.importLiterature", async () => {
       const picked = await vscode.window.showOpenDialog({
@@ -142,7 +165,10 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
     }),
     vscode.commands.registerCommand("bedside.searchLiterature", async () => {
       const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { source: LiteratureSource }>();
-      pick.title = `Search Literature (${library.count()} records)`;
+      const { ranking } = answerSettings();
+      // Hybrid until it can run says why it is BM25 (no embedding model, or embedding not finished).
+      const note = library.rankingDecision(ranking).note;
+      pick.title = `Search Literature (${library.count()} records)${note ? ` · ${note}` : ""}`;
       pick.placeholder = "Words from the question, a drug, a condition…";
       pick.matchOnDescription = false;
       pick.matchOnDetail = false;
@@ -154,7 +180,7 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
           return;
         }
         pick.busy = true;
-        const found = await library.search(value, 20, { passageChars: 300 });
+        const found = await library.search(value, 20, { ranking, passageChars: 300 });
         if (mine !== seq) return;
         pick.busy = false;
         // The library ranks; VS Code must not filter the list by its own fuzzy match.
@@ -177,7 +203,7 @@ export function registerLiterature(context: vscode.ExtensionContext, engine: Eng
     }),
     vscode.commands.registerCommand("bedside.searchPubMedOnline", (question?: string) => onlinePubMed.search(typeof question === "string" ? question : undefined)),
   );
-  return { library, answers, onlinePubMed, importPaths };
+  return { library, answers, onlinePubMed, importPaths, embedding };
 }
 
 async function sourceActions(source: LiteratureSource, library: LiteratureService): Promise<void> {

@@ -45,8 +45,22 @@ export interface CatalogFile {
   recommended?: boolean;
 }
 
+/** What an embedding model needs to be used well (catalog models whose role is "embedding"). */
+export interface EmbeddingFacts {
+  /** Length of the vectors it makes. */
+  dimension: number;
+  /** Put before a question (the model was trained with it), e.g. nomic's "search_query: ". */
+  queryPrefix?: string;
+  /** Put before each record's title and abstract, e.g. nomic's "search_document: ". */
+  documentPrefix?: string;
+}
+
 export interface CatalogModel {
   id: string;
+  /** "generation" (default): writes text, bedside.model.path. "embedding": ranks literature, bedside.literature.embeddingModel. */
+  role?: "generation" | "embedding";
+  /** Only for role "embedding". */
+  embedding?: EmbeddingFacts;
   name: string;
   publisher: string;
   description: string;
@@ -113,6 +127,16 @@ export function parseCatalog(json: Json): ModelCatalog {
       ids.add(model.id);
     }
     posInt(model, "contextLength", where);
+    if (model.role !== undefined) need(model.role === "generation" || model.role === "embedding", `${where}.role must be "generation" or "embedding"`);
+    if (model.role === "embedding") {
+      const e = model.embedding;
+      if (need(isObject(e), `${where}.embedding must be an object for an embedding model`)) {
+        const facts = e as Record<string, Json>;
+        posInt(facts, "dimension", `${where}.embedding`);
+        for (const key of ["queryPrefix", "documentPrefix"]) if (facts[key] !== undefined) need(typeof facts[key] === "string", `${where}.embedding.${key} must be a string`);
+      }
+      need(isObject(model.capabilities) && (model.capabilities as Record<string, Json>).embeddings === true, `${where}: an embedding model has capabilities.embeddings true`);
+    } else need(model.embedding === undefined, `${where}.embedding is only for models whose role is "embedding"`);
     bool(model, "instructionTuned", where);
     need(typeof model.homepage === "string" && model.homepage.startsWith("https://"), `${where}.homepage must be an https URL`);
 
@@ -156,6 +180,8 @@ export function parseCatalog(json: Json): ModelCatalog {
     });
   });
   need(typeof root.defaultModel === "string" && ids.has(root.defaultModel), "defaultModel must be the id of a model in the catalog");
+  const defaultModel = (models as Json[]).find((m) => isObject(m) && m.id === root.defaultModel) as Record<string, Json> | undefined;
+  if (defaultModel) need(defaultModel.role !== "embedding", "defaultModel must be a generation model");
   if (problems.length > 0) throw new CatalogError(problems);
   return json as ModelCatalog;
 }
@@ -166,6 +192,22 @@ export function resolveModelUri(uri: string): string | undefined {
   if (hf) return `https://huggingface.co/${hf[1]}/${hf[2]}/resolve/main/${hf[3]}`;
   if (/^https:\/\/[^\s]+\.gguf(\?[^\s]*)?$/.test(uri)) return uri;
   return undefined;
+}
+
+/** Whether a catalog model is an embedding model (for bedside.literature.embeddingModel) rather than one that writes. */
+export function isEmbeddingModel(model: CatalogModel): boolean {
+  return model.role === "embedding";
+}
+
+/** The catalog's embedding model whose file is named `fileName` (an installed or configured GGUF), if any. */
+export function embeddingModelForFile(catalog: ModelCatalog, fileName: string): CatalogModel | undefined {
+  return catalog.models.find((m) => isEmbeddingModel(m) && m.files.some((f) => catalogFileName(f) === fileName));
+}
+
+/** What to put before questions and records for the embedding model in `fileName` (catalog models only). */
+export function embeddingPrefixes(catalog: ModelCatalog, fileName: string): { query?: string; document?: string } {
+  const facts = embeddingModelForFile(catalog, fileName)?.embedding;
+  return { ...(facts?.queryPrefix ? { query: facts.queryPrefix } : {}), ...(facts?.documentPrefix ? { document: facts.documentPrefix } : {}) };
 }
 
 /** The file name a catalog file is stored under. */

@@ -1,10 +1,12 @@
 /**
  * "Download Model": the licence first, then a cancellable download with speed and time left, resume and
- * SHA-256 (src/models/modelDownload.ts), then the model is selected.
+ * SHA-256 (src/models/modelDownload.ts), then the model is selected: a generation model as
+ * bedside.model.path, an embedding model as bedside.literature.embeddingModel.
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { catalogFileName, findCatalogFile, resolveModelUri, type CatalogFile, type CatalogModel } from "./catalog";
+import { setEmbeddingModelPath } from "../config";
+import { catalogFileName, findCatalogFile, isEmbeddingModel, resolveModelUri, type CatalogFile, type CatalogModel } from "./catalog";
 import { formatBytes } from "./hardwareFit";
 import { DownloadError, downloadModelFile, type DownloadProgress, type DownloadResult } from "./modelDownload";
 import { modelsFolder, recordedHashes, recordHash, type ModelsContext } from "./modelsContext";
@@ -46,7 +48,7 @@ export async function downloadModel(m: ModelsContext, args: DownloadModelArgs = 
   let found = args.modelId ? findCatalogFile(catalog, args.modelId, args.quantization) : undefined;
   if (!found) {
     const choice = await vscode.window.showQuickPick(
-      catalog.models.flatMap((model) => model.files.map((f) => ({ label: `${model.name} ${f.quantization}`, description: `${formatBytes(f.sizeBytes)} · ${model.licence.name}`, model, file: f }))),
+      catalog.models.flatMap((model) => model.files.map((f) => ({ label: `${isEmbeddingModel(model) ? "$(search) " : ""}${model.name} ${f.quantization}`, description: `${formatBytes(f.sizeBytes)} · ${model.licence.name}`, model, file: f }))),
       { title: "Bedside: Download Model" },
     );
     if (!choice) return undefined;
@@ -88,9 +90,10 @@ async function runDownload(m: ModelsContext, model: CatalogModel, file: CatalogF
     const result = await downloadWithProgress(`Downloading ${model.name} ${file.quantization}`, url, dest, expected);
     if (!file.sha256 && !recorded) await recordHash(m, name, result.sha256);
     log.info(`Downloaded ${name}: ${result.bytes} bytes, SHA-256 ${result.sha256}${expected ? " (verified)" : " (recorded: no published hash to check against)"}.`);
-    if (use) await m.host.useModel(dest);
+    if (use && isEmbeddingModel(model)) await setEmbeddingModelPath(dest);
+    else if (use) await m.host.useModel(dest);
     void vscode.window.showInformationMessage(
-      `${model.name} ${file.quantization} is downloaded${use ? " and selected" : ""}. SHA-256 ${result.sha256.slice(0, 16)}… ${expected ? "verified" : "recorded (no published hash to check against)"}.`,
+      `${model.name} ${file.quantization} is downloaded${use ? (isEmbeddingModel(model) ? " and set as bedside.literature.embeddingModel" : " and selected") : ""}. SHA-256 ${result.sha256.slice(0, 16)}… ${expected ? "verified" : "recorded (no published hash to check against)"}.`,
     );
     return dest;
   } catch (error) {

@@ -110,7 +110,7 @@ export const WORKER_BASE_BYTES = 96 * MiB;
  * the weights (the mapped file, or read in with lowMemory), on the CPU the repacked copy llama.cpp makes of
  * Q4_0/Q4_K weights, which sits beside the mapped file unless lowMemory reads the file straight into it, the
  * f16 KV cache of every lane, the compute buffers (a 512-token batch: its logits and activations), a draft
- * model with its one-lane cache, an embedding model, and the worker itself. Calibrated against measured peak
+ * model with its one-lane cache, an embedding model (in a worker process of its own), and the worker itself. Calibrated against measured peak
  * RSS by `npm run bench -- memory` (docs/models.md).
  */
 export function estimateWorkerMemory(input: WorkerMemoryInput): MemoryNeed {
@@ -119,7 +119,7 @@ export function estimateWorkerMemory(input: WorkerMemoryInput): MemoryNeed {
   const compute = computeBufferBytes(input.shape, input.contextSize);
   let extra = 0;
   if (input.draft) extra += input.draft.weightsBytes + copyOf(input.draft) + kvCacheBytes(input.draft.shape, input.contextSize) + computeBufferBytes(input.draft.shape, input.contextSize);
-  if (input.embedding) extra += input.embedding.weightsBytes + copyOf(input.embedding) + computeBufferBytes(input.embedding.shape, 512);
+  if (input.embedding) extra += embeddingWorkerBytes(input.embedding, input.backend, input.lowMemory);
   const repackedCopy = copyOf(input);
   const overhead = compute + WORKER_BASE_BYTES;
   return {
@@ -130,6 +130,17 @@ export function estimateWorkerMemory(input: WorkerMemoryInput): MemoryNeed {
     overheadBytes: overhead,
     totalBytes: input.weightsBytes + repackedCopy + extra + kv + overhead,
   };
+}
+
+/**
+ * The embedding model for hybrid ranking (bedside.literature.embeddingModel) runs in an engine worker of its
+ * own: the process itself, the weights (on the CPU with their repacked copy unless read in), and a 512-token
+ * batch's compute buffer. The worker's peak holds the weights about three times over (measured on a
+ * bge-small-shaped F16 bert, 67 MB file, 306 MB peak; the cause inside llama.cpp's encoder path is not
+ * isolated), so the estimate counts them so. `npm run bench -- embedding` (docs/retrieval.md).
+ */
+export function embeddingWorkerBytes(model: WorkerModel, backend: "cpu" | "gpu", lowMemory: boolean): number {
+  return WORKER_BASE_BYTES + 3 * model.weightsBytes + (backend === "cpu" && !lowMemory ? model.repacked : 0) + computeBufferBytes(model.shape, 512);
 }
 
 /**

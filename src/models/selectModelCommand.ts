@@ -1,13 +1,15 @@
 /**
  * The items of "Select Model": installed models and downloadable ones, each with its size, licence and
- * whether it fits this machine (both lanes, the repacked copy unless low-memory mode, a draft model).
+ * whether it fits this machine (both lanes, the repacked copy unless low-memory mode, a draft model, the
+ * embedding model for hybrid ranking).
  */
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { readGgufHeader } from "../engine/ggufHeader";
-import { catalogFileName, type CatalogModel } from "./catalog";
+import { embeddingModelSetting } from "../config";
+import { catalogFileName, embeddingModelForFile, isEmbeddingModel, type CatalogModel } from "./catalog";
 import { fitWorker, formatBytes, repackedShare, shapeFromGguf, weightsRepackedOnCpu, type HardwareFit, type WorkerModel } from "./hardwareFit";
 import { partialBytes } from "./modelDownload";
 import { modelsFolder, type ModelsContext } from "./modelsContext";
@@ -30,17 +32,43 @@ async function draftModel(m: ModelsContext): Promise<WorkerModel | undefined> {
   }
 }
 
-/** What the worker would allocate (both lanes, the repacked copy unless low-memory mode, a draft model). */
-function fitFor(m: ModelsContext, weightsBytes: number, shape: CatalogModel["shape"] | undefined, trainContext: number, repacked: number, draft: WorkerModel | undefined): HardwareFit | undefined {
+/** The embedding model (bedside.literature.embeddingModel) running beside it in its own worker, when set. */
+async function embeddingModel(): Promise<WorkerModel | undefined> {
+  const file = embeddingModelSetting();
+  if (!file) return undefined;
+  try {
+    const header = await readGgufHeader(file);
+    const shape = shapeFromGguf(header);
+    return shape ? { weightsBytes: header.fileBytes, shape, repacked: weightsRepackedOnCpu(header) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Models that run beside the chosen one: a draft model, and the embedding model for hybrid ranking. */
+interface Companions {
+  draft?: WorkerModel | undefined;
+  embedding?: WorkerModel | undefined;
+}
+
+/** What the worker would allocate (both lanes, the repacked copy unless low-memory mode, a draft model, an embedding model). */
+function fitFor(m: ModelsContext, weightsBytes: number, shape: CatalogModel["shape"] | undefined, trainContext: number, repacked: number, companions: Companions): HardwareFit | undefined {
   if (!shape) return undefined;
   const engine = m.config.engine;
   const context = Math.min(engine.contextSize, trainContext || engine.contextSize);
-  return fitWorker({ weightsBytes, shape, repacked, contextSize: context, lanes: 2, ...(draft ? { draft } : {}) }, engine.lowMemory, { totalRamBytes: os.totalmem(), freeRamBytes: os.freemem() });
+  const { draft, embedding } = companions;
+  return fitWorker(
+    { weightsBytes, shape, repacked, contextSize: context, lanes: 2, ...(draft ? { draft } : {}), ...(embedding ? { embedding } : {}) },
+    engine.lowMemory,
+    { totalRamBytes: os.totalmem(), freeRamBytes: os.freemem() },
+  );
 }
 
-async function installedPicks(m: ModelsContext, installed: Map<string, string>, current: string | undefined, draft: WorkerModel | undefined): Promise<ModelPick[]> {
+async function installedPicks(m: ModelsContext, installed: Map<string, string>, current: string | undefined, companions: Companions): Promise<ModelPick[]> {
   const items: ModelPick[] = [];
   for (const [name, file] of installed) {
+    // An embedding model (bedside.literature.embeddingModel) does not write: not a choice here.
+    if (embeddingModelForFile(m.catalog, name)) continue;
     const stat = await fs.stat(file).catch(() => undefined);
     if (!stat) continue;
     const known = m.catalog.models.find((model) => model.files.some((f) => catalogFileName(f) === name));
@@ -51,7 +79,7 @@ async function installedPicks(m: ModelsContext, installed: Map<string, string>, 
       const shape = shapeFromGguf(header) ?? known?.shape;
       const arch = header.metadata.get("general.architecture");
       const ctx = header.metadata.get(`${String(arch)}.context_length`);
-      fit = fitFor(m, stat.size, shape, typeof ctx === "number" ? ctx : (known?.contextLength ?? 0), weightsRepackedOnCpu(header), draft);
+      fit = fitFor(m, stat.size, shape, typeof ctx === "number" ? ctx : (known?.contextLength ?? 0), weightsRepackedOnCpu(header), companions);
       facts = `${String(arch)}`;
     } catch (error) {
       facts = `not usable: ${(error as Error).message}`;
@@ -67,17 +95,17 @@ async function installedPicks(m: ModelsContext, installed: Map<string, string>, 
   return items;
 }
 
-async function downloadablePicks(m: ModelsContext, installed: Map<string, string>, draft: WorkerModel | undefined): Promise<ModelPick[]> {
+async function downloadablePicks(m: ModelsContext, installed: Map<string, string>, companions: Companions): Promise<ModelPick[]> {
   const items: ModelPick[] = [];
   const { catalog } = m;
-  for (const model of catalog.models) {
+  for (const model of catalog.models.filter((c) => !isEmbeddingModel(c))) {
     if (model.files.length === 0) {
       items.push({ label: model.name, description: `no GGUF published · ${model.licence.name}`, detail: model.description, action: { kind: "noFile", model } });
       continue;
     }
     for (const file of model.files) {
       if (installed.has(catalogFileName(file))) continue;
-      const fit = fitFor(m, file.sizeBytes, model.shape, model.contextLength, file.sizeBytes * repackedShare(file.quantization), draft);
+      const fit = fitFor(m, file.sizeBytes, model.shape, model.contextLength, file.sizeBytes * repackedShare(file.quantization), companions);
       const partial = await partialBytes(path.join(modelsFolder(m), catalogFileName(file)));
       items.push({
         label: `$(cloud-download) ${model.name} ${file.quantization}${model.id === catalog.defaultModel && file.recommended ? " (recommended)" : ""}`,
@@ -93,7 +121,7 @@ async function downloadablePicks(m: ModelsContext, installed: Map<string, string
 
 export async function modelPicks(m: ModelsContext): Promise<ModelPick[]> {
   const current = m.config.modelPath;
-  const draft = await draftModel(m);
+  const companions: Companions = { draft: await draftModel(m), embedding: await embeddingModel() };
   const folder = modelsFolder(m);
   const installed = new Map<string, string>();
   try {
@@ -104,9 +132,9 @@ export async function modelPicks(m: ModelsContext): Promise<ModelPick[]> {
   if (current) installed.set(path.basename(current), current);
   return [
     { label: "Installed", kind: vscode.QuickPickItemKind.Separator },
-    ...(await installedPicks(m, installed, current, draft)),
+    ...(await installedPicks(m, installed, current, companions)),
     { label: "Available to download", kind: vscode.QuickPickItemKind.Separator },
-    ...(await downloadablePicks(m, installed, draft)),
+    ...(await downloadablePicks(m, installed, companions)),
     { label: "", kind: vscode.QuickPickItemKind.Separator },
     { label: "$(file-add) Choose a GGUF file…", detail: "Any GGUF model on this machine", action: { kind: "chooseFile" } },
   ];

@@ -16,6 +16,7 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "models.folder",
   "log.includeNoteText",
   "literature.onlinePubMed.baseUrl",
+  "literature.embeddingModel",
   "documents.templatesFolder",
 ];
 

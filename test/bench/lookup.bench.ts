@@ -7,6 +7,8 @@
  * `--quick`: 4 notes; otherwise 10. `--model 7b` runs the 7B-shaped model (slow on a small CPU);
  * `--model FILE.gguf` runs a model file, e.g. the trained fixture test/fixtures/clinical-lm/bedside-clinical-tiny.gguf.
  *
+ * `--draft FILE`: also a worker drafting with a smaller model of the same vocabulary (`bedside.engine.draftModelPath`,
+ * lookup off), on the same prompts: `draft_speedup_tg`, its acceptance and identical output.
  * `--work copy-forward` (default for a model file): a follow-up note written over the previous visit's note,
  * on held-out notes (test/train/corpus.ts): the prompt holds the previous note's opening, then the follow-up
  * re-typing it, cut mid-way; the true continuation is the previous note's next text. `copy_rate` is the share
@@ -91,9 +93,9 @@ function copyRate(output: string, expected: string): number {
   return i / output.length;
 }
 
-async function startSide(modelPath: string, threads: number, lookupDecoding: boolean, contextSize: number): Promise<EngineClient> {
+async function startSide(modelPath: string, threads: number, lookupDecoding: boolean, contextSize: number, draftModelPath?: string): Promise<EngineClient> {
   const { engine } = startTestEngine();
-  engine.configure(cpuChoice(modelPath, { threads, contextSize, flashAttention: true, lookupDecoding }));
+  engine.configure(cpuChoice(modelPath, { threads, contextSize, flashAttention: true, lookupDecoding, ...(draftModelPath ? { draftModelPath } : {}) }));
   await engine.ensureReady();
   await engine.complete({ prompt: "Warm-up.", maxTokens: 4, lane: "completion" });
   return engine;
@@ -121,8 +123,22 @@ export async function run(quick: boolean): Promise<void> {
   console.log(`lookup: ${modelArg}, ${threads} thread(s), ${works.length} ${workKind} prompts of ${maxTokens} tokens, context ${contextSize}, interleaved…`);
   const on = await startSide(modelPath, threads, true, contextSize);
   const off = await startSide(modelPath, threads, false, contextSize);
+  // `--draft FILE`: a third worker drafting with a smaller model of the same vocabulary (bedside.engine.draftModelPath), lookup off.
+  const draftPath = argValue("--draft");
+  const drafted = draftPath ? await startSide(modelPath, threads, false, contextSize, draftPath) : undefined;
 
-  const rows: { id: string; on: number; off: number; same: boolean; accepted: number; rejected: number; generated: number; copy?: number; output: string }[] = [];
+  const rows: {
+    id: string;
+    on: number;
+    off: number;
+    same: boolean;
+    accepted: number;
+    rejected: number;
+    generated: number;
+    copy?: number;
+    output: string;
+    draft?: { tg: number; same: boolean; accepted: number; rejected: number };
+  }[] = [];
   for (const [i, work] of works.entries()) {
     const prompt = work.prompt;
     const request = { prompt, maxTokens, lane: "completion" as const };
@@ -135,6 +151,7 @@ export async function run(quick: boolean): Promise<void> {
       b = await off.complete(request);
       a = await on.complete(request);
     }
+    const c = drafted ? await drafted.complete(request) : undefined;
     rows.push({
       id: work.id,
       on: tg(a),
@@ -145,6 +162,7 @@ export async function run(quick: boolean): Promise<void> {
       generated: a.generatedTokens,
       ...(work.expected !== undefined ? { copy: copyRate(b.text, work.expected) } : {}),
       output: b.text,
+      ...(c ? { draft: { tg: tg(c), same: c.text === b.text, accepted: c.draftAccepted ?? 0, rejected: c.draftRejected ?? 0 } } : {}),
     });
     const r = rows[rows.length - 1]!;
     console.log(
@@ -154,6 +172,7 @@ export async function run(quick: boolean): Promise<void> {
   }
   await on.dispose();
   await off.dispose();
+  await drafted?.dispose();
 
   const ratios = rows.map((r) => r.on / r.off);
   const allSame = rows.every((r) => r.same);
@@ -173,7 +192,24 @@ export async function run(quick: boolean): Promise<void> {
   if (accepted === 0) {
     console.log("No drafted token was accepted: lookup cannot have saved a decoding step, so any ratio away from 1 is machine noise.");
   }
+  const draftRows = rows.flatMap((r) => (r.draft ? [r.draft] : []));
+  const draftMetrics: Metrics = {};
+  if (draftRows.length) {
+    const draftAccepted = draftRows.reduce((s, d) => s + d.accepted, 0);
+    const draftRejected = draftRows.reduce((s, d) => s + d.rejected, 0);
+    Object.assign(draftMetrics, {
+      draft_model: draftPath ?? "",
+      draft_speedup_tg: Number((median(draftRows.map((d) => d.tg)) / median(rows.map((r) => r.off))).toFixed(3)),
+      draft_model_acceptance: Number((draftAccepted / Math.max(1, draftAccepted + draftRejected)).toFixed(3)),
+      draft_same_output: draftRows.every((d) => d.same),
+      tokens_s_draft_model: Number(median(draftRows.map((d) => d.tg)).toFixed(1)),
+    });
+    console.log(
+      `draft model ${draftPath}: ${draftMetrics.tokens_s_draft_model} tok/s (plain ${median(rows.map((r) => r.off)).toFixed(1)}), drafts ${draftAccepted} accepted / ${draftRejected} rejected, same output ${draftMetrics.draft_same_output}`,
+    );
+  }
   if (!allSame) throw new Error("Lookup decoding changed the output: it must be identical to plain decoding.");
+  if (draftRows.some((d) => !d.same)) throw new Error("Draft-model decoding changed the output: it must be identical to plain decoding.");
   const metrics: Metrics = {
     lookup_speedup_tg: Number(speedup.toFixed(3)),
     lookup_speedup_tg_min: Number(Math.min(...ratios).toFixed(3)),
@@ -185,6 +221,7 @@ export async function run(quick: boolean): Promise<void> {
     lookup_speedup_projected_7b: Number(projectedSpeedup(generated, accepted, rejected, BATCH4_OVER_STEP_7B).toFixed(3)),
     batch4_over_step_7b: Number(BATCH4_OVER_STEP_7B.toFixed(3)),
     ...(copies.length ? { copy_rate: Number(median(copies).toFixed(3)), copy_rate_at_least_0_8: copies.filter((c) => c >= 0.8).length } : {}),
+    ...draftMetrics,
     work: workKind,
     model: modelArg,
     threads,
@@ -192,7 +229,19 @@ export async function run(quick: boolean): Promise<void> {
   };
   reportMetrics(
     "lookup",
-    { model: kind, threads, context_size: 2048, flash_attention: true, max_tokens: MAX_TOKENS, notes: rows.length, lane: "completion", greedy: true, quick },
+    {
+      model: modelArg,
+      threads,
+      context_size: contextSize,
+      flash_attention: true,
+      max_tokens: maxTokens,
+      notes: rows.length,
+      lane: "completion",
+      greedy: true,
+      quick,
+      work: workKind,
+      ...(draftPath ? { draft_model: draftPath } : {}),
+    },
     metrics,
     rows,
   );

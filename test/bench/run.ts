@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run(quick: boolean): Promise<void> 
   threads: () => import("./threads.bench"),
   context: () => import("./context.bench"),
   memory: () => import("./memory.bench"),
+  embedding: () => import("./embeddingMemory.bench"),
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- lm [--model FILE] [--untrained FILE] [--notes N] [--order N]`: held-out perplexity and
+ * `npm run eval -- lm [--model FILE] [--untrained FILE] [--notes N] [--order N] [--stride N]`: held-out perplexity and
  * bits per character of a GGUF language model on the held-out MTSamples notes (test/train/corpus.ts:
  * deduplicated by content, split by content hash), against
  *   - an interpolated Kneser-Ney token n-gram (test/eval/kneserNey.ts) counted on the training notes,
@@ -7,8 +7,10 @@
  *   - the untrained model: the same shape and vocabulary with the seeded initial weights.
  * Defaults: the committed fixture test/fixtures/clinical-lm/bedside-clinical-tiny.gguf and its untrained twin.
  *
- * Each note is <s> + its tokens, scored in windows of the model's training context (no overlap; each
- * window starts a fresh sequence), every text token predicted once. Perplexity is per token; bits per
+ * Each note is <s> + its tokens, scored in windows of the model's training context that start every
+ * `--stride` tokens (default half the window; each window starts a fresh sequence and scores only the tokens
+ * no earlier window scored), so every text token is predicted once, with at least half a window of context
+ * except at a note's start. Perplexity is per token; bits per
  * character = total -log2 P / characters, which is comparable across tokenizers.
  * Ends with a JSON line {"perplexity", "ngram_perplexity", "untrained_perplexity", "bits_per_char", ...}.
  */
@@ -53,7 +55,7 @@ export function wordGrams(text: string, n = 8): string[] {
  * `totalLogitWeight` gave a smaller total than the full distribution (perplexity 78 where torch and the full
  * logits agree on 188 for the same model and notes), so it is not used.
  */
-export async function scoreModel(model: LlamaModel, docs: readonly Token[][], window: number): Promise<Score> {
+export async function scoreModel(model: LlamaModel, docs: readonly Token[][], window: number, stride = window): Promise<Score> {
   const context = await model.createContext({ contextSize: window, threads: 1, batchSize: window });
   const sequence = context.getSequence();
   const vocabSize = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
@@ -64,11 +66,16 @@ export async function scoreModel(model: LlamaModel, docs: readonly Token[][], wi
     for (const doc of docs) {
       const before = { nll, tokens };
       const ids: Token[] = [model.tokens.bos as Token, ...doc];
-      for (let start = 0; start < ids.length - 1; start += window) {
+      // Windows of `window` tokens every `stride` tokens; each scores only the tokens no earlier window
+      // scored, so every token is predicted once, with at least window - stride tokens before it (except
+      // at a note's start).
+      for (let start = 0; ; start += stride) {
         const chunk = ids.slice(start, Math.min(ids.length, start + window + 1));
+        const firstScored = start === 0 ? 0 : window - stride;
         await sequence.clearHistory();
-        const output = await sequence.controlledEvaluate(chunk.slice(0, -1).map((token) => [token, { generateNext: { logits: true } }]));
+        const output = await sequence.controlledEvaluate(chunk.slice(0, -1).map((token, i) => (i >= firstScored ? [token, { generateNext: { logits: true } }] : token)));
         output.forEach((result, i) => {
+          if (i < firstScored) return;
           const next = chunk[i + 1] as Token;
           const logits = result?.next.logits;
           if (!logits || logits.size !== vocabSize) throw new Error("no full logits from controlledEvaluate");
@@ -80,6 +87,7 @@ export async function scoreModel(model: LlamaModel, docs: readonly Token[][], wi
           nll -= logit - max - logTotal;
           tokens++;
         });
+        if (start + window >= ids.length - 1) break;
       }
       perDoc.push({ nll: nll - before.nll, tokens: tokens - before.tokens });
     }
@@ -103,12 +111,16 @@ export async function run(args: string[]): Promise<void> {
   try {
     const model = await llama.loadModel({ modelPath });
     const window = model.trainContextSize;
+    // Half-window stride by default (the usual sliding-window perplexity); --stride WINDOW gives disjoint windows.
+    const stride = Number(argValue(args, "--stride") ?? Math.floor(window / 2));
     const chars = heldout.reduce((s, n) => s + n.text.length, 0);
     const heldoutTokens = heldout.map((n) => model.tokenize(n.text));
-    console.log(`lm: ${modelPath}\n  ${heldout.length} held-out notes (${chars} characters, ${heldoutTokens.reduce((s, d) => s + d.length, 0)} tokens), window ${window}`);
+    console.log(
+      `lm: ${modelPath}\n  ${heldout.length} held-out notes (${chars} characters, ${heldoutTokens.reduce((s, d) => s + d.length, 0)} tokens), window ${window}, stride ${stride}`,
+    );
 
     const t0 = Date.now();
-    const trained = await scoreModel(model, heldoutTokens, window);
+    const trained = await scoreModel(model, heldoutTokens, window, stride);
     console.log(`  trained model scored in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
     const kn = new KneserNey({ order, vocabSize: model.fileInfo.metadata.tokenizer.ggml.tokens.length, startToken: model.tokens.bos as number });
@@ -120,7 +132,7 @@ export async function run(args: string[]): Promise<void> {
     let untrained: Score | undefined;
     try {
       const u = await llama.loadModel({ modelPath: untrainedPath });
-      untrained = await scoreModel(u, heldoutTokens, window);
+      untrained = await scoreModel(u, heldoutTokens, window, stride);
       await u.dispose();
     } catch (error) {
       console.log(`  untrained model not scored (${untrainedPath}): ${error instanceof Error ? error.message : String(error)}`);
@@ -163,6 +175,8 @@ export async function run(args: string[]): Promise<void> {
       heldout_notes: heldout.length,
       heldout_chars: chars,
       heldout_tokens: trained.tokens,
+      window,
+      stride,
       model: modelPath,
     };
     console.log(JSON.stringify(result));

@@ -19,6 +19,8 @@ import { SqliteLiteratureLibrary } from "../../src/literature/index/sqliteLibrar
 import { minimalPdf } from "../support/minimalPdf";
 import type { RenderedReport } from "../../src/literature/qa/answerMessages";
 import { skipBecause } from "../support/skip";
+import { ensureTestModel } from "../support/gguf/testModels";
+import { until } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
 
@@ -182,14 +184,14 @@ describe("Bedside literature library in VS Code", () => {
     );
   });
 
-  it("says an answer was ranked by BM25 only while the ranking setting asks for hybrid (no embedding model runs yet)", async function () {
+  it("says plainly which setting to set while hybrid ranking has no embedding model, instead of falling back silently", async function () {
     this.timeout(300_000);
     const config = vscode.workspace.getConfiguration("bedside.literature");
     await config.update("ranking", "hybrid", vscode.ConfigurationTarget.Global);
     try {
       const view = await vscode.commands.executeCommand("bedside.askLiterature", "mammography use HMO women tailored interventions").then(() => api.literature.answers.current!);
       assert.equal(view.status, "done", view.message);
-      assert.match(view.message ?? "", /Ranked by BM25 only: hybrid ranking needs an embedding model/);
+      assert.match(view.message ?? "", /Ranked by BM25 only: hybrid ranking needs an embedding model\. Set bedside\.literature\.embeddingModel/);
     } finally {
       await config.update("ranking", undefined, vscode.ConfigurationTarget.Global);
     }
@@ -346,5 +348,148 @@ describe("Bedside literature: PDF folders and online PubMed in VS Code", () => {
     assert.deepEqual([outcome.added, outcome.updated], [2, 0]);
     assert.equal(api.literature.library.get("pmid:39000001")?.title, "Metformin versus insulin in gestational diabetes.");
     assert.equal((await api.literature.library.search("metformin insulin gestational diabetes neonatal", 3))[0]?.pmid, "39000001");
+  });
+});
+
+/**
+ * Hybrid ranking through the product's own path: bedside.literature.embeddingModel set to the generated bert
+ * model (random weights: this proves the plumbing, not the quality), records imported with the import
+ * command's code, embedded in the background by the embedding worker, then the same question asked with
+ * "Ask the Literature" under `bm25` and under `hybrid`. Every record holds all the question's words, so BM25
+ * orders them by term counts and lengths; the random model's cosine order differs, so RRF must move
+ * something: the sources the panel shows come in another order.
+ */
+describe("Bedside literature: hybrid ranking in VS Code", () => {
+  let api: BedsideApi;
+  let folder = "";
+  let corpus = "";
+  const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("bedside");
+  const global = vscode.ConfigurationTarget.Global;
+  const question = "colchicine recurrent pericarditis";
+  const bodies = [
+    "Colchicine reduced recurrent pericarditis.",
+    "Colchicine and recurrent pericarditis: colchicine halved recurrent pericarditis in adults.",
+    "Recurrent pericarditis after cardiac surgery was less frequent with colchicine than with placebo in a trial of two hundred patients.",
+    "In children with recurrent pericarditis colchicine was safe.",
+    "Colchicine colchicine colchicine for recurrent pericarditis, a review of dosing and adverse effects in older adults with kidney disease.",
+    "Pericarditis recurrent after viral illness; colchicine given for three months lowered recurrence.",
+    "A cohort of recurrent pericarditis patients treated with colchicine, anakinra or steroids, followed for ten years at one centre.",
+    "Colchicine for recurrent pericarditis in pregnancy: a case series.",
+  ];
+
+  before(async function () {
+    this.timeout(120_000);
+    const model = process.env.BEDSIDE_TEST_MODEL;
+    if (!model) skipBecause(this, "the runner passes no BEDSIDE_TEST_MODEL (a generated GGUF) to write answers with");
+    api = await vscode.extensions.getExtension<BedsideApi>(EXTENSION_ID)!.activate();
+    await settings().update("engine.gpu", "cpu", global);
+    await settings().update("engine.threads", 1, global);
+    await settings().update("model.path", model, global);
+    await settings().update("literature.maxAnswerTokens", 48, global);
+    await settings().update("literature.sources", 8, global);
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), "bedside-hybrid-"));
+    corpus = path.join(folder, "hybrid-corpus.jsonl");
+    fs.writeFileSync(corpus, bodies.map((text, i) => JSON.stringify({ _id: String(93000001 + i), title: `Colchicine trial ${i + 1}`, text })).join("\n") + "\n");
+  });
+
+  after(async () => {
+    for (const key of ["model.path", "literature.maxAnswerTokens", "literature.sources", "literature.ranking", "literature.embeddingModel"])
+      await settings().update(key, undefined, global);
+    if (corpus) api?.literature.library.remove({ origin: corpus });
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  const ask = async (): Promise<string[]> => {
+    const view = await vscode.commands.executeCommand("bedside.askLiterature", question).then(() => api.literature.answers.current!);
+    assert.ok(view.status === "done" || view.status === "error", `${view.status}: ${view.message ?? ""}`);
+    assert.ok(view.sources.length >= 4, `the panel shows the sources (${view.sources.length})`);
+    return view.sources.map((s) => s.pmid ?? s.title);
+  };
+
+  it("embeds imported records in the background with the embedding model, and hybrid then ranks differently from BM25", async function () {
+    this.timeout(600_000);
+    const report = await api.literature.importPaths([corpus]);
+    assert.equal(report.added + report.updated, bodies.length);
+    // Without an embedding model nothing is embedded, and hybrid says which setting to set.
+    assert.equal(api.literature.embedding.progress().modelConfigured, false);
+
+    const bert = await ensureTestModel("bert");
+    await settings().update("literature.embeddingModel", bert, global);
+    const done = await until(
+      "every record embedded",
+      () => {
+        const p = api.literature.embedding.progress();
+        return p.modelConfigured && !p.running && p.total > 0 && p.embedded === p.total && p;
+      },
+      300_000,
+      200,
+    );
+    assert.ok(done.total >= bodies.length);
+    assert.equal(done.error, undefined);
+    assert.equal(api.literature.library.library.vectorModel()?.includes(bert), true, "the vectors are named by the model that made them");
+    const info = await api.engine.ensureReady();
+    assert.notEqual(info.path, bert, "the generation model stays the generation model");
+
+    await settings().update("literature.ranking", "bm25", global);
+    const bm25 = await ask();
+    await settings().update("literature.ranking", "hybrid", global);
+    const hybrid = await ask();
+    const view = api.literature.answers.current!;
+    assert.doesNotMatch(view.message ?? "", /BM25 only/, "hybrid ran: no fallback note");
+    const ours = (ids: string[]): string[] => ids.filter((id) => Number(id) >= 93000001 && Number(id) <= 93000008);
+    assert.ok(ours(bm25).length >= 4 && ours(hybrid).length >= 4, `${bm25.join(",")} / ${hybrid.join(",")}`);
+    assert.notDeepEqual(hybrid, bm25, `hybrid ranking changed the order of the sources (bm25 ${bm25.join(",")}; hybrid ${hybrid.join(",")})`);
+  });
+
+  it("says why hybrid ranks by BM25 when the embedding model file cannot be used", async function () {
+    this.timeout(300_000);
+    await settings().update("literature.ranking", "hybrid", global);
+    const missing = path.join(folder, "no-such-embedder.gguf");
+    await settings().update("literature.embeddingModel", missing, global);
+    try {
+      await until("the setting applied", () => api.literature.embedding.progress().error, 60_000, 100);
+      const view = await vscode.commands.executeCommand("bedside.askLiterature", question).then(() => api.literature.answers.current!);
+      assert.match(view.message ?? "", /Ranked by BM25 only: the embedding model could not embed the library \(the file .*no-such-embedder\.gguf was not found\)/);
+    } finally {
+      await settings().update("literature.embeddingModel", await ensureTestModel("bert"), global);
+      await until(
+        "the bert model back, every record embedded",
+        () => {
+          const p = api.literature.embedding.progress();
+          return !p.error && !p.running && p.embedded === p.total && p;
+        },
+        300_000,
+        200,
+      );
+    }
+  });
+
+  it("says how far embedding has got, and embeds a newly imported record", async function () {
+    this.timeout(600_000);
+    await settings().update("literature.ranking", "hybrid", global);
+    const before = api.literature.embedding.progress();
+    const extra = path.join(folder, "hybrid-extra.jsonl");
+    fs.writeFileSync(
+      extra,
+      JSON.stringify({ _id: "93000100", title: "Colchicine after pericardiotomy", text: "Colchicine for recurrent pericarditis after pericardiotomy." }) + "\n",
+    );
+    try {
+      await api.literature.importPaths([extra]);
+      const decision = api.literature.library.rankingDecision("hybrid");
+      // Right after the import the new record has no vector yet (unless the embedding already finished).
+      if (decision.ranking === "bm25") assert.match(decision.note ?? "", /embed/);
+      const after = await until(
+        "the new record embedded",
+        () => {
+          const p = api.literature.embedding.progress();
+          return !p.running && p.embedded === p.total && p.total === before.total + 1 && p;
+        },
+        300_000,
+        200,
+      );
+      assert.equal(after.embedded, before.embedded + 1);
+    } finally {
+      api.literature.library.remove({ origin: extra });
+    }
   });
 });

@@ -222,7 +222,7 @@ class Stream:
     <s> <fim_prefix> prefix <fim_suffix> suffix <fim_middle> middle </s>, cut at token boundaries.
     Plain windows are <s> + tokens (+ </s> where the document ends)."""
 
-    def __init__(self, sp, data_dir, ctx, seed, note_share, fim_rate, copy_rate=0.0, cache_dir=None):
+    def __init__(self, sp, data_dir, ctx, seed, note_share, fim_rate, copy_rate=0.0, cache_dir=None, quiet=False):
         self.ctx = ctx
         self.copy_rate = copy_rate
         self.sp = sp
@@ -241,13 +241,16 @@ class Stream:
             # note_share 1: notes only (the quick pipeline test skips tokenizing 15M characters of abstracts).
             self.abstracts = [] if note_share >= 1 else [sp.encode(t) for t in read_jsonl(os.path.join(data_dir, "abstracts.jsonl"))]
             if cache:
-                torch.save((self.notes, self.abstracts), cache)
+                tmp = f"{cache}.{os.getpid()}.tmp"
+                torch.save((self.notes, self.abstracts), tmp)
+                os.replace(tmp, cache)
         # Copy-forward examples: a note's text, a visit header, then the same text again (what a follow-up
         # note written over the previous one, or a plan restating the assessment, looks like).
         self.copy_headers = [sp.encode(h) for h in COPY_HEADERS]
-        log(f"data: {len(self.notes)} notes ({sum(map(len, self.notes))} tokens), "
-            f"{len(self.abstracts)} abstracts ({sum(map(len, self.abstracts))} tokens), "
-            f"tokenized in {time.time() - t0:.0f} s")
+        if not quiet:
+            log(f"data: {len(self.notes)} notes ({sum(map(len, self.notes))} tokens), "
+                f"{len(self.abstracts)} abstracts ({sum(map(len, self.abstracts))} tokens), "
+                f"tokenized in {time.time() - t0:.0f} s")
 
     def sequence(self, rng):
         ctx = self.ctx
@@ -319,7 +322,29 @@ def recipe_of(args, vocab):
 
 
 def train(args):
+    """Trains on one process, or on --procs data-parallel processes (torch.distributed, gloo over loopback):
+    process r computes the micro-batches m of each step with m % procs == r and the gradients are summed
+    across processes before the optimizer step, so each step sees the same micro-batches as on one process
+    (the sum's float order differs, nothing else). Each process uses --threads threads."""
+    if args.procs > 1:
+        import torch.multiprocessing as mp
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        mp.spawn(train_rank, args=(args, port), nprocs=args.procs, join=True)
+    else:
+        train_rank(0, args, None)
+
+
+def train_rank(rank, args, port):
     torch.set_num_threads(args.threads)
+    procs = args.procs if port else 1
+    if port:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=procs)
+    lead = rank == 0
+    say = log if lead else (lambda _msg: None)
     sp = load_sp(args.out)
     vocab = sp.get_piece_size()
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
@@ -335,14 +360,15 @@ def train(args):
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
         history = ck["history"]
-        log(f"resumed at step {step}")
+        say(f"resumed at step {step}")
     if step >= args.steps:
-        log("already trained to --steps")
+        say("already trained to --steps")
         return
-    log(f"model: {param_count(model)} parameters ({json.dumps(model.cfg)}); "
-        f"{args.micro * args.accum * args.ctx} tokens/step, {args.steps} steps")
-    stream = Stream(sp, args.data, args.ctx, args.seed, args.note_share, args.fim_rate, args.copy_rate, args.out)
-    heldout = heldout_batches(sp, args)
+    say(f"model: {param_count(model)} parameters ({json.dumps(model.cfg)}); "
+        f"{args.micro * args.accum * args.ctx} tokens/step, {args.steps} steps, {procs} process(es)")
+    stream = Stream(sp, args.data, args.ctx, args.seed, args.note_share, args.fim_rate, args.copy_rate, args.out, quiet=not lead)
+    heldout = heldout_batches(sp, args) if lead else None
+    params = list(model.parameters())
 
     def save():
         tmp = ckpt_path + ".tmp"
@@ -360,16 +386,32 @@ def train(args):
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
+        step_loss = 0.0
         for m in range(args.accum):
+            if m % procs != rank:
+                continue
             x, y = stream.batch(step, m, args.micro)
             loss = F.cross_entropy(model(x).view(-1, vocab), y.reshape(-1))
             (loss / args.accum).backward()
-            loss_sum += loss.item() / args.accum
-            tokens_since += x.numel()
+            step_loss += loss.item() / args.accum
+        stop = 1.0 if lead and args.stage_minutes and time.time() - t_stage > args.stage_minutes * 60 else 0.0
+        if procs > 1:
+            import torch.distributed as dist
+            flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+                             + [torch.tensor([step_loss, stop])])
+            dist.all_reduce(flat)
+            offset = 0
+            for p in params:
+                n = p.numel()
+                p.grad = flat[offset:offset + n].view_as(p).clone()
+                offset += n
+            step_loss, stop = flat[offset].item(), flat[offset + 1].item()
+        loss_sum += step_loss
+        tokens_since += args.accum * args.micro * args.ctx
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        if step % args.log_every == 0 or step == args.steps:
+        if lead and (step % args.log_every == 0 or step == args.steps):
             dt = time.time() - t_last
             entry = {"step": step, "loss": round(loss_sum / args.log_every, 4), "lr": round(lr, 6),
                      "tok_s": round(tokens_since / dt, 1)}
@@ -378,14 +420,16 @@ def train(args):
                 model.train()
             history.append(entry)
             log(json.dumps(entry))
+        if step % args.log_every == 0:
             loss_sum, tokens_since, t_last = 0.0, 0, time.time()
-        if step % args.save_every == 0:
+        if lead and step % args.save_every == 0:
             save()
-        if args.stage_minutes and time.time() - t_stage > args.stage_minutes * 60:
-            log(f"stage time up at step {step}")
+        if stop:
+            say(f"stage time up at step {step}")
             break
-    save()
-    log(f"saved step {step}")
+    if lead:
+        save()
+        log(f"saved step {step}")
 
 
 def heldout_batches(sp, args, limit=None):
@@ -508,6 +552,7 @@ def main():
     ap.add_argument("--fim_rate", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copy_rate", type=float, default=0.0)
+    ap.add_argument("--procs", type=int, default=1, help="train: data-parallel processes (not part of the recipe)")
     ap.add_argument("--stage_minutes", type=float, default=0)
     ap.add_argument("--log_every", type=int, default=10)
     ap.add_argument("--eval_every", type=int, default=50)

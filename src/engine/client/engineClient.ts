@@ -18,6 +18,7 @@ import {
   type Lane,
   type LoadParams,
   type ModelInfo,
+  type ModelSlot,
   type RestoreStateResult,
   type SaveStateResult,
   type TokenizeResult,
@@ -39,6 +40,8 @@ export interface EngineClientOptions extends WorkerSpawnOptions {
   maxConsecutiveCrashes?: number;
   /** A worker that has run this long without crashing, or answered a request, resets the crash count. */
   stableAfterMs?: number;
+  /** Which slot the model loads into: "generation" (default), or "embedding" for a worker that only embeds. */
+  slot?: ModelSlot;
 }
 
 interface LoadedModel {
@@ -220,7 +223,7 @@ export class EngineClient implements Engine {
     this.setState({ kind: "loading", modelPath: choice.path });
     try {
       const worker = await this.getWorker();
-      const info = await worker.call((connection) => connection.sendRequest(Requests.load, { slot: "generation", ...choice }));
+      const info = await worker.call((connection) => connection.sendRequest(Requests.load, { slot: this.options.slot ?? "generation", ...choice }));
       if (this.choice && JSON.stringify(this.choice) === key && this.worker === worker) {
         this.loaded = { key, worker, info };
         this.crashFailure = undefined;

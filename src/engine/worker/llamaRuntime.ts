@@ -192,16 +192,20 @@ export class LlamaRuntime {
     } catch (error) {
       throw new EngineFault(ErrorCodes.EmbeddingUnsupported, `This model cannot make embeddings: ${(error as Error).message}`);
     }
+    // A text longer than the embedding context is cut to fit (a record's abstract past 512 tokens), rather
+    // than failing: the start of a title and abstract carries most of what it is about.
+    const limit = Math.min(loaded.params.contextSize, loaded.model.trainContextSize) - 4;
     const vectors: number[][] = [];
     for (const text of texts) {
-      const embedding = await context.getEmbeddingFor(text);
+      const embedding = await context.getEmbeddingFor(fitTokens(text, limit, (t) => loaded.model.tokenize(t).length));
       vectors.push([...embedding.vector]);
     }
     return { vectors, slot };
   }
 
   tokenize(text: string, slot: ModelSlot = "generation"): TokenizeResult {
-    const loaded = this.slots.get(slot) ?? this.slots.get("generation");
+    // A worker that holds only an embedding model (EngineHost.embedding) tokenizes with it.
+    const loaded = this.slots.get(slot) ?? this.slots.get("generation") ?? this.slots.get("embedding");
     if (!loaded) throw new EngineFault(ErrorCodes.ModelNotLoaded, "No model is loaded.");
     const tokens = loaded.model.tokenize(text).map((t) => Number(t));
     return { tokens, count: tokens.length };
@@ -221,4 +225,15 @@ export class LlamaRuntime {
     await this.unload();
     await this.loader.dispose();
   }
+}
+
+/** `text`, shortened at the end until it is at most `limit` tokens (`count` counts them). */
+export function fitTokens(text: string, limit: number, count: (text: string) => number): string {
+  let fitted = text;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const n = count(fitted);
+    if (n <= limit || fitted.length === 0) return fitted;
+    fitted = fitted.slice(0, Math.floor(fitted.length * (limit / n) * 0.95));
+  }
+  return fitted.slice(0, limit);
 }

@@ -365,6 +365,21 @@ export class SqliteLiteratureLibrary implements LiteratureLibrary {
     return this.vectors.count();
   }
 
+  /** Records that have no vector yet. */
+  missingVectors(): number {
+    return this.vectors.missingCount();
+  }
+
+  /** The embedding model that made the stored vectors, as `useVectorModel` named it. */
+  vectorModel(): string | undefined {
+    return this.vectors.model();
+  }
+
+  /** Vectors come from `model` from now on; those another model made are deleted (returns how many). */
+  useVectorModel(model: string): number {
+    return this.vectors.useModel(model);
+  }
+
   /** Embeds records that have no vector yet, `batch` at a time; returns how many were embedded. */
   embedMissing(embed: Embedder, options: { batch?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
     return this.vectors.embedMissing(embed, options);

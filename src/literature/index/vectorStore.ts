@@ -1,7 +1,8 @@
 /**
  * The library's optional dense vectors (one embedding per record, in the `vectors` table): embedding the
  * records that have none, and the exact cosine ranking of a query's embedding against all of them, for
- * hybrid ranking. Node only; no vscode.
+ * hybrid ranking. The `meta` row `vectorModel` names the embedding model that made them: vectors of another
+ * model are dropped when the model changes (their dimensions and geometry do not compare). Node only; no vscode.
  */
 import type { SqlDatabase } from "./sqlDatabase";
 
@@ -14,6 +15,29 @@ export class VectorStore {
 
   count(): number {
     return Number(this.db.get("SELECT count(*) AS n FROM vectors")?.n ?? 0);
+  }
+
+  /** Records that have no vector yet. */
+  missingCount(): number {
+    return Number(this.db.get("SELECT count(*) AS n FROM docs d LEFT JOIN vectors v ON v.id = d.id WHERE v.id IS NULL")?.n ?? 0);
+  }
+
+  /** The embedding model that made the stored vectors (as `useModel` was told), if any. */
+  model(): string | undefined {
+    const row = this.db.get("SELECT value FROM meta WHERE name = 'vectorModel'");
+    return row ? String(row.value) : undefined;
+  }
+
+  /** From now on vectors come from `model`: those made by another model are deleted. Returns how many. */
+  useModel(model: string): number {
+    if (this.model() === model) return 0;
+    const dropped = this.count();
+    this.db.exec("BEGIN");
+    this.db.run("DELETE FROM vectors");
+    this.db.run("INSERT OR REPLACE INTO meta VALUES ('vectorModel', ?)", [model]);
+    this.db.exec("COMMIT");
+    this.cache = undefined;
+    return dropped;
   }
 
   /** Forgets the vectors held in memory (records changed). */
@@ -45,7 +69,13 @@ export class VectorStore {
       this.db.exec("BEGIN");
       rows.forEach((row, j) => {
         const v = Float32Array.from(vectors[j]);
-        this.db.run("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", [Number(row.id), v.length, new Uint8Array(v.buffer)]);
+        // A record removed while it was being embedded gets no vector.
+        this.db.run("INSERT OR REPLACE INTO vectors SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM docs WHERE id = ?)", [
+          Number(row.id),
+          v.length,
+          new Uint8Array(v.buffer),
+          Number(row.id),
+        ]);
       });
       this.db.exec("COMMIT");
       done += rows.length;

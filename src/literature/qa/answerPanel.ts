@@ -16,9 +16,6 @@ import type { AnswerView, HostMessage, PanelMessage, RenderedReport, SourceCard 
 import { checkCitations } from "./citationCheck";
 import { checkSupport } from "./citationSupport";
 
-/** Shown with an answer while `bedside.literature.ranking` is `hybrid` (issue 15: embedding model not wired yet). */
-export const HYBRID_UNAVAILABLE = "Ranked by BM25 only: hybrid ranking needs an embedding model, which Bedside does not run yet (bedside.literature.ranking).";
-
 export type { AnswerSettings };
 
 export function sourceCard(source: LiteratureSource, number: number): SourceCard {
@@ -69,7 +66,10 @@ export class AnswerPanel implements vscode.Disposable {
     const settings = this.settings();
     this.show();
     this.update({ question, status: "retrieving", sources: [] }, true);
+    // Hybrid ranking waits for an embedding model and every record's vector; until then BM25 ranks, and the answer says why.
+    let rankingNote: string | undefined;
     try {
+      rankingNote = this.library.rankingDecision?.(settings.ranking).note;
       const found = await this.library.search(question, settings.sources, { ranking: settings.ranking, passageChars: 1200 });
       const chosen = selectAnswerSources(found, settings.relevanceThreshold);
       if (chosen.length === 0) {
@@ -113,14 +113,12 @@ export class AnswerPanel implements vscode.Disposable {
       if (abort.signal.aborted)
         return this.update({ question, status: "cancelled", sources: cards, message: "Stopped.", ...(this.view?.answer ? { answer: this.view.answer } : {}) }, true);
       const sentences = parseAnswer(result.value) ?? partialSentences(result.text);
-      // No embedding model runs in the product yet: say so rather than rank by BM25 silently.
-      const rankingNote = settings.ranking === "hybrid" ? { message: HYBRID_UNAVAILABLE } : {};
       // Each cited sentence against the passages the model was given (the sources as the prompt held them).
       const checked = checkSupport(
         checkCitations(sentences, fitted.sources.length),
         fitted.sources.map((s) => s.passage),
       );
-      return this.update({ question, status: "done", sources: cards, answer: checked, ...rankingNote }, true);
+      return this.update({ question, status: "done", sources: cards, answer: checked, ...(rankingNote ? { message: rankingNote } : {}) }, true);
     } catch (error) {
       if (abort.signal.aborted) return this.update({ question, status: "cancelled", sources: this.view?.sources ?? [], message: "Stopped." }, true);
       // An answer cut at the token limit keeps what was written, checked like a whole one.
@@ -139,7 +137,7 @@ export class AnswerPanel implements vscode.Disposable {
             status: "done",
             sources: this.view!.sources,
             answer: checked,
-            message: "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut.",
+            message: [rankingNote, "The answer reached the token limit (bedside.literature.maxAnswerTokens) and was cut."].filter(Boolean).join(" "),
           },
           true,
         );
