@@ -204,7 +204,7 @@ export class BedsideConfig implements vscode.Disposable {
       contextSize: Math.max(256, Math.floor(s.get<number>("engine.contextSize", 2048))),
       flashAttention: s.get<boolean>("engine.flashAttention", true),
       idleUnloadMinutes: Math.max(0, s.get<number>("engine.idleUnloadMinutes", 15)),
-      lookupDecoding: s.get<boolean>("engine.lookupDecoding", true),
+      lookupDecoding: s.get<boolean>("engine.lookupDecoding", false),
       draftModelPath: this.resolveUserPath(this.restricted<string>("engine.draftModelPath")?.trim()),
       warmStartCacheMB: Math.max(0, s.get<number>("engine.warmStartCacheMB", 2048)),
       lowMemory: s.get<boolean>("engine.lowMemory", false),

@@ -15,6 +15,7 @@
  * Options: --out DIR (default .cache/train/clinical) --gguf FILE (default DIR/model.gguf)
  *   --seed N --vocab N --layers N --width N --heads N --ffn N --ctx N --steps N --micro N --accum N
  *   --lr X --min-lr X --warmup N --note-share X --fim-rate X --stage-minutes M --eval-every N --log-every N
+ *   --init CHECKPOINT  a second stage from another run's weights (e.g. the copy-forward stage)
  *   --procs N   data-parallel training processes, one thread each (2 on an idle 2-core machine: ~1.7x)
  *   --fixture   also copy the GGUF and recipe to test/fixtures/clinical-lm/
  */
@@ -65,6 +66,8 @@ export interface TrainOptions {
   readonly stageMinutes: number;
   /** Data-parallel training processes (one thread each); not part of the recipe: the result is the same. */
   readonly procs?: number;
+  /** A second stage: start from this checkpoint's weights (its recipe is kept in this one's). */
+  readonly init?: string;
   /** Reuse a prepared corpus folder (tests share one). */
   readonly dataDir?: string;
   readonly log?: (line: string) => void;
@@ -92,8 +95,8 @@ export function findTrainerPython(): string {
 
 export class TrainerUnavailable extends Error {}
 
-function trainerArgs(command: string, dataDir: string, out: string, recipe: TrainRecipe): string[] {
-  const args = [TRAINER, command, "--data", dataDir, "--out", out];
+function trainerArgs(command: string, dataDir: string, out: string, recipe: TrainRecipe, init?: string): string[] {
+  const args = [TRAINER, command, "--data", dataDir, "--out", out, ...(init ? ["--init", init] : [])];
   for (const [key, value] of Object.entries(recipe)) args.push(`--${key}`, String(value));
   return args;
 }
@@ -130,11 +133,11 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
   if (!existsSync(join(out, "tokenizer.model"))) await runPython(python, trainerArgs("tokenizer", dataDir, out, recipe), log);
   // Stages: each run stops after stageMinutes with a checkpoint; the next resumes it. Until --steps.
   for (;;) {
-    await runPython(python, [...trainerArgs("train", dataDir, out, recipe), "--stage_minutes", String(options.stageMinutes), "--procs", String(options.procs ?? 1)], log);
+    await runPython(python, [...trainerArgs("train", dataDir, out, recipe, options.init), "--stage_minutes", String(options.stageMinutes), "--procs", String(options.procs ?? 1)], log);
     const done = spawnSync(python, ["-c", `import torch,sys; sys.exit(0 if torch.load(sys.argv[1])["step"] >= ${recipe.steps} else 1)`, join(out, "checkpoint.pt")]);
     if (done.status === 0) break;
   }
-  await runPython(python, trainerArgs("export", dataDir, out, recipe), log);
+  await runPython(python, trainerArgs("export", dataDir, out, recipe, options.init), log);
   const exported = readTrainerExport(out);
   const tokenizer = (JSON.parse(readFileSync(join(out, "vocab.json"), "utf8")) as { info: TrainResult["tokenizer"] }).info;
   const gguf = resolve(options.gguf ?? join(out, "model.gguf"));
@@ -148,7 +151,7 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
     },
   });
   await writeGgufFile(gguf, spec);
-  await runPython(python, [...trainerArgs("export", dataDir, out, recipe), "--untrained"], log);
+  await runPython(python, [...trainerArgs("export", dataDir, out, recipe, options.init), "--untrained"], log);
   const untrained = readTrainerExport(out, "untrained");
   const untrainedGguf = gguf.replace(/\.gguf$/, "") + "-untrained.gguf";
   await writeGgufFile(untrainedGguf, trainedLlamaSpec({ ...untrained, name: `bedside-clinical-tiny-untrained-${recipe.layers}x${recipe.width}` }));
@@ -189,6 +192,7 @@ function parseArgs(argv: readonly string[]): { options: TrainOptions; fixture: b
   let fixture = false;
   let dataDir: string | undefined;
   let procs = 1;
+  let init: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--fixture") fixture = true;
@@ -197,13 +201,14 @@ function parseArgs(argv: readonly string[]): { options: TrainOptions; fixture: b
     else if (arg === "--data") dataDir = resolve(argv[++i]!);
     else if (arg === "--stage-minutes") stageMinutes = Number(argv[++i]);
     else if (arg === "--procs") procs = Number(argv[++i]);
+    else if (arg === "--init") init = resolve(argv[++i]!);
     else if (arg.startsWith("--")) {
       const key = arg.slice(2).replace(/-/g, "_");
       if (!(key in recipe)) throw new Error(`unknown option ${arg}`);
       recipe[key as keyof TrainRecipe] = Number(argv[++i]);
     }
   }
-  return { options: { out, ...(gguf ? { gguf } : {}), ...(dataDir ? { dataDir } : {}), recipe, stageMinutes, procs }, fixture };
+  return { options: { out, ...(gguf ? { gguf } : {}), ...(dataDir ? { dataDir } : {}), recipe, stageMinutes, procs, ...(init ? { init } : {}) }, fixture };
 }
 
 async function main(): Promise<void> {

@@ -318,7 +318,8 @@ def make_optimizer(model, args):
 def recipe_of(args, vocab):
     return {k: getattr(args, k) for k in ("seed", "layers", "width", "heads", "ffn", "ctx", "steps", "micro", "accum",
                                           "lr", "min_lr", "warmup", "wd", "note_share", "fim_rate", "threads")} | {"vocab": vocab} | (
-        {"copy_rate": args.copy_rate} if args.copy_rate else {})
+        {"copy_rate": args.copy_rate} if args.copy_rate else {}) | (
+        {"init": torch.load(args.init)["recipe"] | {"trained_steps": torch.load(args.init)["step"]}} if getattr(args, "init", None) else {})
 
 
 def train(args):
@@ -361,6 +362,10 @@ def train_rank(rank, args, port):
         step = ck["step"]
         history = ck["history"]
         say(f"resumed at step {step}")
+    elif args.init:
+        # A second stage: the weights (not the optimizer) of another run's checkpoint, then this recipe.
+        model.load_state_dict(torch.load(args.init)["model"])
+        say(f"initialised from {args.init}")
     if step >= args.steps:
         say("already trained to --steps")
         return
@@ -552,6 +557,7 @@ def main():
     ap.add_argument("--fim_rate", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copy_rate", type=float, default=0.0)
+    ap.add_argument("--init", default=None, help="train: start from this checkpoint's weights (a second stage)")
     ap.add_argument("--procs", type=int, default=1, help="train: data-parallel processes (not part of the recipe)")
     ap.add_argument("--stage_minutes", type=float, default=0)
     ap.add_argument("--log_every", type=int, default=10)

@@ -154,7 +154,9 @@ export class ModelLoader {
       // checking 3 costs the CPU no more than checking 1.
       return new lib.DraftSequenceTokenPredictor(context.getSequence(), { minTokens: 3, maxTokens: 3 });
     }
-    if (params.lookupDecoding === false) return undefined;
+    // Off unless asked for (bedside.engine.lookupDecoding, default off): on the trained test model it was not
+    // measured faster (docs/trained-model.md, "Lookup speculation").
+    if (params.lookupDecoding !== true) return undefined;
     // Exactly 3 drafts: on a CPU with Q4_0 weights a batch of 4 costs about 2 single steps, while 1 draft
     // costs 2 steps for at most 2 tokens and 6 drafts 4 steps for at most 7 (the llama-bench figures are in
     // docs/benchmarks.md, "Lookup draft length"). A 2-token pattern keeps chance matches down.
