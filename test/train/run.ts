@@ -133,7 +133,11 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
   if (!existsSync(join(out, "tokenizer.model"))) await runPython(python, trainerArgs("tokenizer", dataDir, out, recipe), log);
   // Stages: each run stops after stageMinutes with a checkpoint; the next resumes it. Until --steps.
   for (;;) {
-    await runPython(python, [...trainerArgs("train", dataDir, out, recipe, options.init), "--stage_minutes", String(options.stageMinutes), "--procs", String(options.procs ?? 1)], log);
+    await runPython(
+      python,
+      [...trainerArgs("train", dataDir, out, recipe, options.init), "--stage_minutes", String(options.stageMinutes), "--procs", String(options.procs ?? 1)],
+      log,
+    );
     const done = spawnSync(python, ["-c", `import torch,sys; sys.exit(0 if torch.load(sys.argv[1])["step"] >= ${recipe.steps} else 1)`, join(out, "checkpoint.pt")]);
     if (done.status === 0) break;
   }
