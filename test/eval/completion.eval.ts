@@ -69,6 +69,8 @@ interface Plan {
   threads: number;
   greedyPeers: boolean;
   peersContinuation: boolean;
+  /** Bedside's bedside.completion.contextTokens for this run (default: package.json's). */
+  contextTokens?: number;
 }
 
 const STRATEGIES = ["bedside", "llama_vscode", "continue"] as const;
@@ -125,8 +127,9 @@ interface Strategy {
   close(): Promise<void>;
 }
 
-function bedside(ledger: GenerationLedger, key: string, infillSupported: boolean): Strategy {
-  const settings = defaultCompletionSettings();
+function bedside(ledger: GenerationLedger, key: string, infillSupported: boolean, contextTokens?: number): Strategy {
+  // `--context-tokens N` replays another bedside.completion.contextTokens (the prompt-window choice).
+  const settings = { ...defaultCompletionSettings(), ...(contextTokens ? { contextTokens } : {}) };
   const session = new CompletionSession(ledger, () => settings, undefined, new AdaptiveDebounce());
   return {
     // noteCompletionProvider.provideInlineCompletionItems: read around the cursor, suggest, show.
@@ -306,6 +309,7 @@ export async function run(args: string[]): Promise<void> {
     threads: chooseThreads(number("--threads", 0), readMachineCpus(), statSync(model).size),
     greedyPeers: args.includes("--greedy-peers"),
     peersContinuation: args.includes("--peers-continuation"),
+    ...(argValue(args, "--context-tokens") ? { contextTokens: number("--context-tokens", 384) } : {}),
   };
   const eligible = corpus.heldoutNotes
     .map((note) => ({ note, script: typingScript(note.text, plan) }))
@@ -329,7 +333,7 @@ export async function run(args: string[]): Promise<void> {
         const ledger = ledgers[name];
         const strategy: Strategy =
           name === "bedside"
-            ? bedside(ledger, `note-${n}`, info.infillSupported)
+            ? bedside(ledger, `note-${n}`, info.infillSupported, plan.contextTokens)
             : name === "llama_vscode"
               ? peer(new LlamaVscodeReplay(ledger, info.contextSize, sampling, ledger.produced))
               : peer(new ContinueReplay(ledger, sampling, ledger.produced));
@@ -380,7 +384,7 @@ export async function run(args: string[]): Promise<void> {
     threads: plan.threads,
     engine_context_size: info.contextSize,
     flash_attention: info.flashAttention,
-    bedside_completion: defaultCompletionSettings(),
+    bedside_completion: { ...defaultCompletionSettings(), ...(plan.contextTokens ? { contextTokens: plan.contextTokens } : {}) },
     peers_sampling: plan.greedyPeers ? "greedy (diagnostic)" : "own (llama.vscode: T=1 top-k 40 top-p 0.99; Continue: T=0.01)",
     peers_prompt: plan.peersContinuation ? "plain continuation when the suffix is blank (diagnostic)" : "own (fill-in-the-middle)",
     eligible_notes: eligible.length,
