@@ -19,22 +19,8 @@ export interface ModelPick extends vscode.QuickPickItem {
   fit?: HardwareFit;
 }
 
-/** The draft model (bedside.engine.draftModelPath) the worker would load beside the chosen one. */
-async function draftModel(m: ModelsContext): Promise<WorkerModel | undefined> {
-  const file = m.config.engine.draftModelPath;
-  if (!file) return undefined;
-  try {
-    const header = await readGgufHeader(file);
-    const shape = shapeFromGguf(header);
-    return shape ? { weightsBytes: header.fileBytes, shape, repacked: weightsRepackedOnCpu(header) } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The embedding model (bedside.literature.embeddingModel) running beside it in its own worker, when set. */
-async function embeddingModel(): Promise<WorkerModel | undefined> {
-  const file = embeddingModelSetting();
+/** The shape and weights of a companion model file (a draft or an embedding model); undefined when unset or unreadable. */
+async function workerModelAt(file: string | undefined): Promise<WorkerModel | undefined> {
   if (!file) return undefined;
   try {
     const header = await readGgufHeader(file);
@@ -121,7 +107,7 @@ async function downloadablePicks(m: ModelsContext, installed: Map<string, string
 
 export async function modelPicks(m: ModelsContext): Promise<ModelPick[]> {
   const current = m.config.modelPath;
-  const companions: Companions = { draft: await draftModel(m), embedding: await embeddingModel() };
+  const companions: Companions = { draft: await workerModelAt(m.config.engine.draftModelPath), embedding: await workerModelAt(embeddingModelSetting()) };
   const folder = modelsFolder(m);
   const installed = new Map<string, string>();
   try {

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import type { FrameLocator, Page } from "playwright-core";
 import { cpuModelSettings, openFileInEditor, saveScreenshot, startDevWorkbench, typeCommand, waitForElement, type DevWorkbench } from "../support/vscodeHost/workbench";
 import { startTrapServer, type TrapServer } from "../support/trapServer";
-import { DRAFT_SAMPLE_NOTE, INVENTED_DOSE_SCRIPT } from "../support/draftSample";
+import { DRAFT_SAMPLE_NOTE, writeInventedDoseModel } from "../support/draftSample";
 import { scriptPieces, writeScriptedChatModel } from "./chatScriptedModel";
 import { loadXssVectors, marker, payloadNote, XSS_GLOBAL, type XssVector } from "./xssVectors";
 
@@ -59,15 +59,7 @@ describe("Bedside Draft from Note in the browser", function () {
       path.join(workspace, ".bedside", "templates", "portal-summary.md"),
       "---\ntitle: Portal Summary\n---\n# Portal summary\n{{messages: The portal messages, as written.}}\n",
     );
-    const model = await writeScriptedChatModel(path.join(scratch, "invents-a-dose.gguf"), {
-      script: INVENTED_DOSE_SCRIPT,
-      width: 64,
-      layers: 2,
-      ffn: 64,
-      contextLength: 2048,
-      chatTemplate: false,
-      name: "bedside-scripted-draft",
-    });
+    const model = await writeInventedDoseModel(path.join(scratch, "invents-a-dose.gguf"));
     dev = await startDevWorkbench({
       folder: workspace,
       settings: { ...cpuModelSettings(model, 2048), "bedside.completion.enabled": false },

@@ -127,6 +127,24 @@ async function* backendGenerate(backend: Backend, body: Json, signal: AbortSigna
   }
 }
 
+/** Listens on 127.0.0.1 and gives the test the server's address, what it recorded (live) and its close. */
+async function serve(server: http.Server, state: Omit<ShapedServer, "url" | "close">): Promise<ShapedServer> {
+  const url = await listen(server);
+  return {
+    url,
+    get requests() {
+      return state.requests;
+    },
+    get generationBodies() {
+      return state.generationBodies;
+    },
+    get promptsCut() {
+      return state.promptsCut;
+    },
+    close: closer(server),
+  };
+}
+
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
@@ -312,20 +330,7 @@ export async function startVllmShapedServer(options: VllmShapedOptions): Promise
       else res.destroy();
     });
   });
-  const url = await listen(server);
-  return {
-    url,
-    get requests() {
-      return state.requests;
-    },
-    get generationBodies() {
-      return state.generationBodies;
-    },
-    get promptsCut() {
-      return state.promptsCut;
-    },
-    close: closer(server),
-  };
+  return serve(server, state);
 }
 
 export interface OllamaModel {
@@ -495,18 +500,5 @@ export async function startOllamaShapedServer(options: { models: OllamaModel[]; 
       else res.destroy();
     });
   });
-  const url = await listen(server);
-  return {
-    url,
-    get requests() {
-      return state.requests;
-    },
-    get generationBodies() {
-      return state.generationBodies;
-    },
-    get promptsCut() {
-      return state.promptsCut;
-    },
-    close: closer(server),
-  };
+  return serve(server, state);
 }

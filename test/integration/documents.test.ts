@@ -17,7 +17,7 @@ import type { DraftRendered } from "../../src/documents/draftPanel";
 import type { DraftResult } from "../../src/documents/draft";
 import { schemaErrors } from "../../src/ddx/schema";
 import { writeScriptedChatModel } from "../e2e/chatScriptedModel";
-import { DRAFT_SAMPLE_NOTE, INVENTED_DOSE_SCRIPT } from "../support/draftSample";
+import { DRAFT_SAMPLE_NOTE, writeInventedDoseModel } from "../support/draftSample";
 import { until, when as whenEvent } from "./until";
 
 const EXTENSION_ID = "bedside.bedside";
@@ -102,15 +102,7 @@ describe("Bedside Draft from Note in VS Code", () => {
   });
 
   it("flags a dose a scripted model invents, with the note's dose as its near match, and inserts only after asking", async () => {
-    const scripted = await writeScriptedChatModel(path.join(dir, "invents-a-dose.gguf"), {
-      script: INVENTED_DOSE_SCRIPT,
-      width: 64,
-      layers: 2,
-      ffn: 64,
-      contextLength: 2048,
-      chatTemplate: false,
-      name: "bedside-scripted-draft",
-    });
+    const scripted = await writeInventedDoseModel(path.join(dir, "invents-a-dose.gguf"));
     await settings().update("engine.contextSize", 2048, global);
     await settings().update("model.path", scripted, global);
     await until("the scripted model to load", async () => (await api.engine.ensureReady()).path === scripted);

@@ -315,11 +315,21 @@ def make_optimizer(model, args):
                              lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
+_init_recipes = {}
+
+
+def init_recipe(path):
+    """The recipe and step of the checkpoint a second stage starts from (read once: every save records it)."""
+    if path not in _init_recipes:
+        ck = torch.load(path)
+        _init_recipes[path] = ck["recipe"] | {"trained_steps": ck["step"]}
+    return _init_recipes[path]
+
+
 def recipe_of(args, vocab):
     return {k: getattr(args, k) for k in ("seed", "layers", "width", "heads", "ffn", "ctx", "steps", "micro", "accum",
                                           "lr", "min_lr", "warmup", "wd", "note_share", "fim_rate", "threads")} | {"vocab": vocab} | (
-        {"copy_rate": args.copy_rate} if args.copy_rate else {}) | (
-        {"init": torch.load(args.init)["recipe"] | {"trained_steps": torch.load(args.init)["step"]}} if getattr(args, "init", None) else {})
+        {"copy_rate": args.copy_rate} if args.copy_rate else {}) | ({"init": init_recipe(args.init)} if getattr(args, "init", None) else {})
 
 
 def train(args):
