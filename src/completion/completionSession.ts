@@ -8,7 +8,7 @@ import type { CompletionSettings } from "../config/sections";
 import type { Engine } from "../engine/engine";
 import type { GenerationResult } from "../engine/protocol";
 import { AdaptiveDebounce } from "./adaptiveDebounce";
-import { buildContext, type CompletionContext, type SectionHeaderLine } from "./contextWindow";
+import { buildContext, promptWindowTokens, type CompletionContext, type SectionHeaderLine } from "./contextWindow";
 import { DIGIT_TEXTS, shapeSuggestion, stopStrings } from "./suggestionShape";
 import { TypedAheadCache } from "./typedAheadCache";
 
@@ -60,8 +60,16 @@ export class CompletionSession {
     private readonly settings: () => CompletionSettings,
     private readonly onBusyChange: (busy: boolean) => void = () => undefined,
     debounce?: AdaptiveDebounce,
+    /** The loaded model's context size in tokens, when one is loaded: the prompt window is kept within it. */
+    private readonly modelContextTokens: () => number | undefined = () => undefined,
   ) {
     this.debounce = debounce ?? new AdaptiveDebounce();
+  }
+
+  /** Tokens the prompt window may use: the setting, capped to what the loaded model's context holds. */
+  promptBudgetTokens(): number {
+    const settings = this.settings();
+    return promptWindowTokens(settings.contextTokens, this.modelContextTokens(), settings.maxTokens);
   }
 
   /** Stops the request in flight, if any (the clinician typed on, or completions were turned off). */
@@ -72,7 +80,7 @@ export class CompletionSession {
 
   /** Evaluates the note's prompt into the completion lane's KV cache, so the first suggestion is quick. */
   async warmUp(input: SuggestInput, signal?: AbortSignal): Promise<GenerationResult | undefined> {
-    const context = buildContext({ ...input, suffix: "", budgetTokens: this.settings().contextTokens, infillSupported: false });
+    const context = buildContext({ ...input, suffix: "", budgetTokens: this.promptBudgetTokens(), infillSupported: false });
     if (!context.prompt.trim()) return undefined;
     // Never in the way of a suggestion: skip while one runs; the next keystroke's suggestion aborts a
     // warm-up still running (what it evaluated stays cached).
@@ -100,7 +108,7 @@ export class CompletionSession {
     try {
       if (!(await sleep(this.debounce.delayMs, controller.signal))) return undefined;
       const settings = this.settings();
-      const context = buildContext({ ...input, budgetTokens: settings.contextTokens });
+      const context = buildContext({ ...input, budgetTokens: this.promptBudgetTokens() });
       const limits = {
         maxTokens: settings.maxTokens,
         stop: stopStrings(context.inList),

@@ -50,6 +50,21 @@ export interface CompletionContext {
   lineSuffix: string;
 }
 
+/**
+ * The prompt window's token budget: the bedside.completion.contextTokens setting, but never more than the
+ * model's context can hold. A prompt that does not fit is cut at its start by node-llama-cpp on every
+ * request (a moving start: the completion lane's KV cache is never reused) and the reply then shifts the
+ * context. The window is estimated in characters (CHARS_PER_TOKEN) and can hold up to 1.25 budgets (the
+ * prefix plus a quarter budget of suffix for fill-in-the-middle), so of the context minus the reply
+ * (`maxTokens`) and node-llama-cpp's context-shift reserve (a tenth), 70% goes to the window. Meditron's
+ * 2,048-token context leaves the 384-token default untouched; a 384-token model gets 224.
+ */
+export function promptWindowTokens(settingTokens: number, modelContextTokens: number | undefined, maxTokens: number): number {
+  if (modelContextTokens === undefined || modelContextTokens <= 0) return settingTokens;
+  const room = modelContextTokens - Math.ceil(modelContextTokens / 10) - maxTokens;
+  return Math.max(32, Math.min(settingTokens, Math.floor(room * 0.7)));
+}
+
 /** Characters of the budget for a token budget. */
 export function budgetCharsFor(budgetTokens: number): number {
   return Math.max(64, Math.floor(budgetTokens * CHARS_PER_TOKEN));

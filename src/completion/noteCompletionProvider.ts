@@ -31,7 +31,6 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
     private readonly completionSwitch: CompletionSwitch,
     private readonly languages: () => readonly string[],
     private readonly log: Log,
-    private readonly contextTokens: () => number,
   ) {}
 
   async provideInlineCompletionItems(
@@ -48,7 +47,7 @@ export class NoteCompletionProvider implements vscode.InlineCompletionItemProvid
     const controller = new AbortController();
     // VS Code cancels the token the moment the clinician types on; that aborts the engine request.
     const subscription = token.onCancellationRequested(() => controller.abort());
-    const around = readAroundCursor(document, position, this.contextTokens());
+    const around = readAroundCursor(document, position, this.session.promptBudgetTokens());
     const offset = around.prefixStart + around.prefix.length;
     let suggestion: Suggestion | undefined;
     try {

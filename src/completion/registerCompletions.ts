@@ -28,15 +28,10 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
     engine,
     () => config.completion,
     (busy) => status.setThinking(busy),
+    undefined,
+    () => (engine.state.kind === "ready" || engine.state.kind === "busy" ? engine.state.info.contextSize : undefined),
   );
-  const provider = new NoteCompletionProvider(
-    session,
-    engine,
-    completionSwitch,
-    () => config.completion.languages,
-    log,
-    () => config.completion.contextTokens,
-  );
+  const provider = new NoteCompletionProvider(session, engine, completionSwitch, () => config.completion.languages, log);
   const markers = new AiTextMarkers(context.workspaceState);
   const selector = ["note", "markdown", "plaintext"].map((language) => ({ language }));
   // Read the note into the completion lane's cache when it is opened (or the model becomes ready), so the
@@ -45,7 +40,7 @@ export function registerCompletions(context: vscode.ExtensionContext, engine: En
     if (!editor || !completionSwitch.active || engine.state.kind !== "ready") return;
     const document = editor.document;
     if (!config.completion.languages.includes(document.languageId)) return;
-    const { prefix, prefixStart, header } = readAroundCursor(document, editor.selection.active, config.completion.contextTokens);
+    const { prefix, prefixStart, header } = readAroundCursor(document, editor.selection.active, session.promptBudgetTokens());
     void session.warmUp({ documentKey: document.uri.toString(), prefix, prefixStart, ...(header ? { header } : {}), suffix: "", infillSupported: false }).catch(() => undefined);
   };
   let selectionTimer: NodeJS.Timeout | undefined;

@@ -13,6 +13,8 @@ export interface RequestLogEntry {
   /** How it ended; "error" when it threw. */
   stopReason?: StopReason | "error";
   promptTokensEvaluated?: number;
+  /** Tokens of the whole prompt as sent (before the engine fits it into the context). */
+  promptTokens?: number;
 }
 
 export class RequestLog {
@@ -28,10 +30,11 @@ export class RequestLog {
     return entry;
   }
 
-  finish(entry: RequestLogEntry, stopReason: RequestLogEntry["stopReason"], promptTokensEvaluated?: number): void {
+  finish(entry: RequestLogEntry, stopReason: RequestLogEntry["stopReason"], promptTokensEvaluated?: number, promptTokens?: number): void {
     entry.finishedAt = Date.now();
     entry.stopReason = stopReason;
     if (promptTokensEvaluated !== undefined) entry.promptTokensEvaluated = promptTokensEvaluated;
+    if (promptTokens !== undefined) entry.promptTokens = promptTokens;
   }
 
   /** Oldest first; copies. */

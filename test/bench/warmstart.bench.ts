@@ -88,9 +88,15 @@ interface Opened {
 /** Restart (as reopening VS Code), open the note at its end, warm up as the product does, type a space. */
 async function openAsTheProductDoes(engine: EngineClient, note: string, settings: CompletionSettings): Promise<Opened> {
   await engine.restart();
-  await engine.ensureReady();
-  const session = new CompletionSession(engine, () => settings);
-  const open = textAroundCursor(stringLineReader(note), note.length, settings.contextTokens);
+  const info = await engine.ensureReady();
+  const session = new CompletionSession(
+    engine,
+    () => settings,
+    undefined,
+    undefined,
+    () => info.contextSize,
+  );
+  const open = textAroundCursor(stringLineReader(note), note.length, session.promptBudgetTokens());
   const started = performance.now();
   const warm = await session.warmUp({
     documentKey: "file:///bench/note.note",
@@ -102,7 +108,7 @@ async function openAsTheProductDoes(engine: EngineClient, note: string, settings
   });
   const warmedAt = performance.now();
   const typed = `${note} `;
-  const around = textAroundCursor(stringLineReader(typed), typed.length, settings.contextTokens);
+  const around = textAroundCursor(stringLineReader(typed), typed.length, session.promptBudgetTokens());
   const debounceMs = session.debounce.delayMs;
   const suggestion = await session.suggest({ documentKey: "file:///bench/note.note", ...around, infillSupported: true }, new AbortController().signal);
   const done = performance.now();

@@ -48,7 +48,7 @@ import { AdaptiveDebounce } from "../../src/completion/adaptiveDebounce";
 import { CompletionSession } from "../../src/completion/completionSession";
 import { stringLineReader, textAroundCursor } from "../../src/completion/textAroundCursor";
 import type { CompletionRequest, Engine, InfillRequest, RequestOptions } from "../../src/engine/engine";
-import type { GenerationResult, TokenizeResult } from "../../src/engine/protocol";
+import type { GenerationResult, ModelInfo, TokenizeResult } from "../../src/engine/protocol";
 import { chooseThreads, readMachineCpus } from "../../src/engine/threads";
 import { median, percentile, printTable } from "../bench/report";
 import { cpuChoice, startTestEngine } from "../support/engineFixture";
@@ -127,14 +127,22 @@ interface Strategy {
   close(): Promise<void>;
 }
 
-function bedside(ledger: GenerationLedger, key: string, infillSupported: boolean, contextTokens?: number): Strategy {
-  // `--context-tokens N` replays another bedside.completion.contextTokens (the prompt-window choice).
+function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, contextTokens?: number): Strategy {
+  // `--context-tokens N` replays another bedside.completion.contextTokens (the prompt-window choice); the
+  // session caps it to the model's context as the product does (registerCompletions passes the same).
   const settings = { ...defaultCompletionSettings(), ...(contextTokens ? { contextTokens } : {}) };
-  const session = new CompletionSession(ledger, () => settings, undefined, new AdaptiveDebounce());
+  const session = new CompletionSession(
+    ledger,
+    () => settings,
+    undefined,
+    new AdaptiveDebounce(),
+    () => info.contextSize,
+  );
+  const infillSupported = info.infillSupported;
   return {
     // noteCompletionProvider.provideInlineCompletionItems: read around the cursor, suggest, show.
     provider: async (document, signal) => {
-      const around = textAroundCursor(stringLineReader(document), document.length, settings.contextTokens);
+      const around = textAroundCursor(stringLineReader(document), document.length, session.promptBudgetTokens());
       const debounceMs = session.debounce.delayMs;
       const suggestion = await session.suggest({ documentKey: key, ...around, infillSupported }, signal);
       if (!suggestion) return undefined;
@@ -143,7 +151,7 @@ function bedside(ledger: GenerationLedger, key: string, infillSupported: boolean
     },
     // registerCompletions' warm-up when a note is opened.
     async open(note) {
-      const around = textAroundCursor(stringLineReader(note), note.length, settings.contextTokens);
+      const around = textAroundCursor(stringLineReader(note), note.length, session.promptBudgetTokens());
       await session.warmUp({ documentKey: key, ...around, suffix: "", infillSupported: false });
     },
     async close() {
@@ -333,7 +341,7 @@ export async function run(args: string[]): Promise<void> {
         const ledger = ledgers[name];
         const strategy: Strategy =
           name === "bedside"
-            ? bedside(ledger, `note-${n}`, info.infillSupported, plan.contextTokens)
+            ? bedside(ledger, `note-${n}`, info, plan.contextTokens)
             : name === "llama_vscode"
               ? peer(new LlamaVscodeReplay(ledger, info.contextSize, sampling, ledger.produced))
               : peer(new ContinueReplay(ledger, sampling, ledger.produced));

@@ -153,6 +153,33 @@ describe("Bedside inline completions in VS Code", () => {
     console.log(`      request ${finished.id} aborted ${finished.finishedAt! - finished.startedAt} ms after it started`);
   });
 
+  it("keeps the prompt within a small model context, so the note's start is not cut on every request", async () => {
+    // bedside.engine.contextSize 256 and a prompt window raised to 2,048 tokens: the window is capped to what
+    // the context holds with the reply (maxTokens 24) and node-llama-cpp's context-shift reserve (26), else
+    // every request's prompt would be cut at a moving start and fill the context.
+    await settings().update("completion.maxTokens", undefined, global);
+    await settings().update("completion.contextTokens", 2048, global);
+    await settings().update("engine.contextSize", 256, global);
+    try {
+      await until("the model to reload with a 256-token context", () => api.engine.state.kind === "ready" && api.engine.state.info.contextSize === 256, 120_000);
+      const sentence = "The patient reports intermittent chest pressure on exertion, relieved by rest, without syncope.\n";
+      const editor = await openNote(`HISTORY OF PRESENT ILLNESS:\n${sentence.repeat(100)}She also describes `);
+      await until("the warm-up to finish", () => api.engine.requestLog.recent().every((r) => r.finishedAt !== undefined));
+      const before = api.engine.requestLog.recent().at(-1)?.id ?? 0;
+      await triggerAndWait(editor);
+      const answered = api.engine.requestLog.recent().find((r) => r.id > before && r.lane === "completion" && r.stopReason !== "aborted" && r.stopReason !== "error");
+      assert.ok(answered?.promptTokens !== undefined, "the worker answered on the completion lane");
+      const room = 256 - Math.ceil(256 / 10) - 24;
+      console.log(`      the suggestion's prompt: ${answered.promptTokens} tokens (room ${room}), ${answered.promptTokensEvaluated} evaluated`);
+      assert.ok(answered.promptTokens > 60, "the prompt holds the note before the cursor");
+      assert.ok(answered.promptTokens <= room, `a prompt of ${answered.promptTokens} tokens; the context holds ${room} with the reply`);
+    } finally {
+      await settings().update("completion.contextTokens", undefined, global);
+      await settings().update("engine.contextSize", 512, global);
+      await until("the model to reload with a 512-token context", () => api.engine.state.kind === "ready" && api.engine.state.info.contextSize === 512, 120_000);
+    }
+  });
+
   it("turns off, snoozes, and comes back", async () => {
     await settings().update("completion.maxTokens", undefined, global);
     const editor = await openNote("HPI:\nShe describes ");

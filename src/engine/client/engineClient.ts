@@ -337,7 +337,7 @@ export class EngineClient implements Engine {
   private async logged<R extends GenerationResult>(entry: RequestLogEntry, signal: AbortSignal | undefined, run: () => Promise<R>): Promise<R> {
     try {
       const result = await run();
-      this.requestLog.finish(entry, result.stopReason, result.promptTokensEvaluated);
+      this.requestLog.finish(entry, result.stopReason, result.promptTokensEvaluated, result.promptTokens);
       return result;
     } catch (error) {
       this.requestLog.finish(entry, signal?.aborted || (error instanceof EngineError && error.kind === "cancelled") ? "aborted" : "error");

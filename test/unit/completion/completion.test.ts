@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { AdaptiveDebounce } from "../../../src/completion/adaptiveDebounce";
 import { CompletionSession, type CompletionEngine } from "../../../src/completion/completionSession";
 import { CompletionSwitch } from "../../../src/completion/completionSwitch";
-import { anchoredWindowStart, budgetCharsFor, buildContext, findHeaderAbove, prefixReadStart } from "../../../src/completion/contextWindow";
+import { anchoredWindowStart, budgetCharsFor, buildContext, findHeaderAbove, prefixReadStart, promptWindowTokens } from "../../../src/completion/contextWindow";
 import { relocateSpans, shiftSpans } from "../../../src/provenance/aiSpans";
 import { shapeSuggestion, type ShapeInput } from "../../../src/completion/suggestionShape";
 import { TypedAheadCache } from "../../../src/completion/typedAheadCache";
@@ -66,6 +66,24 @@ describe("context window", () => {
       assert.ok(start === 0 || text[start - 1] === "\n" || start % 150 === 0, "starts at a line or grid point");
     }
     assert.ok(changes < 400 / 20, `the start moved ${changes} times in 400 words`);
+  });
+
+  it("keeps the prompt window within the model's context, with the reply and the context-shift reserve", () => {
+    // Meditron's 2,048 tokens leave the setting alone; the trained 384-token test model gets 224.
+    assert.equal(promptWindowTokens(384, 2048, 24), 384);
+    assert.equal(promptWindowTokens(384, 384, 24), 224);
+    assert.equal(promptWindowTokens(128, 384, 24), 128);
+    assert.equal(promptWindowTokens(384, undefined, 24), 384);
+    assert.equal(promptWindowTokens(384, 64, 60), 32);
+    // Property: a window of 1.25 budgets at CHARS_PER_TOKEN characters a token, plus the reply, fits the
+    // context less its tenth reserved for shifting.
+    fc.assert(
+      fc.property(fc.integer({ min: 32, max: 8192 }), fc.integer({ min: 256, max: 32768 }), fc.integer({ min: 1, max: 128 }), (setting, context, maxTokens) => {
+        const budget = promptWindowTokens(setting, context, maxTokens);
+        assert.ok(budget <= setting);
+        assert.ok(budget === 32 || budget * 1.25 + maxTokens <= context - Math.ceil(context / 10));
+      }),
+    );
   });
 
   it("keeps the current section header when the window cuts it off", () => {
@@ -270,6 +288,23 @@ describe("completion session", () => {
     assert.equal(await first, undefined);
     assert.ok(signals[0]!.aborted);
     assert.equal((await second)?.text, "late text");
+  });
+
+  it("caps the prompt window to the loaded model's context", async () => {
+    const prompts: string[] = [];
+    const engine: CompletionEngine = {
+      complete: async (req) => (prompts.push(req.prompt), result("fever.")),
+      infill: async () => result(""),
+    };
+    const big = () => ({ contextTokens: 384, maxTokens: 24, timeoutMs: 1000, allowNumbers: false });
+    let modelContext: number | undefined = 384;
+    const session = new CompletionSession(engine, big, undefined, new AdaptiveDebounce({ minMs: 1, maxMs: 1, factor: 0 }), () => modelContext);
+    assert.equal(session.promptBudgetTokens(), 224);
+    const note = "HPI:\n" + "He has a cough and a fever since Monday.\n".repeat(60);
+    await session.suggest({ documentKey: "d", prefix: note, suffix: "", infillSupported: false }, new AbortController().signal);
+    assert.ok(prompts[0]!.length <= budgetCharsFor(224) + 8, `prompt of ${prompts[0]!.length} characters`);
+    modelContext = undefined;
+    assert.equal(session.promptBudgetTokens(), 384);
   });
 
   it("warms the note up with a one-token request that the first suggestion aborts", async () => {
