@@ -13,6 +13,10 @@
  * on held-out notes (test/train/corpus.ts): the prompt holds the previous note's opening, then the follow-up
  * re-typing it, cut mid-way; the true continuation is the previous note's next text. `copy_rate` is the share
  * of greedy output characters that match that text (the issue counts a speed-up only where it is >= 0.8).
+ * `--work plan`: a plan restating the assessment (the note to the end of its last ASSESSMENT / IMPRESSION /
+ * DIAGNOSIS section, then "PLAN:" re-typing that section to 45%); `--work letter`: a letter restating the
+ * note (its opening, then a letter to the referring physician re-typing the first section to 45%). Both on
+ * held-out notes, `copy_rate` against the restated section's rest.
  * `lookup_speedup_projected_7b` = N / (S_d * r + (S - S_d)) with N generated tokens, A accepted drafts,
  * S = N - A verification steps, S_d = min(S, (accepted + rejected) / 3) steps that checked a 3-token draft,
  * and r = the 7B-shaped model's cost of a 4-token batch over a 1-token step (docs/trained-model.md).
@@ -68,6 +72,68 @@ interface Work {
   expected?: string;
 }
 
+/** Where a section header ("PLAN:", "IMPRESSION:,") ends, with its name; MTSamples puts some after a comma. */
+function sectionHeaders(text: string): { name: string; start: number; bodyStart: number }[] {
+  return [...text.matchAll(/(^|\n|,\s*)([A-Z][A-Z0-9 &/()-]{2,60}):,?[ \t]*\n?[ \t]*/g)].map((m) => ({
+    name: m[2]!,
+    start: m.index + m[1]!.length,
+    bodyStart: m.index + m[0].length,
+  }));
+}
+
+/** `text` cut back to a word end at or before `at`. */
+function wordCut(text: string, at: number): number {
+  const cut = text.lastIndexOf(" ", at);
+  return cut > 0 ? cut : at;
+}
+
+/**
+ * A restatement: the note text `before` (what the context holds), a header the clinician starts writing
+ * under, then the source re-typed to 45% of its length; the faithful continuation is the source's rest.
+ */
+function restatement(id: string, before: string, header: string, source: string): Work {
+  const retyped = wordCut(source, Math.floor(source.length * 0.45));
+  return { id, prompt: `${before}\n\n${header}${source.slice(0, retyped)}`, expected: source.slice(retyped) };
+}
+
+/**
+ * A plan restating the assessment: the note up to the end of its last ASSESSMENT / IMPRESSION / DIAGNOSIS
+ * section (80-500 characters of it; the ~700 characters before its end), then "PLAN:" re-typing it.
+ */
+export function planWork(count: number, beforeChars: number): Work[] {
+  const works: Work[] = [];
+  for (const note of readClinicalCorpus()?.heldoutNotes ?? []) {
+    const headers = sectionHeaders(note.text);
+    const i = headers.map((h) => /ASSESSMENT|IMPRESSION|DIAGNOS/.test(h.name) && !/PLAN/.test(h.name)).lastIndexOf(true);
+    if (i < 0) continue;
+    const bodyEnd = wordCut(note.text, Math.min(headers[i + 1]?.start ?? note.text.length, headers[i]!.bodyStart + 500));
+    const source = note.text.slice(headers[i]!.bodyStart, bodyEnd).trim();
+    if (source.length < 80) continue;
+    const from = Math.max(0, note.text.indexOf(" ", bodyEnd - beforeChars) + 1);
+    works.push(restatement(note.id, note.text.slice(from, bodyEnd).trim(), "PLAN:\n", source));
+    if (works.length >= count) break;
+  }
+  return works;
+}
+
+/**
+ * A letter restating the note: the note's opening (~700 characters), a letter to the referring physician,
+ * then the first section's text re-typed (what "Thank you for referring..." goes on to restate).
+ */
+export function letterWork(count: number, previousChars: number): Work[] {
+  const works: Work[] = [];
+  for (const note of readClinicalCorpus()?.heldoutNotes ?? []) {
+    if (note.text.length < previousChars + 200) continue;
+    const previous = note.text.slice(0, wordCut(note.text, previousChars));
+    const first = sectionHeaders(previous)[0];
+    const source = previous.slice(first && first.bodyStart < 200 ? first.bodyStart : 0).trim();
+    if (source.length < 300) continue;
+    works.push(restatement(note.id, previous, "LETTER TO REFERRING PHYSICIAN:\nDear Dr. Moore,\nThank you for referring your patient, whom I saw today. ", source));
+    if (works.length >= count) break;
+  }
+  return works;
+}
+
 /** A follow-up note over the previous visit's note: previous opening, then the follow-up re-typing it. */
 function copyForwardWork(count: number, previousChars: number): Work[] {
   const corpus = readClinicalCorpus();
@@ -116,16 +182,22 @@ export async function run(quick: boolean): Promise<void> {
   const workKind = argValue("--work") ?? (isFile ? "copy-forward" : "continuation");
   // The trained model's context is 384 tokens: the previous note's opening (~700 characters) fits with room.
   const contextSize = Number(argValue("--context") ?? (isFile ? 384 : 2048));
+  // The letter's own opening lines take ~100 characters of the 384-token context.
+  const previousChars = Number(argValue("--previous-chars") ?? (workKind === "letter" ? 600 : 700));
   const works: Work[] =
     workKind === "copy-forward"
-      ? copyForwardWork(count, Number(argValue("--previous-chars") ?? 700))
-      : readSampleNotes(count * 3)
-          .filter((n) => n.text.length > 600)
-          .slice(0, count)
-          .map((n) => ({ id: n.id, prompt: continuationPrompt(n.text) }));
+      ? copyForwardWork(count, previousChars)
+      : workKind === "plan"
+        ? planWork(count, previousChars)
+        : workKind === "letter"
+          ? letterWork(count, previousChars)
+          : readSampleNotes(count * 3)
+              .filter((n) => n.text.length > 600)
+              .slice(0, count)
+              .map((n) => ({ id: n.id, prompt: continuationPrompt(n.text) }));
   if (works.length === 0) throw new Error("No MTSamples notes found (../shared/data/mtsamples); set BEDSIDE_SHARED_DATA.");
   const modelPath = isFile ? modelArg : await ensureTestModel(kind);
-  const maxTokens = Number(argValue("--max-tokens") ?? (workKind === "copy-forward" ? 48 : MAX_TOKENS));
+  const maxTokens = Number(argValue("--max-tokens") ?? (workKind === "continuation" ? MAX_TOKENS : 48));
   console.log(`lookup: ${modelArg}, ${threads} thread(s), ${works.length} ${workKind} prompts of ${maxTokens} tokens, context ${contextSize}, interleaved…`);
   const on = await startSide(modelPath, threads, true, contextSize);
   const off = await startSide(modelPath, threads, false, contextSize);

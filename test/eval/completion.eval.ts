@@ -1,9 +1,15 @@
 /**
  * `npm run eval -- completion [--model FILE] [--notes N] [--words N] [--char-ms MS] [--pause-every N]
- * [--pause-timeout-ms MS] [--opening-chars N] [--threads N] [--greedy-peers] [--peers-continuation]`: the
- * typing replay a clinician lives in (issue 19, item 3). The last two are diagnostics, not the peers'
- * behaviour: greedy decoding for the peers, and plain continuation instead of fill-in-the-middle when
- * nothing but line breaks follows the cursor (completionPeers.ts PeerSampling).
+ * [--pause-timeout-ms MS] [--opening-chars N] [--threads N] [--greedy-peers] [--peers-continuation]
+ * [--context-tokens N] [--strategies a,b] [--middle]`: the typing replay a clinician lives in (issue 19,
+ * item 3). `--greedy-peers` and `--peers-continuation` are diagnostics, not the peers' behaviour: greedy
+ * decoding for the peers, and plain continuation instead of fill-in-the-middle when nothing but line
+ * breaks follows the cursor (completionPeers.ts PeerSampling).
+ *
+ * The prompt-construction choices (item 5): `--context-tokens N` replays another
+ * bedside.completion.contextTokens (capped to the model's context as the product caps it); `--middle` types
+ * the words inside the note, the rest of the note staying after the cursor (inserting into a written note),
+ * where `--strategies bedside,bedside_prefix_only` compares fill-in-the-middle with the prefix alone.
  *
  * Held-out MTSamples notes (test/train/corpus.ts: deduplicated by content, split by content hash; the
  * trained model never saw them; `--notes` of them, evenly spaced over the held-out list, which is in the
@@ -71,10 +77,15 @@ interface Plan {
   peersContinuation: boolean;
   /** Bedside's bedside.completion.contextTokens for this run (default: package.json's). */
   contextTokens?: number;
+  /** Type inside the note: the rest of the note stays after the cursor (peers' replays type at the end only). */
+  middle: boolean;
+  strategies: readonly StrategyName[];
 }
 
-const STRATEGIES = ["bedside", "llama_vscode", "continue"] as const;
+const STRATEGIES = ["bedside", "llama_vscode", "continue", "bedside_prefix_only"] as const;
 type StrategyName = (typeof STRATEGIES)[number];
+/** Run by default: Bedside and the two peers. `bedside_prefix_only` is Bedside with fill-in-the-middle off (`--strategies`). */
+const DEFAULT_STRATEGIES: readonly StrategyName[] = ["bedside", "llama_vscode", "continue"];
 
 /** The engine as a strategy sees it, counting every token generated and crediting those that reached the screen. */
 class GenerationLedger implements ReplayEngine {
@@ -127,7 +138,12 @@ interface Strategy {
   close(): Promise<void>;
 }
 
-function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, contextTokens?: number): Strategy {
+/**
+ * Bedside's provider path. `after`: the note's text after the cursor (empty at the note's end), read with
+ * the rest as noteCompletionProvider reads a document; `infill` false replays a model without
+ * fill-in-the-middle (the prompt-construction choice: prefix only).
+ */
+function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, contextTokens: number | undefined, after: string, infill: boolean): Strategy {
   // `--context-tokens N` replays another bedside.completion.contextTokens (the prompt-window choice); the
   // session caps it to the model's context as the product does (registerCompletions passes the same).
   const settings = { ...defaultCompletionSettings(), ...(contextTokens ? { contextTokens } : {}) };
@@ -138,11 +154,11 @@ function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, context
     new AdaptiveDebounce(),
     () => info.contextSize,
   );
-  const infillSupported = info.infillSupported;
+  const infillSupported = info.infillSupported && infill;
   return {
     // noteCompletionProvider.provideInlineCompletionItems: read around the cursor, suggest, show.
     provider: async (document, signal) => {
-      const around = textAroundCursor(stringLineReader(document), document.length, session.promptBudgetTokens());
+      const around = textAroundCursor(stringLineReader(document + after), document.length, session.promptBudgetTokens());
       const debounceMs = session.debounce.delayMs;
       const suggestion = await session.suggest({ documentKey: key, ...around, infillSupported }, signal);
       if (!suggestion) return undefined;
@@ -151,7 +167,7 @@ function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, context
     },
     // registerCompletions' warm-up when a note is opened.
     async open(note) {
-      const around = textAroundCursor(stringLineReader(note), note.length, session.promptBudgetTokens());
+      const around = textAroundCursor(stringLineReader(note + after), note.length, session.promptBudgetTokens());
       await session.warmUp({ documentKey: key, ...around, suffix: "", infillSupported: false });
     },
     async close() {
@@ -175,13 +191,18 @@ interface NoteRun {
   pausesEmpty: number;
 }
 
-/** The note split into the part already written and the text to type (whole words). */
-function typingScript(text: string, plan: Plan): { opening: string; typed: string } | undefined {
+/**
+ * The note split into the part already written, the text to type (whole words) and, with `--middle`, the
+ * rest of the note, which stays after the cursor (at least 200 characters of it).
+ */
+function typingScript(text: string, plan: Plan): { opening: string; typed: string; after: string } | undefined {
   const starts = wordStarts(text);
   const first = starts.findIndex((s) => s >= plan.openingChars);
   if (first < 0 || first + plan.words >= starts.length) return undefined;
   const cut = starts[first]!;
-  return { opening: text.slice(0, cut), typed: text.slice(cut, starts[first + plan.words]!) };
+  const end = starts[first + plan.words]!;
+  if (plan.middle && text.length - end < 200) return undefined;
+  return { opening: text.slice(0, cut), typed: text.slice(cut, end), after: plan.middle ? text.slice(end) : "" };
 }
 
 async function replayNote(strategy: Strategy, ledger: GenerationLedger, opening: string, typed: string, plan: Plan): Promise<NoteRun> {
@@ -317,6 +338,15 @@ export async function run(args: string[]): Promise<void> {
     threads: chooseThreads(number("--threads", 0), readMachineCpus(), statSync(model).size),
     greedyPeers: args.includes("--greedy-peers"),
     peersContinuation: args.includes("--peers-continuation"),
+    middle: args.includes("--middle"),
+    strategies: argValue(args, "--strategies")
+      ? argValue(args, "--strategies")!
+          .split(",")
+          .map((name) => {
+            if (!(STRATEGIES as readonly string[]).includes(name)) throw new Error(`--strategies: ${name} is not one of ${STRATEGIES.join(", ")}`);
+            return name as StrategyName;
+          })
+      : DEFAULT_STRATEGIES,
     ...(argValue(args, "--context-tokens") ? { contextTokens: number("--context-tokens", 384) } : {}),
   };
   const eligible = corpus.heldoutNotes
@@ -331,17 +361,21 @@ export async function run(args: string[]): Promise<void> {
   const { engine } = startTestEngine();
   engine.configure(cpuChoice(model, { threads: plan.threads, contextSize: 2048 }));
   const info = await engine.ensureReady();
+  if (plan.middle && plan.strategies.some((s) => s === "llama_vscode" || s === "continue")) {
+    throw new Error("--middle replays Bedside only (the peers' replays type at a note's end): add --strategies bedside,bedside_prefix_only");
+  }
+  const chosen = plan.strategies;
   const ledgers = Object.fromEntries(STRATEGIES.map((s) => [s, new GenerationLedger(engine)])) as Record<StrategyName, GenerationLedger>;
-  const runs: Record<StrategyName, { run: NoteRun; typed: string }[]> = { bedside: [], llama_vscode: [], continue: [] };
+  const runs: Record<StrategyName, { run: NoteRun; typed: string }[]> = { bedside: [], llama_vscode: [], continue: [], bedside_prefix_only: [] };
   const sampling = { greedy: plan.greedyPeers, continuation: plan.peersContinuation };
   try {
     for (const [n, { note, script }] of scripts.entries()) {
-      const order = STRATEGIES.map((_, i) => STRATEGIES[(i + n) % STRATEGIES.length]!);
+      const order = chosen.map((_, i) => chosen[(i + n) % chosen.length]!);
       for (const name of order) {
         const ledger = ledgers[name];
         const strategy: Strategy =
-          name === "bedside"
-            ? bedside(ledger, `note-${n}`, info, plan.contextTokens)
+          name === "bedside" || name === "bedside_prefix_only"
+            ? bedside(ledger, `note-${n}`, info, plan.contextTokens, script.after, name === "bedside")
             : name === "llama_vscode"
               ? peer(new LlamaVscodeReplay(ledger, info.contextSize, sampling, ledger.produced))
               : peer(new ContinueReplay(ledger, sampling, ledger.produced));
@@ -358,11 +392,11 @@ export async function run(args: string[]): Promise<void> {
     await engine.dispose();
   }
 
-  const summaries = Object.fromEntries(STRATEGIES.map((s) => [s, summarise(runs[s], ledgers[s])])) as Record<StrategyName, Summary>;
+  const summaries = Object.fromEntries(chosen.map((s) => [s, summarise(runs[s], ledgers[s])])) as Partial<Record<StrategyName, Summary>>;
   printTable(
     ["strategy", "next word", "at pauses", "chars acc.", "saved/100", "shown", "p50 ms", "p95 ms", "debounce", "queue", "model p50", "wasted tok/100", "requests", "digit sugg."],
-    STRATEGIES.map((s) => {
-      const m = summaries[s];
+    chosen.map((s) => {
+      const m = summaries[s]!;
       return [
         s,
         m.next_word_match,
@@ -389,6 +423,7 @@ export async function run(args: string[]): Promise<void> {
     pause_every_words: plan.pauseEvery,
     pause_timeout_ms: plan.pauseTimeoutMs,
     opening_chars: plan.openingChars,
+    typed_at: plan.middle ? "inside the note (the rest of it after the cursor)" : "the note's end",
     threads: plan.threads,
     engine_context_size: info.contextSize,
     flash_attention: info.flashAttention,
