@@ -6,7 +6,7 @@
  *   2. tokenizer trainer.py: SentencePiece BPE learned from the training text (byte fallback, FIM tokens)
  *   3. train    trainer.py: stages of at most --stage-minutes that each save a checkpoint and resume
  *   4. export   trainer.py: F32 tensors in GGUF names; then test/support/gguf/learnedModel.ts writes the
- *               GGUF (F16 matrices, learned vocabulary with scores, recipe in `bedside.recipe`)
+ *               GGUF (F16 matrices, or F32 with --f32; learned vocabulary with scores, recipe in `bedside.recipe`)
  *
  * Deterministic for a seed (data order is a function of seed and step; one torch thread).
  * Needs Debian's python3-torch and python3-sentencepiece (or any python with torch + sentencepiece:
@@ -18,12 +18,14 @@
  *   --init CHECKPOINT  a second stage from another run's weights (e.g. the copy-forward stage)
  *   --procs N   data-parallel training processes, one thread each (2 on an idle 2-core machine: ~1.7x)
  *   --fixture   also copy the GGUF and recipe to test/fixtures/clinical-lm/
+ *   --f32       write F32 matrices (both GGUFs): the untrained one is then a starting model for llama.cpp's
+ *               `llama-finetune`, which trains F32 parameters only (docs/trained-model.md)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeGgufFile } from "../support/gguf/ggufWriter";
-import { readTrainerExport, trainedLlamaSpec } from "../support/gguf/learnedModel";
+import { readTrainerExport, trainedLlamaSpec, type MatrixType } from "../support/gguf/learnedModel";
 import { prepareCorpus, type CorpusSummary } from "./prepare";
 
 export const PROJECT_ROOT = resolve(__dirname, "..", "..");
@@ -70,6 +72,8 @@ export interface TrainOptions {
   readonly init?: string;
   /** Reuse a prepared corpus folder (tests share one). */
   readonly dataDir?: string;
+  /** The GGUFs' matrix type (default F16); not part of the recipe. */
+  readonly matrixType?: MatrixType;
   readonly log?: (line: string) => void;
 }
 
@@ -148,6 +152,7 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
   const spec = trainedLlamaSpec({
     ...exported,
     name: `bedside-clinical-tiny-${recipe.layers}x${recipe.width}`,
+    ...(options.matrixType ? { matrixType: options.matrixType } : {}),
     extra: {
       corpus: JSON.stringify(corpus),
       tokenizer: JSON.stringify(tokenizer),
@@ -158,7 +163,14 @@ export async function trainClinicalModel(options: TrainOptions): Promise<TrainRe
   await runPython(python, [...trainerArgs("export", dataDir, out, recipe, options.init), "--untrained"], log);
   const untrained = readTrainerExport(out, "untrained");
   const untrainedGguf = gguf.replace(/\.gguf$/, "") + "-untrained.gguf";
-  await writeGgufFile(untrainedGguf, trainedLlamaSpec({ ...untrained, name: `bedside-clinical-tiny-untrained-${recipe.layers}x${recipe.width}` }));
+  await writeGgufFile(
+    untrainedGguf,
+    trainedLlamaSpec({
+      ...untrained,
+      name: `bedside-clinical-tiny-untrained-${recipe.layers}x${recipe.width}`,
+      ...(options.matrixType ? { matrixType: options.matrixType } : {}),
+    }),
+  );
   const result: TrainResult = {
     gguf,
     untrainedGguf,
@@ -197,6 +209,7 @@ function parseArgs(argv: readonly string[]): { options: TrainOptions; fixture: b
   let dataDir: string | undefined;
   let procs = 1;
   let init: string | undefined;
+  let matrixType: MatrixType | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--fixture") fixture = true;
@@ -206,13 +219,17 @@ function parseArgs(argv: readonly string[]): { options: TrainOptions; fixture: b
     else if (arg === "--stage-minutes") stageMinutes = Number(argv[++i]);
     else if (arg === "--procs") procs = Number(argv[++i]);
     else if (arg === "--init") init = resolve(argv[++i]!);
+    else if (arg === "--f32") matrixType = "F32";
     else if (arg.startsWith("--")) {
       const key = arg.slice(2).replace(/-/g, "_");
       if (!(key in recipe)) throw new Error(`unknown option ${arg}`);
       recipe[key as keyof TrainRecipe] = Number(argv[++i]);
     }
   }
-  return { options: { out, ...(gguf ? { gguf } : {}), ...(dataDir ? { dataDir } : {}), recipe, stageMinutes, procs, ...(init ? { init } : {}) }, fixture };
+  return {
+    options: { out, ...(gguf ? { gguf } : {}), ...(dataDir ? { dataDir } : {}), recipe, stageMinutes, procs, ...(init ? { init } : {}), ...(matrixType ? { matrixType } : {}) },
+    fixture,
+  };
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,8 @@
  *
  * Input (written by test/train/trainer.py `export`): `weights.bin` (F32 tensors back to back),
  * `weights.json` ({recipe, tensors: [{name, shape (ggml order), offset, bytes}]}) and `vocab.json`
- * ({info, vocab: [{piece, score, type}]}). 2-D weights are stored F16, norms F32 (as converters do).
+ * ({info, vocab: [{piece, score, type}]}). 2-D weights are stored F16 (or F32 with `matrixType: "F32"`, the
+ * type llama.cpp's `llama-finetune` trains), norms F32 (as converters do).
  *
  * Pure apart from reading those files; knows nothing of torch.
  */
@@ -59,7 +60,11 @@ export interface TrainedModelInput {
   readonly name: string;
   /** Extra `bedside.*` metadata (corpus counts, figures), each written as a string. */
   readonly extra?: Readonly<Record<string, string>>;
+  /** The type of the 2-D weights: F16 (default, half the size) or F32 (what ggml-opt trains). */
+  readonly matrixType?: MatrixType;
 }
+
+export type MatrixType = "F16" | "F32";
 
 /** Reads the trainer's export folder (`<stem>.bin`, `<stem>.json`, vocab.json); stem "weights" or "untrained". */
 export function readTrainerExport(dir: string, stem = "weights"): { vocabulary: LearnedVocabulary; weights: ExportedWeights; data: Uint8Array } {
@@ -81,9 +86,10 @@ function f16Chunks(f32: Float32Array): Iterable<Uint8Array> {
   return [new Uint8Array(halves.buffer)];
 }
 
-/** The GGUF spec of the trained model: llama architecture, learned vocabulary, F16 matrices. */
+/** The GGUF spec of the trained model: llama architecture, learned vocabulary, F16 (or F32) matrices. */
 export function trainedLlamaSpec(input: TrainedModelInput): GgufFileSpec {
   const { vocabulary, weights, data } = input;
+  const matrixType = input.matrixType ?? "F16";
   const r = weights.recipe;
   const pieces = vocabulary.pieces;
   if (pieces.length !== r.vocab) throw new Error(`vocabulary has ${pieces.length} pieces, the recipe says ${r.vocab}`);
@@ -91,7 +97,7 @@ export function trainedLlamaSpec(input: TrainedModelInput): GgufFileSpec {
   const metadata: Array<[string, GgufValue]> = [
     ["general.architecture", kv.str("llama")],
     ["general.name", kv.str(input.name)],
-    ["general.file_type", kv.u32(1)], // mostly F16
+    ["general.file_type", kv.u32(matrixType === "F16" ? 1 : 0)], // llama_ftype: 1 mostly F16, 0 all F32
     ["general.alignment", kv.u32(32)],
     ["llama.vocab_size", kv.u32(pieces.length)],
     ["llama.context_length", kv.u32(r.ctx)],
@@ -123,7 +129,7 @@ export function trainedLlamaSpec(input: TrainedModelInput): GgufFileSpec {
 
   const tensors: GgufTensorSpec[] = weights.tensors.map((t) => {
     const f32 = new Float32Array(data.buffer.slice(data.byteOffset + t.offset, data.byteOffset + t.offset + t.bytes));
-    if (t.shape.length === 1) return { name: t.name, shape: [...t.shape], type: "F32", data: () => [new Uint8Array(f32.buffer)] };
+    if (t.shape.length === 1 || matrixType === "F32") return { name: t.name, shape: [...t.shape], type: "F32", data: () => [new Uint8Array(f32.buffer)] };
     return { name: t.name, shape: [...t.shape], type: "F16", data: () => f16Chunks(f32) };
   });
   return { metadata, tensors };
