@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- lm [--model FILE] [--untrained FILE] [--notes N] [--order N] [--stride N]`: held-out perplexity and
+ * `npm run eval -- lm [--model FILE] [--untrained FILE] [--notes N] [--order N] [--window N] [--stride N]`: held-out perplexity and
  * bits per character of a GGUF language model on the held-out MTSamples notes (test/train/corpus.ts:
  * deduplicated by content, split by content hash), against
  *   - an interpolated Kneser-Ney token n-gram (test/eval/kneserNey.ts) counted on the training notes,
@@ -7,7 +7,8 @@
  *   - the untrained model: the same shape and vocabulary with the seeded initial weights.
  * Defaults: the committed fixture test/fixtures/clinical-lm/bedside-clinical-tiny.gguf and its untrained twin.
  *
- * Each note is <s> + its tokens, scored in windows of the model's training context that start every
+ * Each note is <s> + its tokens, scored in windows of the model's training context (or `--window` tokens, at
+ * most that: to score models trained at different contexts alike, e.g. llama-finetune's 512) that start every
  * `--stride` tokens (default half the window; each window starts a fresh sequence and scores only the tokens
  * no earlier window scored), so every text token is predicted once, with at least half a window of context
  * except at a note's start. Perplexity is per token; bits per
@@ -110,7 +111,8 @@ export async function run(args: string[]): Promise<void> {
   const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: lib.LlamaLogLevel.error });
   try {
     const model = await llama.loadModel({ modelPath });
-    const window = model.trainContextSize;
+    const window = Number(argValue(args, "--window") ?? model.trainContextSize);
+    if (!(window > 0 && window <= model.trainContextSize)) throw new Error(`--window must be 1..${model.trainContextSize} (the model's training context)`);
     // Half-window stride by default (the usual sliding-window perplexity); --stride WINDOW gives disjoint windows.
     const stride = Number(argValue(args, "--stride") ?? Math.floor(window / 2));
     const chars = heldout.reduce((s, n) => s + n.text.length, 0);
