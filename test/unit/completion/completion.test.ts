@@ -86,6 +86,13 @@ describe("context window", () => {
     );
   });
 
+  it("keeps only the header's name when its line is a long paragraph the window cut off", () => {
+    const paragraph = "HISTORY OF PRESENT ILLNESS: " + "The patient reports chest pressure on exertion. ".repeat(80);
+    const context = buildContext({ prefix: paragraph, suffix: "", budgetTokens: 100, infillSupported: false });
+    assert.ok(context.prompt.startsWith("HISTORY OF PRESENT ILLNESS:\n"), context.prompt.slice(0, 60));
+    assert.ok(context.prompt.length <= budgetCharsFor(100) + "HISTORY OF PRESENT ILLNESS:\n".length, `a prompt of ${context.prompt.length} characters`);
+  });
+
   it("keeps the current section header when the window cuts it off", () => {
     const prefix = `PLAN:\n${"Continue the current medication and follow up.\n".repeat(40)}Consider `;
     const c = buildContext({ prefix, suffix: "", budgetTokens: 100, infillSupported: false });
