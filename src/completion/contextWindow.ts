@@ -115,7 +115,15 @@ function meaningfulSuffix(suffix: string, budgetChars: number): string {
   let size = 0;
   for (const [i, line] of lines.entries()) {
     if (i > 0 && /^\s*[A-Z][A-Z &/()-]{1,60}:/.test(line)) break;
-    if (size + line.length > budgetChars) break;
+    if (size + line.length > budgetChars) {
+      // The rest of the cursor's own line is what the middle must lead into: a line longer than the budget
+      // (a paragraph written as one line) is cut at a word end within it, not dropped.
+      if (i === 0) {
+        const cut = line.lastIndexOf(" ", budgetChars);
+        kept.push(line.slice(0, cut > 0 ? cut : budgetChars));
+      }
+      break;
+    }
     kept.push(line);
     size += line.length + 1;
   }

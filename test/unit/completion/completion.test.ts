@@ -86,6 +86,14 @@ describe("context window", () => {
     );
   });
 
+  it("fills in the middle of a long line, its rest cut to the suffix budget at a word end", () => {
+    const rest = " and radiates to the left arm. ".repeat(40);
+    const context = buildContext({ prefix: "HPI:\nThe pain began at rest", suffix: rest, budgetTokens: 100, infillSupported: true });
+    assert.equal(context.mode, "infill");
+    assert.ok(context.suffix.length > 0 && context.suffix.length <= budgetCharsFor(100) / 4, `a suffix of ${context.suffix.length} characters`);
+    assert.ok(rest.startsWith(context.suffix) && rest[context.suffix.length] === " ", JSON.stringify(context.suffix.slice(-20)));
+  });
+
   it("keeps only the header's name when its line is a long paragraph the window cut off", () => {
     const paragraph = "HISTORY OF PRESENT ILLNESS: " + "The patient reports chest pressure on exertion. ".repeat(80);
     const context = buildContext({ prefix: paragraph, suffix: "", budgetTokens: 100, infillSupported: false });
