@@ -180,6 +180,30 @@ describe("Bedside inline completions in VS Code", () => {
     }
   });
 
+  it("fills in the middle when the cursor is inside a long line of a written note", async () => {
+    // A paragraph written as one line (as MTSamples notes are), the cursor in its middle: the request is a
+    // fill-in-the-middle one with the rest of the line as its suffix, not a plain continuation.
+    assert.ok(api.engine.state.kind === "ready" && api.engine.state.info.infillSupported, "the test model has FIM tokens");
+    const before = "HISTORY OF PRESENT ILLNESS: The patient reports chest pressure on exertion, relieved by rest, and ";
+    const after = " which began three weeks ago and has become more frequent. ".repeat(30);
+    // Opened with the cursor already there: no suggestion is ever asked for at the note's end. Opening it
+    // warms it up (a plain one-token read of the text before the cursor); wait for that first.
+    const beforeOpen = api.engine.requestLog.recent().at(-1)?.id ?? 0;
+    const document = await vscode.workspace.openTextDocument({ language: "note", content: before + after });
+    const cursor = document.positionAt(before.length);
+    const editor = await vscode.window.showTextDocument(document, { selection: new vscode.Range(cursor, cursor) });
+    await until("the warm-up on open", () => api.engine.requestLog.recent().some((r) => r.id > beforeOpen && r.finishedAt !== undefined));
+    await until("the warm-up to finish", () => api.engine.requestLog.recent().every((r) => r.finishedAt !== undefined));
+    const last = api.engine.requestLog.recent().at(-1)?.id ?? 0;
+    await triggerAndWait(editor);
+    const requests = api.engine.requestLog.recent().filter((r) => r.id > last && r.lane === "completion");
+    assert.ok(requests.length > 0, "a request on the completion lane");
+    assert.deepEqual(
+      requests.map((r) => r.kind),
+      requests.map(() => "infill"),
+    );
+  });
+
   it("turns off, snoozes, and comes back", async () => {
     await settings().update("completion.maxTokens", undefined, global);
     const editor = await openNote("HPI:\nShe describes ");
