@@ -108,7 +108,8 @@ export class CompletionSession {
     try {
       if (!(await sleep(this.debounce.delayMs, controller.signal))) return undefined;
       const settings = this.settings();
-      const context = buildContext({ ...input, budgetTokens: this.promptBudgetTokens() });
+      // Fill-in-the-middle only when the setting asks for it and the model can (the provider says which).
+      const context = buildContext({ ...input, infillSupported: input.infillSupported && settings.fillInTheMiddle, budgetTokens: this.promptBudgetTokens() });
       const limits = {
         maxTokens: settings.maxTokens,
         stop: stopStrings(context.inList),

@@ -9,6 +9,9 @@
  */
 import { isListItem, isSectionHeader, sectionAt, sectionHeaderName } from "../notes/noteSections";
 
+/** A header line kept in front of the window is kept whole up to this length, else by its name alone. */
+const MAX_HEADER_CHARS = 80;
+
 /** A conservative characters-per-token for English clinical text with a Llama tokenizer. */
 export const CHARS_PER_TOKEN = 3;
 
@@ -112,7 +115,15 @@ function meaningfulSuffix(suffix: string, budgetChars: number): string {
   let size = 0;
   for (const [i, line] of lines.entries()) {
     if (i > 0 && /^\s*[A-Z][A-Z &/()-]{1,60}:/.test(line)) break;
-    if (size + line.length > budgetChars) break;
+    if (size + line.length > budgetChars) {
+      // The rest of the cursor's own line is what the middle must lead into: a line longer than the budget
+      // (a paragraph written as one line) is cut at a word end within it, not dropped.
+      if (i === 0) {
+        const cut = line.lastIndexOf(" ", budgetChars);
+        kept.push(line.slice(0, cut > 0 ? cut : budgetChars));
+      }
+      break;
+    }
     kept.push(line);
     size += line.length + 1;
   }
@@ -129,8 +140,13 @@ export function buildContext(input: ContextInput): CompletionContext {
     ? { name: inPrefix.name, text: lines[inPrefix.line]!, offset: prefixStart + lines.slice(0, inPrefix.line).reduce((n, l) => n + l.length + 1, 0) }
     : input.header && { name: sectionHeaderName(input.header.text)!, ...input.header };
   let prompt = input.prefix.slice(windowStart - prefixStart);
-  // The header fell out of the window: keep it, so the model knows it is writing the PLAN, not the HPI.
-  if (header && windowStart > 0 && header.offset < windowStart) prompt = `${header.text.trim()}\n${prompt}`;
+  // The header fell out of the window: keep it, so the model knows it is writing the PLAN, not the HPI. Only
+  // its name when the header's line goes on with the section's text (one long paragraph after "HPI:"), which
+  // would otherwise put the whole paragraph back in front of the window.
+  if (header && windowStart > 0 && header.offset < windowStart) {
+    const line = header.text.trim();
+    prompt = `${line.length <= MAX_HEADER_CHARS ? line : `${header.name}:`}\n${prompt}`;
+  }
   const linePrefix = lines[lines.length - 1] ?? "";
   const lineSuffix = input.suffix.split("\n", 1)[0] ?? "";
   const suffix = meaningfulSuffix(input.suffix, Math.floor(budgetChars / 4));

@@ -236,6 +236,7 @@ export class BedsideConfig implements vscode.Disposable {
       enabled: s.get<boolean>("completion.enabled", true),
       languages: ["note", ...s.get<string[]>("completion.otherLanguages", [])],
       allowNumbers: s.get<boolean>("completion.allowNumbers", false),
+      fillInTheMiddle: s.get<boolean>("completion.fillInTheMiddle", false),
       contextTokens: Math.max(32, Math.floor(s.get<number>("completion.contextTokens", 384))),
       maxTokens: Math.max(1, Math.floor(s.get<number>("completion.maxTokens", 24))),
       timeoutMs: Math.max(100, s.get<number>("completion.timeoutMs", 4000)),

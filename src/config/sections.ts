@@ -19,6 +19,11 @@ export interface CompletionSettings {
   /** A request that runs longer is stopped and its partial text used. */
   timeoutMs: number;
   allowNumbers: boolean;
+  /**
+   * Send the text after the cursor too (fill-in-the-middle) when the model has infill tokens. Off by
+   * default: on the trained test model it saved far less than the text before the cursor alone.
+   */
+  fillInTheMiddle: boolean;
 }
 
 /** `bedside.completion.*` in full: the session's settings and whether and where completions run. */

@@ -73,7 +73,7 @@ interface Strategy {
   close(): Promise<void>;
 }
 
-const SETTINGS: CompletionSettings = { contextTokens: 384, maxTokens: 24, timeoutMs: 4000, allowNumbers: false };
+const SETTINGS: CompletionSettings = { contextTokens: 384, maxTokens: 24, timeoutMs: 4000, allowNumbers: false, fillInTheMiddle: false };
 const NAIVE_DEBOUNCE_MS = 300;
 
 function bedsideStrategy(engine: EngineClient, key: string): Strategy & { warmUpMs: number } {

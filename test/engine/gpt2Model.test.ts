@@ -94,7 +94,7 @@ describe("GPT-2-architecture base model (BioMedLM layout) through the product pa
   });
 
   it("completes from the text before the cursor only (no FIM tokens), even with text after the cursor", async () => {
-    const session = new CompletionSession(t.engine, () => ({ contextTokens: 512, maxTokens: 12, timeoutMs: 60_000, allowNumbers: false }));
+    const session = new CompletionSession(t.engine, () => ({ contextTokens: 512, maxTokens: 12, timeoutMs: 60_000, allowNumbers: false, fillInTheMiddle: false }));
     session.debounce.record(0);
     const prefix = `${NOTE}\nThe patient reports chest pain and`;
     const suggestion = await session.suggest(

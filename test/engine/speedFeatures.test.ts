@@ -12,6 +12,7 @@ import type { EngineClient } from "../../src/engine/client/engineClient";
 import { ensureTestModel } from "../support/gguf/testModels";
 import { cpuChoice, startTestEngine, type TestEngine } from "../support/engineFixture";
 import { readSampleNotes } from "../support/sharedData";
+import { FIXTURE_MODEL } from "../train/run";
 
 const FALLBACK_NOTE =
   "HISTORY OF PRESENT ILLNESS: The patient is a 67-year-old man with metformin-treated diabetes who presents with chest pain. " +
@@ -172,6 +173,27 @@ describe("engine speed features", function () {
       assert.ok((warm.restoredTokens ?? 0) > 250, `restored ${warm.restoredTokens}`);
       assert.ok(warm.promptTokensEvaluated < 10, `evaluated ${warm.promptTokensEvaluated} prompt tokens`);
       assert.equal(warm.text, await coldText(next), "a restored state gives the same text as reading the note");
+    });
+
+    it("restores a saved note on a tokenizer that puts a space before the text (the trained model; Llama and Meditron too)", async () => {
+      // SentencePiece with add_space_prefix: the tokens of "text" and of what the completion evaluated differ
+      // in their first piece unless the prompt is tokenized as LlamaCompletion does.
+      const model = { ...cpuChoice(FIXTURE_MODEL), contextSize: 384 };
+      const probe = start().engine;
+      probe.configure(model);
+      const prompt = await notePrompt(probe, 3, 300);
+      const engine = start().engine;
+      engine.configure({ ...model, stateCacheDir: cacheDir });
+      await engine.complete({ prompt, maxTokens: 8, lane: "completion" });
+      await engine.saveState("completion");
+      assert.equal(stateFiles().length, 1, "the note's state is saved");
+      await engine.restart();
+      const next = `${prompt} The`;
+      const warm = await engine.complete({ prompt: next, maxTokens: 8, lane: "completion" });
+      assert.ok((warm.restoredTokens ?? 0) > 250, `restored ${warm.restoredTokens}`);
+      assert.ok(warm.promptTokensEvaluated < 10, `evaluated ${warm.promptTokensEvaluated} prompt tokens`);
+      const cold = await probe.complete({ prompt: next, maxTokens: 8, lane: "completion" });
+      assert.equal(warm.text, cold.text, "a restored state gives the same text as reading the note");
     });
 
     it("restores on request when a note is opened, and survives an unload and reload", async () => {

@@ -9,7 +9,8 @@
  * The prompt-construction choices (item 5): `--context-tokens N` replays another
  * bedside.completion.contextTokens (capped to the model's context as the product caps it); `--middle` types
  * the words inside the note, the rest of the note staying after the cursor (inserting into a written note),
- * where `--strategies bedside,bedside_prefix_only` compares fill-in-the-middle with the prefix alone.
+ * where `--strategies bedside,bedside_fim` compares the prefix alone (the default) with fill-in-the-middle
+ * (bedside.completion.fillInTheMiddle on).
  *
  * Held-out MTSamples notes (test/train/corpus.ts: deduplicated by content, split by content hash; the
  * trained model never saw them; `--notes` of them, evenly spaced over the held-out list, which is in the
@@ -82,9 +83,9 @@ interface Plan {
   strategies: readonly StrategyName[];
 }
 
-const STRATEGIES = ["bedside", "llama_vscode", "continue", "bedside_prefix_only"] as const;
+const STRATEGIES = ["bedside", "llama_vscode", "continue", "bedside_fim"] as const;
 type StrategyName = (typeof STRATEGIES)[number];
-/** Run by default: Bedside and the two peers. `bedside_prefix_only` is Bedside with fill-in-the-middle off (`--strategies`). */
+/** Run by default: Bedside and the two peers. `bedside_fim` is Bedside with bedside.completion.fillInTheMiddle on (`--strategies`). */
 const DEFAULT_STRATEGIES: readonly StrategyName[] = ["bedside", "llama_vscode", "continue"];
 
 /** The engine as a strategy sees it, counting every token generated and crediting those that reached the screen. */
@@ -140,13 +141,13 @@ interface Strategy {
 
 /**
  * Bedside's provider path. `after`: the note's text after the cursor (empty at the note's end), read with
- * the rest as noteCompletionProvider reads a document; `infill` false replays a model without
- * fill-in-the-middle (the prompt-construction choice: prefix only).
+ * the rest as noteCompletionProvider reads a document; `fillInTheMiddle` replays
+ * bedside.completion.fillInTheMiddle on (the prompt-construction choice; off by default).
  */
-function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, contextTokens: number | undefined, after: string, infill: boolean): Strategy {
+function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, contextTokens: number | undefined, after: string, fillInTheMiddle: boolean): Strategy {
   // `--context-tokens N` replays another bedside.completion.contextTokens (the prompt-window choice); the
   // session caps it to the model's context as the product does (registerCompletions passes the same).
-  const settings = { ...defaultCompletionSettings(), ...(contextTokens ? { contextTokens } : {}) };
+  const settings = { ...defaultCompletionSettings(), ...(contextTokens ? { contextTokens } : {}), ...(fillInTheMiddle ? { fillInTheMiddle } : {}) };
   const session = new CompletionSession(
     ledger,
     () => settings,
@@ -154,7 +155,7 @@ function bedside(ledger: GenerationLedger, key: string, info: ModelInfo, context
     new AdaptiveDebounce(),
     () => info.contextSize,
   );
-  const infillSupported = info.infillSupported && infill;
+  const infillSupported = info.infillSupported;
   return {
     // noteCompletionProvider.provideInlineCompletionItems: read around the cursor, suggest, show.
     provider: async (document, signal) => {
@@ -362,11 +363,11 @@ export async function run(args: string[]): Promise<void> {
   engine.configure(cpuChoice(model, { threads: plan.threads, contextSize: 2048 }));
   const info = await engine.ensureReady();
   if (plan.middle && plan.strategies.some((s) => s === "llama_vscode" || s === "continue")) {
-    throw new Error("--middle replays Bedside only (the peers' replays type at a note's end): add --strategies bedside,bedside_prefix_only");
+    throw new Error("--middle replays Bedside only (the peers' replays type at a note's end): add --strategies bedside,bedside_fim");
   }
   const chosen = plan.strategies;
   const ledgers = Object.fromEntries(STRATEGIES.map((s) => [s, new GenerationLedger(engine)])) as Record<StrategyName, GenerationLedger>;
-  const runs: Record<StrategyName, { run: NoteRun; typed: string }[]> = { bedside: [], llama_vscode: [], continue: [], bedside_prefix_only: [] };
+  const runs: Record<StrategyName, { run: NoteRun; typed: string }[]> = { bedside: [], llama_vscode: [], continue: [], bedside_fim: [] };
   const sampling = { greedy: plan.greedyPeers, continuation: plan.peersContinuation };
   try {
     for (const [n, { note, script }] of scripts.entries()) {
@@ -374,8 +375,8 @@ export async function run(args: string[]): Promise<void> {
       for (const name of order) {
         const ledger = ledgers[name];
         const strategy: Strategy =
-          name === "bedside" || name === "bedside_prefix_only"
-            ? bedside(ledger, `note-${n}`, info, plan.contextTokens, script.after, name === "bedside")
+          name === "bedside" || name === "bedside_fim"
+            ? bedside(ledger, `note-${n}`, info, plan.contextTokens, script.after, name === "bedside_fim")
             : name === "llama_vscode"
               ? peer(new LlamaVscodeReplay(ledger, info.contextSize, sampling, ledger.produced))
               : peer(new ContinueReplay(ledger, sampling, ledger.produced));

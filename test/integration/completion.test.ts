@@ -180,6 +180,48 @@ describe("Bedside inline completions in VS Code", () => {
     }
   });
 
+  it("fills in the middle inside a long line of a written note when bedside.completion.fillInTheMiddle is on", async () => {
+    // A paragraph written as one line (as MTSamples notes are), the cursor in its middle: with the setting on
+    // the request is a fill-in-the-middle one with the rest of the line as its suffix; off (the default), a
+    // plain continuation.
+    assert.ok(api.engine.state.kind === "ready" && api.engine.state.info.infillSupported, "the test model has FIM tokens");
+    assert.deepEqual(await requestKindsInsideALongLine("The patient"), ["complete"], "off by default");
+    await settings().update("completion.fillInTheMiddle", true, global);
+    try {
+      const kinds = await requestKindsInsideALongLine("Mr. Doe");
+      assert.ok(kinds.length > 0);
+      assert.deepEqual(
+        kinds,
+        kinds.map(() => "infill"),
+      );
+    } finally {
+      await settings().update("completion.fillInTheMiddle", undefined, global);
+    }
+  });
+
+  /** The kinds of the completion-lane requests a suggestion inside a long line of a new note made. */
+  async function requestKindsInsideALongLine(patient: string): Promise<string[]> {
+    // A new text each time: an untitled note can get the closed one's name, and with it its typed-ahead cache.
+    const before = `HISTORY OF PRESENT ILLNESS: ${patient} reports chest pressure on exertion, relieved by rest, and `;
+    const after = " which began three weeks ago and has become more frequent. ".repeat(30);
+    // Opened with the cursor already there: no suggestion is ever asked for at the note's end. Opening it
+    // warms it up (a plain one-token read of the text before the cursor); wait for that first.
+    const beforeOpen = api.engine.requestLog.recent().at(-1)?.id ?? 0;
+    const document = await vscode.workspace.openTextDocument({ language: "note", content: before + after });
+    const cursor = document.positionAt(before.length);
+    const editor = await vscode.window.showTextDocument(document, { selection: new vscode.Range(cursor, cursor) });
+    await until("the warm-up on open", () => api.engine.requestLog.recent().some((r) => r.id > beforeOpen && r.finishedAt !== undefined));
+    await until("the warm-up to finish", () => api.engine.requestLog.recent().every((r) => r.finishedAt !== undefined));
+    const last = api.engine.requestLog.recent().at(-1)?.id ?? 0;
+    await triggerAndWait(editor);
+    const kinds = api.engine.requestLog
+      .recent()
+      .filter((r) => r.id > last && r.lane === "completion")
+      .map((r) => r.kind);
+    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+    return kinds;
+  }
+
   it("turns off, snoozes, and comes back", async () => {
     await settings().update("completion.maxTokens", undefined, global);
     const editor = await openNote("HPI:\nShe describes ");

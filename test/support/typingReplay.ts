@@ -25,6 +25,7 @@ export function defaultCompletionSettings(): CompletionSettings {
     maxTokens: setting<number>("maxTokens"),
     timeoutMs: setting<number>("timeoutMs"),
     allowNumbers: setting<boolean>("allowNumbers"),
+    fillInTheMiddle: setting<boolean>("fillInTheMiddle"),
   };
 }
 

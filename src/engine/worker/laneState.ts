@@ -17,17 +17,26 @@ export function onLane<T>(loaded: LoadedModel, laneName: Lane, job: (lane: LaneS
 }
 
 /**
+ * The tokens LlamaCompletion evaluates for `prompt`: the BOS token when the model adds one, then the text
+ * tokenized without the leading space a SentencePiece tokenizer with `add_space_prefix` (Llama, Meditron)
+ * puts before it (node-llama-cpp's "trimLeadingSpace"). Matching saved states or the cache against any
+ * other tokenization finds nothing past the first token on such a model.
+ */
+export function completionPromptTokens(loaded: LoadedModel, prompt: string): number[] {
+  const bos = loaded.model.tokens.bos;
+  const withBos = bos !== null && loaded.model.tokens.shouldPrependBosToken;
+  const body = loaded.model.tokenize(prompt, false, withBos ? "trimLeadingSpace" : undefined).map(Number);
+  return withBos ? [Number(bos), ...body] : body;
+}
+
+/**
  * The completion window jumped forward: erase the part of the note that fell out of it from the lane's
  * KV cache and shift the rest back, instead of re-reading the window (see windowSlide.ts).
  */
 export async function slideWindow(loaded: LoadedModel, lane: LaneState, prompt: string, log: WorkerLog): Promise<void> {
   const cached = lane.sequence.contextTokens;
   if (cached.length === 0) return;
-  // The same tokens LlamaCompletion will evaluate: the BOS token it prepends, then the text without a leading space.
-  const body = loaded.model.tokenize(prompt, false, "trimLeadingSpace");
-  const bos = loaded.model.tokens.bos;
-  const tokens = (bos !== null && cached[0] === bos ? [bos, ...body] : body).map(Number);
-  const slide = findWindowSlide(cached.map(Number), tokens);
+  const slide = findWindowSlide(cached.map(Number), completionPromptTokens(loaded, prompt));
   if (!slide) return;
   try {
     await lane.sequence.eraseContextTokenRanges([slide]);
@@ -55,10 +64,7 @@ export async function saveLaneState(loaded: LoadedModel, laneName: Lane, log: Wo
 export async function restoreLaneState(loaded: LoadedModel, lane: LaneState, prompt: string, log: WorkerLog): Promise<RestoreStateResult> {
   const cache = loaded.stateCache;
   if (!cache) return { restored: false, tokens: 0, reason: "no state cache folder" };
-  const promptTokens = loaded.model.tokenize(prompt).map(Number);
-  const bos = loaded.model.tokens.bos;
-  // A completion prompt starts with BOS when the model adds one; saved states do too.
-  if (bos !== null && loaded.model.tokens.shouldPrependBosToken && promptTokens[0] !== Number(bos)) promptTokens.unshift(Number(bos));
+  const promptTokens = completionPromptTokens(loaded, prompt);
   const cached = commonPrefixLength(lane.sequence.contextTokens.map(Number), promptTokens);
   const match = await cache.bestMatch(loaded.modelKey, promptTokens, MIN_RESTORE_TOKENS);
   if (!match) return { restored: false, tokens: cached, reason: "no saved state for this note" };

@@ -86,6 +86,21 @@ describe("context window", () => {
     );
   });
 
+  it("fills in the middle of a long line, its rest cut to the suffix budget at a word end", () => {
+    const rest = " and radiates to the left arm. ".repeat(40);
+    const context = buildContext({ prefix: "HPI:\nThe pain began at rest", suffix: rest, budgetTokens: 100, infillSupported: true });
+    assert.equal(context.mode, "infill");
+    assert.ok(context.suffix.length > 0 && context.suffix.length <= budgetCharsFor(100) / 4, `a suffix of ${context.suffix.length} characters`);
+    assert.ok(rest.startsWith(context.suffix) && rest[context.suffix.length] === " ", JSON.stringify(context.suffix.slice(-20)));
+  });
+
+  it("keeps only the header's name when its line is a long paragraph the window cut off", () => {
+    const paragraph = "HISTORY OF PRESENT ILLNESS: " + "The patient reports chest pressure on exertion. ".repeat(80);
+    const context = buildContext({ prefix: paragraph, suffix: "", budgetTokens: 100, infillSupported: false });
+    assert.ok(context.prompt.startsWith("HISTORY OF PRESENT ILLNESS:\n"), context.prompt.slice(0, 60));
+    assert.ok(context.prompt.length <= budgetCharsFor(100) + "HISTORY OF PRESENT ILLNESS:\n".length, `a prompt of ${context.prompt.length} characters`);
+  });
+
   it("keeps the current section header when the window cuts it off", () => {
     const prefix = `PLAN:\n${"Continue the current medication and follow up.\n".repeat(40)}Consider `;
     const c = buildContext({ prefix, suffix: "", budgetTokens: 100, infillSupported: false });
@@ -251,7 +266,7 @@ function result(text: string, stopReason: GenerationResult["stopReason"] = "maxT
 }
 
 describe("completion session", () => {
-  const settings = () => ({ contextTokens: 256, maxTokens: 16, timeoutMs: 1000, allowNumbers: false });
+  const settings = () => ({ contextTokens: 256, maxTokens: 16, timeoutMs: 1000, allowNumbers: false, fillInTheMiddle: false });
 
   it("bans digits, uses the completion lane, shapes and caches", async () => {
     const calls: unknown[] = [];
@@ -290,13 +305,30 @@ describe("completion session", () => {
     assert.equal((await second)?.text, "late text");
   });
 
+  it("fills in the middle only when bedside.completion.fillInTheMiddle is on and the model can", async () => {
+    const kinds: string[] = [];
+    const engine: CompletionEngine = {
+      complete: async () => (kinds.push("complete"), result("fever.")),
+      infill: async () => (kinds.push("infill"), result("fever.")),
+    };
+    let fillInTheMiddle = false;
+    const session = new CompletionSession(engine, () => ({ ...settings(), fillInTheMiddle }), undefined, new AdaptiveDebounce({ minMs: 1, maxMs: 1, factor: 0 }));
+    const ask = (prefix: string, infillSupported: boolean) =>
+      session.suggest({ documentKey: "d", prefix, suffix: " and a cough since Monday.", infillSupported }, new AbortController().signal);
+    await ask("HPI:\nHe has ", true);
+    fillInTheMiddle = true;
+    await ask("HPI:\nShe has ", true);
+    await ask("HPI:\nThey have ", false);
+    assert.deepEqual(kinds, ["complete", "infill", "complete"]);
+  });
+
   it("caps the prompt window to the loaded model's context", async () => {
     const prompts: string[] = [];
     const engine: CompletionEngine = {
       complete: async (req) => (prompts.push(req.prompt), result("fever.")),
       infill: async () => result(""),
     };
-    const big = () => ({ contextTokens: 384, maxTokens: 24, timeoutMs: 1000, allowNumbers: false });
+    const big = () => ({ contextTokens: 384, maxTokens: 24, timeoutMs: 1000, allowNumbers: false, fillInTheMiddle: false });
     let modelContext: number | undefined = 384;
     const session = new CompletionSession(engine, big, undefined, new AdaptiveDebounce({ minMs: 1, maxMs: 1, factor: 0 }), () => modelContext);
     assert.equal(session.promptBudgetTokens(), 224);
