@@ -436,6 +436,7 @@ describe("Bedside literature: hybrid ranking in VS Code", () => {
     const hybrid = await ask();
     const view = api.literature.answers.current!;
     assert.doesNotMatch(view.message ?? "", /BM25 only/, "hybrid ran: no fallback note");
+    assert.match(view.message ?? "", /Ranked by BM25 and the embedding model together \(hybrid\)\./, "the answer says hybrid ranked it");
     const ours = (ids: string[]): string[] => ids.filter((id) => Number(id) >= 93000001 && Number(id) <= 93000008);
     assert.ok(ours(bm25).length >= 4 && ours(hybrid).length >= 4, `${bm25.join(",")} / ${hybrid.join(",")}`);
     assert.notDeepEqual(hybrid, bm25, `hybrid ranking changed the order of the sources (bm25 ${bm25.join(",")}; hybrid ${hybrid.join(",")})`);

@@ -24,9 +24,15 @@ export interface EmbeddingProgress {
 export interface RankingDecision {
   /** The ranking the search uses. */
   ranking: Ranking;
-  /** Said beside the sources when the setting asked for hybrid and BM25 ranked them instead. */
+  /**
+   * Said beside the sources when the setting asked for hybrid: how they were ranked, and when BM25 ranked
+   * them instead, why.
+   */
   note?: string;
 }
+
+/** Said beside the sources when hybrid ranking ran, so it can be told from BM25 alone. */
+export const HYBRID_RAN_NOTE = "Ranked by BM25 and the embedding model together (hybrid).";
 
 export const NO_EMBEDDING_MODEL_NOTE =
   'Ranked by BM25 only: hybrid ranking needs an embedding model. Set bedside.literature.embeddingModel to a GGUF embedding model (for example bge-small-en-v1.5, from "Bedside: Download Model").';
@@ -43,7 +49,7 @@ export function decideRanking(wanted: Ranking, progress: EmbeddingProgress): Ran
   if (!progress.modelConfigured) return { ranking: "bm25", note: NO_EMBEDDING_MODEL_NOTE };
   if (progress.error)
     return { ranking: "bm25", note: `Ranked by BM25 only: the embedding model could not embed the library (${progress.error}). Check bedside.literature.embeddingModel.` };
-  if (progress.total > 0 && progress.embedded >= progress.total) return { ranking: "hybrid" };
+  if (progress.total > 0 && progress.embedded >= progress.total) return { ranking: "hybrid", note: HYBRID_RAN_NOTE };
   if (progress.total === 0) return { ranking: "bm25" };
   const count = `${progress.embedded.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")} records`;
   return progress.running

@@ -44,7 +44,7 @@ describe("hybrid ranking: when it runs and what the clinician is told", () => {
   });
 
   it("runs hybrid only once every record has a vector", () => {
-    assert.deepEqual(decideRanking("hybrid", progress({})), { ranking: "hybrid" });
+    assert.deepEqual(decideRanking("hybrid", progress({})), { ranking: "hybrid", note: "Ranked by BM25 and the embedding model together (hybrid)." });
     assert.equal(decideRanking("hybrid", progress({ embedded: 999 })).ranking, "bm25");
     assert.deepEqual(decideRanking("hybrid", progress({ total: 0, embedded: 0 })), { ranking: "bm25" }, "an empty library: nothing to say");
   });
