@@ -100,7 +100,7 @@ function restatement(id: string, before: string, header: string, source: string)
  * A plan restating the assessment: the note up to the end of its last ASSESSMENT / IMPRESSION / DIAGNOSIS
  * section (80-500 characters of it; the ~700 characters before its end), then "PLAN:" re-typing it.
  */
-export function planWork(count: number, beforeChars: number): Work[] {
+function planWork(count: number, beforeChars: number): Work[] {
   const works: Work[] = [];
   for (const note of readClinicalCorpus()?.heldoutNotes ?? []) {
     const headers = sectionHeaders(note.text);
@@ -120,7 +120,7 @@ export function planWork(count: number, beforeChars: number): Work[] {
  * A letter restating the note: the note's opening (~700 characters), a letter to the referring physician,
  * then the first section's text re-typed (what "Thank you for referring..." goes on to restate).
  */
-export function letterWork(count: number, previousChars: number): Work[] {
+function letterWork(count: number, previousChars: number): Work[] {
   const works: Work[] = [];
   for (const note of readClinicalCorpus()?.heldoutNotes ?? []) {
     if (note.text.length < previousChars + 200) continue;
@@ -136,16 +136,11 @@ export function letterWork(count: number, previousChars: number): Work[] {
 
 /** A follow-up note over the previous visit's note: previous opening, then the follow-up re-typing it. */
 function copyForwardWork(count: number, previousChars: number): Work[] {
-  const corpus = readClinicalCorpus();
-  if (!corpus) return [];
   const works: Work[] = [];
-  for (const note of corpus.heldoutNotes) {
+  for (const note of readClinicalCorpus()?.heldoutNotes ?? []) {
     if (note.text.length < previousChars + 200) continue;
-    const cutAt = note.text.lastIndexOf(" ", previousChars);
-    const previous = note.text.slice(0, cutAt);
-    const retypedEnd = note.text.lastIndexOf(" ", Math.floor(cutAt * 0.45));
-    const prompt = `${previous}\n\nFOLLOW-UP VISIT:\n${note.text.slice(0, retypedEnd)}`;
-    works.push({ id: note.id, prompt, expected: note.text.slice(retypedEnd, cutAt) });
+    const previous = note.text.slice(0, wordCut(note.text, previousChars));
+    works.push(restatement(note.id, previous, "FOLLOW-UP VISIT:\n", previous));
     if (works.length >= count) break;
   }
   return works;
